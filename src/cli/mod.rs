@@ -1,0 +1,102 @@
+//! The command line: global options, one file per subcommand group, and the exit-code
+//! convention (0 success, 1 runtime failure, 2 usage or configuration mistake).
+
+mod check_config;
+mod serve;
+mod user;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::{Config, ConfigError};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "radotp",
+    version,
+    about = "RADIUS server for two-step login on devices with one password field",
+    long_about = "RADIUS server for two-step login on devices with one password field.\n\n\
+        Users type their password with their current one-time code appended \
+        (password \"abcdef\" + code \"123456\" → \"abcdef123456\").",
+    after_help = "Examples:\n  radotp --config config/radotp.toml check-config\n  \
+        radotp --config config/radotp.toml serve\n  \
+        echo 'their password' | radotp user add alice --password-stdin"
+)]
+pub struct Cli {
+    /// Configuration file; relative paths inside it resolve against its folder.
+    #[arg(
+        long,
+        global = true,
+        default_value = "config/radotp.toml",
+        value_name = "PATH"
+    )]
+    pub config: PathBuf,
+
+    /// Log line format (logs go to standard error).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Least important log level shown: error, warn, info, debug or trace.
+    #[arg(long, global = true, default_value = "info", value_name = "LEVEL")]
+    pub log_level: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Answer RADIUS requests until SIGINT or SIGTERM.
+    #[command(after_help = "Example:\n  radotp --config /etc/radotp/radotp.toml serve")]
+    Serve,
+    /// Check the configuration file and print every problem found.
+    #[command(after_help = "Example:\n  radotp --config /etc/radotp/radotp.toml check-config")]
+    CheckConfig,
+    /// Manage users.
+    #[command(subcommand)]
+    User(user::UserCommand),
+}
+
+/// How a command failed, which decides the exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// A mistake in how the command was called (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// The configuration file is unusable (exit 2).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Something went wrong while doing the work (exit 1).
+    #[error("{0}")]
+    Runtime(String),
+}
+
+impl Failure {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Usage(_) | Failure::Config(_) => 2,
+            Failure::Runtime(_) => 1,
+        }
+    }
+}
+
+/// Run the parsed command.
+pub fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Serve => serve::run(&cli.config),
+        Command::CheckConfig => check_config::run(&cli.config),
+        Command::User(command) => user::run(&cli.config, command),
+    }
+}
+
+/// Load the configuration (warnings are for `serve` and `check-config` to report).
+fn load_config(path: &std::path::Path) -> Result<Config, Failure> {
+    Ok(Config::load(path)?)
+}

@@ -1,0 +1,102 @@
+//! `radotp serve`: open the store, bind the sockets, run until SIGINT/SIGTERM.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::net::UdpSocket;
+
+use super::{Failure, load_config};
+use crate::auth::Authenticator;
+use crate::auth::password::DummyHash;
+use crate::clients::ClientTable;
+use crate::config::Config;
+use crate::server::{self, ServerState, pool::WorkerPool};
+use crate::store::{SqliteStore, Store};
+
+/// Jobs allowed to wait per worker: at ~25 ms a verification, 64 waiting means an answer
+/// within ~1.6 s, inside common NAS timeouts.
+const QUEUE_PER_WORKER: usize = 64;
+
+pub(super) fn run(path: &Path) -> Result<(), Failure> {
+    let config = load_config(path)?;
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&config.database.path).map_err(|e| Failure::Runtime(e.to_string()))?,
+    );
+    let users = store
+        .count_users()
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    let dummy = DummyHash::new(config.password)
+        .map_err(|e| Failure::Runtime(format!("cannot compute the dummy hash: {e}")))?;
+    let workers = match config.server.workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let authenticator = Arc::new(Authenticator::new(store, config.otp.window, dummy));
+    let state = Arc::new(ServerState::new(
+        ClientTable::new(&config.clients),
+        WorkerPool::new(workers, workers * QUEUE_PER_WORKER),
+        authenticator,
+        config.server.reject_delay,
+    ));
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Runtime(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let sockets = bind(&config).await?;
+        tracing::info!(
+            users,
+            clients = config.clients.len(),
+            workers,
+            database = %config.database.path.display(),
+            "radotp {} ready",
+            env!("CARGO_PKG_VERSION")
+        );
+        server::run(sockets, state, shutdown_signal()).await;
+        Ok::<(), Failure>(())
+    })?;
+    Ok(())
+}
+
+async fn bind(config: &Config) -> Result<Vec<UdpSocket>, Failure> {
+    let mut sockets = Vec::new();
+    for addr in &config.server.listen {
+        let socket = UdpSocket::bind(addr).await.map_err(|e| {
+            Failure::Runtime(format!(
+                "cannot listen on {addr}: {e} (is another RADIUS server running? ports below 1024 need root)"
+            ))
+        })?;
+        let local = socket
+            .local_addr()
+            .map_err(|e| Failure::Runtime(e.to_string()))?;
+        tracing::info!(address = %local, "listening");
+        sockets.push(socket);
+    }
+    Ok(sockets)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {},
+                    _ = term.recv() => {},
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

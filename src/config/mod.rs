@@ -1,0 +1,153 @@
+//! Configuration: the TOML file parsed (`raw`), then validated (`validate`) into `Config`.
+//!
+//! Every problem names the key it is about and what to do; all problems are reported at once,
+//! so an administrator fixes a file in one pass.
+
+mod raw;
+#[cfg(test)]
+mod tests;
+mod validate;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+use crate::auth::otp::TotpParams;
+use crate::secret::SecretBytes;
+
+pub use validate::MAX_REJECT_DELAY_MS;
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub otp: OtpPolicy,
+    pub password: PasswordCost,
+    pub clients: Vec<ClientConfig>,
+    /// Things that work but that an administrator should hear about (weak secrets, low cost).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: Vec<SocketAddr>,
+    /// Wait before sending an Access-Reject, slowing down guessing.
+    pub reject_delay: Duration,
+    /// Threads verifying passwords; 0 in the file means one per core.
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// SQLite file, already resolved against the configuration file's folder.
+    pub path: PathBuf,
+}
+
+/// Defaults for new enrollments, and the verification window.
+#[derive(Debug, Clone)]
+pub struct OtpPolicy {
+    pub issuer: String,
+    pub defaults: TotpParams,
+    /// Steps accepted either side of now.
+    pub window: u8,
+}
+
+/// argon2id cost for new password hashes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordCost {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+/// One NAS (or a network of them) allowed to send requests.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub name: String,
+    pub network: IpNet,
+    pub secret: SecretBytes,
+    pub require_message_authenticator: bool,
+}
+
+/// One thing wrong in the file: the key (`client[1].secret`) and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "cannot read the configuration file {path}: {source} (pass another file with --config PATH)"
+    )]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a valid configuration file:\n{message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path} has {} problem(s):\n{}", problems.len(), list(problems))]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
+}
+
+fn list(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("  - {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl Config {
+    /// Read and validate a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::from_toml(&text, base).map_err(|e| e.with_path(path))
+    }
+
+    /// Parse and validate configuration text; relative paths resolve against `base_dir`.
+    pub fn from_toml(text: &str, base_dir: &Path) -> Result<Config, ConfigError> {
+        let raw: raw::RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: PathBuf::from("configuration"),
+            message: e.to_string(),
+        })?;
+        validate::validate(raw, base_dir).map_err(|problems| ConfigError::Invalid {
+            path: PathBuf::from("configuration"),
+            problems,
+        })
+    }
+}
+
+impl ConfigError {
+    fn with_path(self, file: &Path) -> Self {
+        match self {
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: file.to_owned(),
+                message,
+            },
+            ConfigError::Invalid { problems, .. } => ConfigError::Invalid {
+                path: file.to_owned(),
+                problems,
+            },
+            read @ ConfigError::Read { .. } => read,
+        }
+    }
+}

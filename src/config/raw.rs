@@ -1,0 +1,162 @@
+//! The configuration file exactly as written: serde structs with named defaults.
+//!
+//! Nothing here is trusted; `validate` turns it into a `Config` or a list of problems.
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    #[serde(default)]
+    pub server: RawServer,
+    pub database: Option<RawDatabase>,
+    #[serde(default)]
+    pub otp: RawOtp,
+    #[serde(default)]
+    pub password: RawPassword,
+    #[serde(default, rename = "client")]
+    pub clients: Vec<RawClient>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawServer {
+    #[serde(default = "default_listen")]
+    pub listen: Vec<String>,
+    #[serde(default = "default_reject_delay_ms")]
+    pub reject_delay_ms: u64,
+    #[serde(default)]
+    pub workers: usize,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            reject_delay_ms: default_reject_delay_ms(),
+            workers: 0,
+        }
+    }
+}
+
+fn default_listen() -> Vec<String> {
+    vec!["127.0.0.1:1812".to_owned()]
+}
+
+fn default_reject_delay_ms() -> u64 {
+    1000
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDatabase {
+    pub path: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOtp {
+    #[serde(default = "default_issuer")]
+    pub issuer: String,
+    #[serde(default = "default_digits")]
+    pub digits: u32,
+    #[serde(default = "default_period")]
+    pub period: u64,
+    #[serde(default = "default_algorithm")]
+    pub algorithm: String,
+    #[serde(default = "default_window")]
+    pub window: u32,
+}
+
+impl Default for RawOtp {
+    fn default() -> Self {
+        Self {
+            issuer: default_issuer(),
+            digits: default_digits(),
+            period: default_period(),
+            algorithm: default_algorithm(),
+            window: default_window(),
+        }
+    }
+}
+
+fn default_issuer() -> String {
+    "radotp".to_owned()
+}
+
+fn default_digits() -> u32 {
+    6
+}
+
+fn default_period() -> u64 {
+    30
+}
+
+fn default_algorithm() -> String {
+    "SHA1".to_owned()
+}
+
+fn default_window() -> u32 {
+    1
+}
+
+/// argon2id cost for new hashes; the defaults are OWASP's recommendation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPassword {
+    #[serde(default = "default_memory_kib")]
+    pub memory_kib: u32,
+    #[serde(default = "default_iterations")]
+    pub iterations: u32,
+    #[serde(default = "default_parallelism")]
+    pub parallelism: u32,
+}
+
+impl Default for RawPassword {
+    fn default() -> Self {
+        Self {
+            memory_kib: default_memory_kib(),
+            iterations: default_iterations(),
+            parallelism: default_parallelism(),
+        }
+    }
+}
+
+pub(super) fn default_memory_kib() -> u32 {
+    19456
+}
+
+pub(super) fn default_iterations() -> u32 {
+    2
+}
+
+fn default_parallelism() -> u32 {
+    1
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawClient {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub secret: Option<String>,
+    pub secret_file: Option<String>,
+    #[serde(default = "default_require_message_authenticator")]
+    pub require_message_authenticator: bool,
+}
+
+// Hand-written so the shared secret never reaches a log line or an error.
+impl std::fmt::Debug for RawClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawClient")
+            .field("name", &self.name)
+            .field("address", &self.address)
+            .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
+            .field("secret_file", &self.secret_file)
+            .finish_non_exhaustive()
+    }
+}
+
+fn default_require_message_authenticator() -> bool {
+    true
+}

@@ -1,0 +1,186 @@
+//! Configuration loading: every shipped file loads, and every mistake is named by its key.
+
+use std::path::Path;
+
+use super::*;
+
+const MINIMAL: &str = r#"
+[database]
+path = "radotp.db"
+
+[[client]]
+name = "vpn"
+address = "192.0.2.10"
+secret = "a-long-random-shared-secret"
+"#;
+
+fn problems(text: &str) -> Vec<String> {
+    match Config::from_toml(text, Path::new("/etc/radotp")) {
+        Ok(_) => vec![],
+        Err(ConfigError::Invalid { problems, .. }) => {
+            problems.iter().map(ToString::to_string).collect()
+        }
+        Err(other) => vec![other.to_string()],
+    }
+}
+
+#[test]
+fn every_file_in_config_loads() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            Config::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            seen += 1;
+        }
+    }
+    assert!(seen > 0);
+}
+
+#[test]
+fn defaults_are_secure() {
+    let c = Config::from_toml(MINIMAL, Path::new("/etc/radotp")).unwrap();
+    assert_eq!(c.database.path, Path::new("/etc/radotp/radotp.db"));
+    assert_eq!(c.server.listen, vec!["127.0.0.1:1812".parse().unwrap()]);
+    assert_eq!(c.server.reject_delay, Duration::from_millis(1000));
+    assert!(c.clients[0].require_message_authenticator);
+    assert_eq!(
+        c.clients[0].network,
+        "192.0.2.10/32".parse::<IpNet>().unwrap()
+    );
+    assert_eq!(
+        c.password,
+        PasswordCost {
+            memory_kib: 19456,
+            iterations: 2,
+            parallelism: 1
+        }
+    );
+    assert_eq!(c.otp.defaults.digits, 6);
+    assert_eq!(c.otp.window, 1);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+}
+
+#[test]
+fn unknown_keys_are_refused_by_name() {
+    let text = MINIMAL.replace("[database]", "[database]\nfile = \"x\"");
+    let err = Config::from_toml(&text, Path::new("."))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("file"), "{err}");
+    let text = format!("{MINIMAL}\n[server]\nlisten_on = []\n");
+    let err = Config::from_toml(&text, Path::new("."))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("listen_on"), "{err}");
+}
+
+#[test]
+fn bad_values_name_their_key() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "[[client]]",
+            "[[client]]\nsecret = \"\"\n[[client]]",
+            "client[0].secret",
+        ),
+        (
+            "secret = \"a-long-random-shared-secret\"",
+            "secret = \"\"",
+            "client[0].secret: the shared secret is empty",
+        ),
+        (
+            "address = \"192.0.2.10\"",
+            "address = \"10.0.0.1/8\"",
+            "did you mean \"10.0.0.0/8\"",
+        ),
+        (
+            "address = \"192.0.2.10\"",
+            "address = \"not-an-ip\"",
+            "client[0].address",
+        ),
+        ("path = \"radotp.db\"", "path = \"\"", "database.path"),
+    ];
+    for (from, to, expected) in cases {
+        let text = MINIMAL.replacen(from, to, 1);
+        let found = problems(&text);
+        assert!(
+            found.iter().any(|p| p.contains(expected)),
+            "{expected}: {found:?}"
+        );
+    }
+    let server = |body: &str| problems(&format!("{MINIMAL}\n[server]\n{body}\n"));
+    assert!(server("listen = [\"1812\"]")[0].starts_with("server.listen[0]"));
+    assert!(server("listen = []")[0].starts_with("server.listen"));
+    assert!(server("reject_delay_ms = 60000")[0].starts_with("server.reject_delay_ms"));
+    let otp = |body: &str| problems(&format!("{MINIMAL}\n[otp]\n{body}\n"));
+    assert!(otp("digits = 7")[0].starts_with("otp.digits"));
+    assert!(otp("period = 45")[0].starts_with("otp.period"));
+    assert!(otp("algorithm = \"MD5\"")[0].starts_with("otp.algorithm"));
+    assert!(otp("window = 100")[0].starts_with("otp.window"));
+    let pw = |body: &str| problems(&format!("{MINIMAL}\n[password]\n{body}\n"));
+    assert!(pw("memory_kib = 1")[0].starts_with("password.memory_kib"));
+    assert!(pw("iterations = 0")[0].starts_with("password.iterations"));
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let text = r#"
+[server]
+listen = ["nowhere"]
+[database]
+path = "x.db"
+[otp]
+digits = 5
+[[client]]
+name = "a"
+address = "10.0.0.0/8"
+[[client]]
+name = "a"
+address = "10.0.0.0/8"
+secret = "s"
+secret_file = "f"
+"#;
+    let found = problems(text);
+    for key in [
+        "server.listen[0]",
+        "otp.digits",
+        "client[0].secret: is required",
+        "client[1].name",
+        "client[1].address",
+        "client[1].secret: set either",
+    ] {
+        assert!(found.iter().any(|p| p.starts_with(key)), "{key}: {found:?}");
+    }
+}
+
+#[test]
+fn secret_file_is_read_relative_to_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("nas.secret"), "from-a-file-0123456789\n").unwrap();
+    let text = MINIMAL.replace(
+        "secret = \"a-long-random-shared-secret\"",
+        "secret_file = \"nas.secret\"",
+    );
+    let c = Config::from_toml(&text, dir.path()).unwrap();
+    assert_eq!(c.clients[0].secret.expose(), b"from-a-file-0123456789");
+    let missing = problems(&text); // resolved against /etc/radotp, where it does not exist
+    assert!(
+        missing[0].starts_with("client[0].secret_file: cannot read"),
+        "{missing:?}"
+    );
+}
+
+#[test]
+fn weak_settings_warn_without_refusing() {
+    let text = MINIMAL.replace("a-long-random-shared-secret", "short");
+    let text = format!("{text}\n[password]\nmemory_kib = 64\niterations = 1\n");
+    let c = Config::from_toml(&text, Path::new(".")).unwrap();
+    assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
+}
+
+#[test]
+fn secrets_never_reach_debug_output() {
+    let c = Config::from_toml(MINIMAL, Path::new(".")).unwrap();
+    assert!(!format!("{c:?}").contains("a-long-random-shared-secret"));
+}

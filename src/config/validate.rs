@@ -1,0 +1,342 @@
+//! Raw configuration → `Config`, collecting every problem with the key it belongs to.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+use super::raw::{self, RawClient, RawConfig};
+use super::{ClientConfig, Config, DatabaseConfig, OtpPolicy, PasswordCost, Problem, ServerConfig};
+use crate::auth::otp::{Algorithm, TotpParams};
+use crate::secret::SecretBytes;
+
+/// Longer than this and NASes give up before the reject arrives.
+pub const MAX_REJECT_DELAY_MS: u64 = 10_000;
+/// RFC 2865 §3 recommends shared secrets of at least 16 octets.
+const RECOMMENDED_SECRET_LEN: usize = 16;
+
+#[derive(Default)]
+struct Problems {
+    list: Vec<Problem>,
+}
+
+impl Problems {
+    fn add(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.list.push(Problem {
+            key: key.into(),
+            message: message.into(),
+        });
+    }
+}
+
+pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Problem>> {
+    let mut problems = Problems::default();
+    let mut warnings = Vec::new();
+
+    let server = server(&raw.server, &mut problems);
+    let database = match &raw.database {
+        Some(db) if db.path.trim().is_empty() => {
+            problems.add("database.path", "must not be empty");
+            None
+        }
+        Some(db) => Some(DatabaseConfig {
+            path: base_dir.join(&db.path),
+        }),
+        None => {
+            problems.add(
+                "database",
+                "the [database] section is missing; add one with path = \"radotp.db\"",
+            );
+            None
+        }
+    };
+    let otp = otp(&raw.otp, &mut problems);
+    let password = password(&raw.password, &mut problems, &mut warnings);
+    let clients = clients(&raw.clients, base_dir, &mut problems, &mut warnings);
+
+    match (server, database, otp, password) {
+        (Some(server), Some(database), Some(otp), Some(password)) if problems.list.is_empty() => {
+            Ok(Config {
+                server,
+                database,
+                otp,
+                password,
+                clients,
+                warnings,
+            })
+        }
+        _ => Err(problems.list),
+    }
+}
+
+fn server(raw: &raw::RawServer, problems: &mut Problems) -> Option<ServerConfig> {
+    let mut listen: Vec<SocketAddr> = Vec::new();
+    if raw.listen.is_empty() {
+        problems.add(
+            "server.listen",
+            "at least one address is required, e.g. [\"127.0.0.1:1812\"]",
+        );
+    }
+    for (i, text) in raw.listen.iter().enumerate() {
+        match text.parse::<SocketAddr>() {
+            Ok(addr) if listen.contains(&addr) => {
+                problems.add(format!("server.listen[{i}]"), format!("{addr} is listed twice"))
+            }
+            Ok(addr) => listen.push(addr),
+            Err(_) => problems.add(
+                format!("server.listen[{i}]"),
+                format!(
+                    "\"{text}\" is not an ip:port address (examples: \"0.0.0.0:1812\", \"[::1]:1812\")"
+                ),
+            ),
+        }
+    }
+    if raw.reject_delay_ms > MAX_REJECT_DELAY_MS {
+        problems.add(
+            "server.reject_delay_ms",
+            format!(
+                "{} is too long: NASes time out first; use 0 to {MAX_REJECT_DELAY_MS}",
+                raw.reject_delay_ms
+            ),
+        );
+    }
+    if raw.workers > 1024 {
+        problems.add(
+            "server.workers",
+            format!(
+                "{} threads is too many; use 0 for one per core",
+                raw.workers
+            ),
+        );
+    }
+    Some(ServerConfig {
+        listen,
+        reject_delay: Duration::from_millis(raw.reject_delay_ms),
+        workers: raw.workers,
+    })
+}
+
+fn otp(raw: &raw::RawOtp, problems: &mut Problems) -> Option<OtpPolicy> {
+    if raw.issuer.trim().is_empty() || raw.issuer.contains(':') {
+        problems.add(
+            "otp.issuer",
+            "must be a non-empty name without ':' (it is shown in authenticator apps)",
+        );
+    }
+    if raw.digits != 6 && raw.digits != 8 {
+        problems.add(
+            "otp.digits",
+            format!("{} is not allowed; use 6 or 8", raw.digits),
+        );
+    }
+    if raw.period != 30 && raw.period != 60 {
+        problems.add(
+            "otp.period",
+            format!(
+                "{} is not allowed; use 30 (apps) or 60 (some hardware tokens)",
+                raw.period
+            ),
+        );
+    }
+    let algorithm = raw.algorithm.parse::<Algorithm>();
+    if let Err(message) = &algorithm {
+        problems.add("otp.algorithm", message.clone());
+    }
+    if raw.window > 10 {
+        problems.add(
+            "otp.window",
+            format!(
+                "{} steps either side is too lax; use 0 to 10 (1 is usual)",
+                raw.window
+            ),
+        );
+    }
+    Some(OtpPolicy {
+        issuer: raw.issuer.trim().to_owned(),
+        defaults: TotpParams {
+            algorithm: algorithm.ok()?,
+            digits: u8::try_from(raw.digits).ok()?,
+            period: raw.period,
+        },
+        window: u8::try_from(raw.window).ok()?,
+    })
+}
+
+fn password(
+    raw: &raw::RawPassword,
+    problems: &mut Problems,
+    warnings: &mut Vec<String>,
+) -> Option<PasswordCost> {
+    let cost = PasswordCost {
+        memory_kib: raw.memory_kib,
+        iterations: raw.iterations,
+        parallelism: raw.parallelism,
+    };
+    if !(1..=16).contains(&raw.parallelism) {
+        problems.add("password.parallelism", "must be between 1 and 16");
+    }
+    if raw.memory_kib < 8 * raw.parallelism.max(1) || raw.memory_kib > 4 * 1024 * 1024 {
+        problems.add(
+            "password.memory_kib",
+            "must be between 8 × parallelism and 4194304 (4 GiB); 19456 is recommended",
+        );
+    }
+    if !(1..=64).contains(&raw.iterations) {
+        problems.add(
+            "password.iterations",
+            "must be between 1 and 64; 2 is recommended",
+        );
+    }
+    if raw.memory_kib < raw::default_memory_kib() || raw.iterations < raw::default_iterations() {
+        warnings.push(format!(
+            "password: memory_kib = {}, iterations = {} is below the recommended 19456 KiB and 2 \
+             iterations; new password hashes will be easier to crack",
+            raw.memory_kib, raw.iterations
+        ));
+    }
+    Some(cost)
+}
+
+fn clients(
+    raw: &[RawClient],
+    base_dir: &Path,
+    problems: &mut Problems,
+    warnings: &mut Vec<String>,
+) -> Vec<ClientConfig> {
+    if raw.is_empty() {
+        problems.add(
+            "client",
+            "no [[client]] is configured, so every request would be dropped; add one per NAS",
+        );
+    }
+    let mut out = Vec::new();
+    let mut names: HashMap<String, usize> = HashMap::new();
+    let mut networks: HashMap<IpNet, usize> = HashMap::new();
+    for (i, c) in raw.iter().enumerate() {
+        let key = |field: &str| format!("client[{i}].{field}");
+        let name = c
+            .name
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_owned();
+        if name.is_empty() {
+            problems.add(key("name"), "is required (it names the NAS in logs)");
+        } else if let Some(first) = names.insert(name.clone(), i) {
+            problems.add(
+                key("name"),
+                format!("\"{name}\" is already used by client[{first}]"),
+            );
+        }
+        let network = match c.address.as_deref() {
+            None => {
+                problems.add(
+                    key("address"),
+                    "is required: an IP address or a CIDR prefix",
+                );
+                None
+            }
+            Some(text) => match parse_network(text) {
+                Ok(net) => {
+                    if let Some(first) = networks.insert(net, i) {
+                        problems.add(
+                            key("address"),
+                            format!("{net} is the same prefix as client[{first}]; merge them or make one more specific"),
+                        );
+                    }
+                    Some(net)
+                }
+                Err(message) => {
+                    problems.add(key("address"), message);
+                    None
+                }
+            },
+        };
+        let secret = client_secret(c, base_dir, &key, problems);
+        if let Some(secret) = &secret
+            && secret.len() < RECOMMENDED_SECRET_LEN
+        {
+            warnings.push(format!(
+                "{}: the shared secret is {} bytes; use at least {RECOMMENDED_SECRET_LEN} random characters",
+                key("secret"),
+                secret.len()
+            ));
+        }
+        if let (Some(network), Some(secret)) = (network, secret) {
+            out.push(ClientConfig {
+                name,
+                network,
+                secret,
+                require_message_authenticator: c.require_message_authenticator,
+            });
+        }
+    }
+    out
+}
+
+fn client_secret(
+    c: &RawClient,
+    base_dir: &Path,
+    key: &dyn Fn(&str) -> String,
+    problems: &mut Problems,
+) -> Option<SecretBytes> {
+    let secret = match (&c.secret, &c.secret_file) {
+        (Some(_), Some(_)) => {
+            problems.add(key("secret"), "set either secret or secret_file, not both");
+            return None;
+        }
+        (None, None) => {
+            problems.add(key("secret"), "is required (or secret_file = \"path\")");
+            return None;
+        }
+        (Some(s), None) => SecretBytes::from(s.as_bytes()),
+        (None, Some(file)) => {
+            let path = base_dir.join(file);
+            match std::fs::read(&path) {
+                // One trailing newline is how editors save files; it is not part of the secret.
+                Ok(mut bytes) => {
+                    while matches!(bytes.last(), Some(b'\n' | b'\r')) {
+                        bytes.pop();
+                    }
+                    SecretBytes::new(bytes)
+                }
+                Err(e) => {
+                    problems.add(
+                        key("secret_file"),
+                        format!("cannot read {}: {e}", path.display()),
+                    );
+                    return None;
+                }
+            }
+        }
+    };
+    if secret.is_empty() {
+        let field = if c.secret.is_some() {
+            "secret"
+        } else {
+            "secret_file"
+        };
+        problems.add(key(field), "the shared secret is empty");
+        return None;
+    }
+    Some(secret)
+}
+
+/// `10.0.0.1` (a host) or `10.0.0.0/8`; host bits set in a prefix are a typo we point out.
+fn parse_network(text: &str) -> Result<IpNet, String> {
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Ok(IpNet::from(ip));
+    }
+    match text.parse::<IpNet>() {
+        Ok(net) if net.trunc() != net => Err(format!(
+            "\"{text}\" has host bits set; did you mean \"{}\"?",
+            net.trunc()
+        )),
+        Ok(net) => Ok(net),
+        Err(_) => Err(format!(
+            "\"{text}\" is not an IP address or prefix (examples: \"192.0.2.10\", \"10.0.0.0/8\", \"2001:db8::/32\")"
+        )),
+    }
+}

@@ -1,0 +1,25 @@
+//! radotp: a RADIUS authentication server for password + one-time-code login on devices with a
+//! single password field.
+//!
+//! # Layout
+//!
+//! - [`config`]: the TOML file → a validated [`config::Config`], every problem named by key.
+//! - [`clients`]: the NAS table, source address → client settings (most specific prefix wins).
+//! - [`protocol`]: the wire: raw prechecks, Message-Authenticator, User-Password hiding, signed
+//!   replies.
+//! - [`dedup`]: the RFC 5080 response cache (retransmissions get the same bytes back).
+//! - [`auth`]: the pure decision core (split, TOTP, verdict) and password hashing; no sockets.
+//! - [`store`]: persistent users and replay state behind the [`store::Store`] trait; SQLite.
+//! - [`server`]: the UDP loop, the staged packet pipeline and the bounded argon2 worker pool.
+//! - [`cli`]: the subcommands (`serve`, `check-config`, `user`).
+//! - [`secret`]: newtypes that keep secrets out of logs and zero them on drop.
+
+pub mod auth;
+pub mod cli;
+pub mod clients;
+pub mod config;
+pub mod dedup;
+pub mod protocol;
+pub mod secret;
+pub mod server;
+pub mod store;

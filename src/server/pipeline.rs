@@ -1,0 +1,336 @@
+//! One datagram, in order (DESIGN "One datagram, in order"): cheap checks first, nothing
+//! expensive before authenticity. Each stage returns `Result<_, DropReason>`; `?` is the drop.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use radius::core::packet::Packet;
+use radius::core::rfc2865;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+use super::ServerState;
+use super::log::{RequestContext, printable_user};
+use super::outcome::{DropReason, Stats};
+use crate::auth::Decision;
+use crate::auth::decision::{RejectReason, Verdict};
+use crate::config::ClientConfig;
+use crate::dedup::{InFlightGuard, Lookup, RequestKey};
+use crate::protocol::precheck::{Precheck, precheck};
+use crate::protocol::{attr, code, message_authenticator, password, reply};
+use crate::secret::SecretBytes;
+use crate::store::StoreError;
+
+/// What to do once the synchronous stages are through.
+enum Action {
+    /// Send these bytes now (Status-Server answer, or a cached reply resent).
+    Send(Arc<[u8]>),
+    /// Verify credentials on the worker pool, then answer.
+    Authenticate(Request),
+    /// Refuse without verification (e.g. CHAP, which we cannot check), after the reject delay.
+    Reject {
+        request: Request,
+        reason: &'static str,
+    },
+}
+
+/// An authenticated, parsed Access-Request.
+struct Request {
+    client: Arc<ClientConfig>,
+    check: Precheck,
+    guard: InFlightGuard,
+    user_name: String,
+    password: SecretBytes,
+    proxy_states: Vec<Vec<u8>>,
+}
+
+/// Handle one datagram. Never blocks: verification runs on the pool and replies that wait go to
+/// spawned tasks, each holding a clone of `tracker` until it is done.
+pub(super) fn handle(
+    state: &Arc<ServerState>,
+    socket: &Arc<UdpSocket>,
+    datagram: &[u8],
+    peer: SocketAddr,
+    tracker: &mpsc::Sender<()>,
+) {
+    Stats::count(&state.stats.received);
+    let now = Instant::now();
+    let mut ctx = RequestContext::new(peer);
+    match stages(state, datagram, peer, &mut ctx, now) {
+        Err(reason) => drop_request(state, &ctx, &reason),
+        Ok(Action::Send(bytes)) => {
+            if let Err(e) = socket.try_send_to(&bytes, peer) {
+                tracing::warn!(peer = %peer, error = %e, "cannot send a reply");
+            }
+        }
+        Ok(Action::Authenticate(request)) => authenticate(state, socket, request, ctx, tracker),
+        Ok(Action::Reject { request, reason }) => {
+            let state = Arc::clone(state);
+            let socket = Arc::clone(socket);
+            let token = tracker.clone();
+            tokio::spawn(async move {
+                answer(
+                    &state,
+                    &socket,
+                    request,
+                    &ctx,
+                    Verdict::Reject(RejectReason::Unsupported(reason)),
+                    None,
+                )
+                .await;
+                drop(token);
+            });
+        }
+    }
+}
+
+fn drop_request(state: &ServerState, ctx: &RequestContext, reason: &DropReason) {
+    state.stats.count_drop(reason.kind());
+    state.drop_log.log(ctx, reason, Instant::now());
+}
+
+/// Steps 1–7: everything up to the decision.
+fn stages(
+    state: &ServerState,
+    datagram: &[u8],
+    peer: SocketAddr,
+    ctx: &mut RequestContext,
+    now: Instant,
+) -> Result<Action, DropReason> {
+    // 2. Who is it? Unknown sources are not even parsed.
+    let client = state
+        .clients
+        .lookup(peer.ip())
+        .cloned()
+        .ok_or(DropReason::UnknownClient)?;
+    ctx.client = Some(client.name.clone());
+    // 1 + 3. Size, Length, attribute framing, code.
+    let check = precheck(datagram).map_err(DropReason::Malformed)?;
+    ctx.id = Some(check.identifier);
+    ctx.code = Some(check.code);
+    let packet = &datagram[..check.length];
+    // 4. Authenticity.
+    verify_message_authenticator(&client, &check, packet)?;
+    // 5. Retransmissions (RFC 5080 §2.2.2). Status-Server is cheap and answered every time.
+    if check.code == code::STATUS_SERVER {
+        return status_server(state, &client, &check, packet, ctx);
+    }
+    let key = RequestKey {
+        peer,
+        identifier: check.identifier,
+        request_authenticator: check.request_authenticator,
+    };
+    let guard = match state.cache.lookup(key, now) {
+        Lookup::New(guard) => guard,
+        Lookup::Resend(bytes) => {
+            Stats::count(&state.stats.resent);
+            tracing::debug!(client = %client.name, peer = %peer, id = check.identifier, "retransmission: resending the cached reply");
+            return Ok(Action::Send(bytes));
+        }
+        Lookup::InFlight => return Err(DropReason::DuplicateInFlight),
+        Lookup::Full => return Err(DropReason::CacheFull),
+    };
+    // 7. The Access-Request's attributes.
+    access_request(client, check, guard, packet, ctx)
+}
+
+fn verify_message_authenticator(
+    client: &ClientConfig,
+    check: &Precheck,
+    packet: &[u8],
+) -> Result<(), DropReason> {
+    let status_server = check.code == code::STATUS_SERVER;
+    match check.message_authenticator {
+        Some(offset) => {
+            if message_authenticator::verify(packet, offset, client.secret.expose()) {
+                Ok(())
+            } else {
+                Err(DropReason::BadMessageAuthenticator)
+            }
+        }
+        // RFC 5997 §3: always on Status-Server. BlastRADIUS: by default on Access-Request too.
+        None if status_server || client.require_message_authenticator => {
+            Err(DropReason::MissingMessageAuthenticator { status_server })
+        }
+        None => Ok(()),
+    }
+}
+
+/// 6. Status-Server → Access-Accept, nothing else (RFC 5997 §3).
+fn status_server(
+    state: &ServerState,
+    client: &ClientConfig,
+    check: &Precheck,
+    packet: &[u8],
+    ctx: &RequestContext,
+) -> Result<Action, DropReason> {
+    let proxy_states = proxy_states(packet, check)?;
+    let bytes = build_reply(code::ACCESS_ACCEPT, client, check, &proxy_states)?;
+    Stats::count(&state.stats.status_server);
+    ctx.decision("accept", "status-server", None);
+    Ok(Action::Send(bytes.into()))
+}
+
+fn decode(packet: &[u8]) -> Result<Packet, DropReason> {
+    // The codec keeps the secret only for encoding; decoding needs none.
+    Packet::decode(packet, b"").map_err(|_| DropReason::BadAttribute("attribute framing"))
+}
+
+fn proxy_states(packet: &[u8], check: &Precheck) -> Result<Vec<Vec<u8>>, DropReason> {
+    if !check.has_proxy_state {
+        return Ok(Vec::new());
+    }
+    Ok(rfc2865::lookup_all_proxy_state(&decode(packet)?))
+}
+
+fn access_request(
+    client: Arc<ClientConfig>,
+    check: Precheck,
+    guard: InFlightGuard,
+    packet: &[u8],
+    ctx: &mut RequestContext,
+) -> Result<Action, DropReason> {
+    let decoded = decode(packet)?;
+    let names = rfc2865::lookup_all_user_name(&decoded)
+        .map_err(|_| DropReason::BadAttribute("User-Name is not UTF-8"))?;
+    let user_name = match names.as_slice() {
+        [name] => name.clone(),
+        [] => return Err(DropReason::BadAttribute("no User-Name")),
+        _ => return Err(DropReason::BadAttribute("more than one User-Name")),
+    };
+    ctx.user = Some(printable_user(&user_name));
+    let proxy_states = rfc2865::lookup_all_proxy_state(&decoded);
+    let hidden = decoded.lookup_all(attr::USER_PASSWORD);
+    let (password, unsupported) = match hidden.as_slice() {
+        [one] => {
+            let plain = password::decrypt(
+                &one.encode_bytes(),
+                &check.request_authenticator,
+                client.secret.expose(),
+            )
+            .map_err(DropReason::BadUserPassword)?;
+            (plain, None)
+        }
+        [] if decoded.lookup(attr::CHAP_PASSWORD).is_some() => (
+            SecretBytes::default(),
+            Some("CHAP is not supported: configure the NAS for PAP"),
+        ),
+        [] if decoded.lookup(attr::EAP_MESSAGE).is_some() => (
+            SecretBytes::default(),
+            Some("EAP is not supported: configure the NAS for PAP"),
+        ),
+        [] => (SecretBytes::default(), Some("no User-Password")),
+        _ => return Err(DropReason::BadAttribute("more than one User-Password")),
+    };
+    let request = Request {
+        client,
+        check,
+        guard,
+        user_name,
+        password,
+        proxy_states,
+    };
+    Ok(match unsupported {
+        Some(reason) => Action::Reject { request, reason },
+        None => Action::Authenticate(request),
+    })
+}
+
+/// Steps 8–9 on the worker pool, then step 10.
+fn authenticate(
+    state: &Arc<ServerState>,
+    socket: &Arc<UdpSocket>,
+    request: Request,
+    ctx: RequestContext,
+    tracker: &mpsc::Sender<()>,
+) {
+    let authenticator = Arc::clone(&state.authenticator);
+    let user_name = request.user_name.clone();
+    let password = request.password.clone();
+    let job = move || -> Result<Decision, StoreError> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        authenticator.authenticate(&user_name, &password, now)
+    };
+    let receiver = match state.pool.try_submit(job) {
+        Ok(receiver) => receiver,
+        Err(_) => return drop_request(state, &ctx, &DropReason::Overloaded),
+    };
+    let state = Arc::clone(state);
+    let socket = Arc::clone(socket);
+    let token = tracker.clone();
+    tokio::spawn(async move {
+        match receiver.await {
+            Ok(Ok(decision)) => {
+                let ms = decision.verify_time.as_secs_f64() * 1000.0;
+                answer(&state, &socket, request, &ctx, decision.verdict, Some(ms)).await;
+            }
+            Ok(Err(e)) => drop_request(&state, &ctx, &DropReason::StoreUnavailable(e.to_string())),
+            Err(_) => drop_request(&state, &ctx, &DropReason::WorkerFailed),
+        }
+        drop(token);
+    });
+}
+
+/// Step 10: build, sign, cache, hold back a reject, send.
+async fn answer(
+    state: &ServerState,
+    socket: &UdpSocket,
+    request: Request,
+    ctx: &RequestContext,
+    verdict: Verdict,
+    verify_ms: Option<f64>,
+) {
+    let (reply_code, outcome, reason) = match verdict {
+        Verdict::Accept { .. } => (code::ACCESS_ACCEPT, "accept", "password and TOTP code"),
+        Verdict::Reject(reason) => (code::ACCESS_REJECT, "reject", reason.as_str()),
+    };
+    let bytes = match build_reply(
+        reply_code,
+        &request.client,
+        &request.check,
+        &request.proxy_states,
+    ) {
+        Ok(bytes) => Arc::<[u8]>::from(bytes),
+        Err(reason) => return drop_request(state, ctx, &reason),
+    };
+    let delay = if reply_code == code::ACCESS_REJECT {
+        state.reject_delay
+    } else {
+        std::time::Duration::ZERO
+    };
+    let ready_at = Instant::now() + delay;
+    request.guard.answer(Arc::clone(&bytes), ready_at);
+    ctx.decision(outcome, reason, verify_ms);
+    Stats::count(if reply_code == code::ACCESS_ACCEPT {
+        &state.stats.accepted
+    } else {
+        &state.stats.rejected
+    });
+    tokio::time::sleep_until(ready_at.into()).await;
+    if let Err(e) = socket.send_to(&bytes, ctx.peer).await {
+        tracing::warn!(peer = %ctx.peer, error = %e, "cannot send a reply");
+    }
+}
+
+fn build_reply(
+    reply_code: u8,
+    client: &ClientConfig,
+    check: &Precheck,
+    proxy_states: &[Vec<u8>],
+) -> Result<Vec<u8>, DropReason> {
+    let proxy_states: Vec<&[u8]> = proxy_states.iter().map(Vec::as_slice).collect();
+    reply::build(
+        reply_code,
+        reply::RequestHeader {
+            identifier: check.identifier,
+            request_authenticator: &check.request_authenticator,
+        },
+        &proxy_states,
+        &[],
+        client.secret.expose(),
+    )
+    .map_err(|e| DropReason::ReplyTooLong(e.to_string()))
+}
