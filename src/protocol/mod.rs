@@ -47,3 +47,36 @@ pub mod attr {
     pub const EAP_MESSAGE: u8 = 79;
     pub const MESSAGE_AUTHENTICATOR: u8 = 80;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::attr;
+
+    /// The attribute numbers used on the wire agree with the shipped dictionary files.
+    #[test]
+    fn constants_match_the_dictionary() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dictionary");
+        let mut numbers = std::collections::HashMap::new();
+        for file in ["dictionary.rfc2865", "dictionary.rfc3579"] {
+            let text = std::fs::read_to_string(dir.join(file)).unwrap();
+            for line in text.lines() {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                if let ["ATTRIBUTE", name, number, ..] = fields.as_slice() {
+                    numbers.insert(name.to_string(), number.parse::<u8>().unwrap());
+                }
+            }
+        }
+        for (name, number) in [
+            ("User-Name", attr::USER_NAME),
+            ("User-Password", attr::USER_PASSWORD),
+            ("CHAP-Password", attr::CHAP_PASSWORD),
+            ("Reply-Message", attr::REPLY_MESSAGE),
+            ("State", attr::STATE),
+            ("Proxy-State", attr::PROXY_STATE),
+            ("EAP-Message", attr::EAP_MESSAGE),
+            ("Message-Authenticator", attr::MESSAGE_AUTHENTICATOR),
+        ] {
+            assert_eq!(numbers.get(name), Some(&number), "{name}");
+        }
+    }
+}

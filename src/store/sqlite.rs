@@ -89,9 +89,22 @@ fn restrict_permissions(_path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+fn migrate(conn: &Connection) -> Result<(), String> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| e.to_string())?;
     let version = usize::try_from(version).unwrap_or(0);
+    if version > MIGRATIONS.len() {
+        return Err(format!(
+            "the database schema is version {version}, newer than this radotp knows ({}); \
+             run a newer radotp",
+            MIGRATIONS.len()
+        ));
+    }
+    apply(conn, version).map_err(|e| e.to_string())
+}
+
+fn apply(conn: &Connection, version: usize) -> rusqlite::Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
         let tx = conn.unchecked_transaction()?;
         tx.execute_batch(sql)?;
@@ -275,6 +288,21 @@ mod tests {
         assert_eq!(bob.last_step, Some(11));
         assert_eq!(bob.last_login_at, Some(4));
         assert!(!store.consume_totp_step("bob", 11, 6).unwrap());
+    }
+
+    #[test]
+    fn refuses_a_schema_from_the_future() {
+        let (dir, store) = store();
+        store
+            .conn()
+            .execute_batch("PRAGMA user_version = 99")
+            .unwrap();
+        drop(store);
+        let err = SqliteStore::open(&dir.path().join("sub/radotp.db"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("version 99"), "{err}");
     }
 
     #[cfg(unix)]
