@@ -1,0 +1,374 @@
+//! Test harness: runs the real `radotp` binary in a temporary folder, plus TOTP helpers.
+#![allow(dead_code, unused_imports)]
+
+pub mod client;
+pub mod otp;
+
+pub use otp::*;
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub const SECRET: &str = "testing123";
+pub const BIN: &str = env!("CARGO_BIN_EXE_radotp");
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One `[[client]]` table.
+#[derive(Clone, Debug)]
+pub struct ClientConf {
+    pub name: String,
+    pub address: String,
+    pub secret: String,
+    pub require_message_authenticator: Option<bool>,
+}
+
+impl ClientConf {
+    pub fn new(name: &str, address: &str, secret: &str) -> Self {
+        ClientConf {
+            name: name.into(),
+            address: address.into(),
+            secret: secret.into(),
+            require_message_authenticator: None,
+        }
+    }
+
+    pub fn require_ma(mut self, on: bool) -> Self {
+        self.require_message_authenticator = Some(on);
+        self
+    }
+}
+
+/// Configuration builder; defaults: one IPv4 listener on port 0, client 127.0.0.1/32 "testing123".
+#[derive(Clone, Debug)]
+pub struct Conf {
+    pub listen: Vec<String>,
+    pub clients: Vec<ClientConf>,
+    pub reject_delay_ms: u64,
+    /// argon2 cost: tests use a tiny one unless they measure the real thing.
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub workers: usize,
+}
+
+impl Default for Conf {
+    fn default() -> Self {
+        Conf {
+            listen: vec!["127.0.0.1:0".into()],
+            clients: vec![ClientConf::new("localhost", "127.0.0.1/32", SECRET)],
+            reject_delay_ms: 0,
+            memory_kib: 64,
+            iterations: 1,
+            workers: 2,
+        }
+    }
+}
+
+/// TOML string literal (JSON escapes are valid TOML basic-string escapes).
+fn q(s: &str) -> String {
+    serde_json::to_string(s).unwrap()
+}
+
+impl Conf {
+    pub fn listen(mut self, addrs: &[&str]) -> Self {
+        self.listen = addrs.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
+    pub fn clients(mut self, clients: Vec<ClientConf>) -> Self {
+        self.clients = clients;
+        self
+    }
+
+    pub fn require_ma(mut self, on: bool) -> Self {
+        for c in &mut self.clients {
+            c.require_message_authenticator = Some(on);
+        }
+        self
+    }
+
+    pub fn to_toml(&self) -> String {
+        let listen: Vec<String> = self.listen.iter().map(|s| q(s)).collect();
+        let mut t = format!(
+            "[server]\nlisten = [{}]\nreject_delay_ms = {}\nworkers = {}\n\n\
+             [database]\npath = \"radotp.db\"\n\n\
+             [otp]\nissuer = \"radotp\"\ndigits = 6\nperiod = 30\nalgorithm = \"SHA1\"\nwindow = 1\n\n\
+             [password]\nmemory_kib = {}\niterations = {}\nparallelism = 1\n",
+            listen.join(", "),
+            self.reject_delay_ms,
+            self.workers,
+            self.memory_kib,
+            self.iterations,
+        );
+        for c in &self.clients {
+            t += &format!(
+                "\n[[client]]\nname = {}\naddress = {}\nsecret = {}\n",
+                q(&c.name),
+                q(&c.address),
+                q(&c.secret)
+            );
+            if let Some(r) = c.require_message_authenticator {
+                t += &format!("require_message_authenticator = {r}\n");
+            }
+        }
+        t
+    }
+}
+
+/// Run `radotp --config CONFIG ARGS…` with `stdin` fed in; bounded to 30 s.
+pub fn radotp(config: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("--config").arg(config).args(args);
+    run(cmd, stdin, Duration::from_secs(30))
+}
+
+/// Run a command with `stdin` fed in, capturing stdout and stderr; killed after `limit`.
+pub fn run(mut cmd: Command, stdin: &str, limit: Duration) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).ok();
+    drop(input);
+    // Drain the pipes on threads so a chatty child cannot block on a full pipe.
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let t_out = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut out, &mut b).ok();
+        b
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut err, &mut b).ok();
+        b
+    });
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if Instant::now() > deadline {
+            child.kill().ok();
+            child.wait().ok();
+            panic!("{cmd:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: t_out.join().unwrap(),
+        stderr: t_err.join().unwrap(),
+    }
+}
+
+/// A running `radotp serve` in its own temporary folder.
+pub struct Server {
+    pub dir: TempDir,
+    pub conf: Conf,
+    pub addrs: Vec<SocketAddr>,
+    child: Option<Child>,
+    generation: usize,
+}
+
+impl Server {
+    pub fn start() -> Self {
+        Server::with(Conf::default())
+    }
+
+    pub fn with(conf: Conf) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("radotp-test")
+            .tempdir()
+            .unwrap();
+        fs::write(dir.path().join("radotp.toml"), conf.to_toml()).unwrap();
+        let mut s = Server {
+            dir,
+            conf,
+            addrs: Vec::new(),
+            child: None,
+            generation: 0,
+        };
+        s.spawn();
+        s
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("radotp.toml")
+    }
+
+    fn log_path(&self, generation: usize) -> PathBuf {
+        self.dir.path().join(format!("server.{generation}.log"))
+    }
+
+    /// The first bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addrs[0]
+    }
+
+    fn spawn(&mut self) {
+        let log = File::create(self.log_path(self.generation)).unwrap();
+        let child = Command::new(BIN)
+            .args(["--log-format", "json", "--log-level", "debug", "--config"])
+            .arg(self.config_path())
+            .arg("serve")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn radotp serve");
+        self.child = Some(child);
+        let want = self.conf.listen.len();
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let text = fs::read_to_string(self.log_path(self.generation)).unwrap_or_default();
+            let addrs: Vec<SocketAddr> = json_lines(&text)
+                .iter()
+                .filter(|v| v["message"] == "listening")
+                .filter_map(|v| v["address"].as_str().and_then(|a| a.parse().ok()))
+                .collect();
+            if addrs.len() >= want {
+                self.addrs = addrs;
+                return;
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("radotp serve exited early ({status}); log:\n{text}");
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "radotp serve: {want} \"listening\" event(s) not seen within {START_TIMEOUT:?}; log:\n{text}"
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGTERM, wait (bounded) for exit 0.
+    pub fn stop(&mut self) {
+        let mut child = self.child.take().expect("server not running");
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -TERM failed");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                break st;
+            }
+            if Instant::now() > deadline {
+                child.kill().ok();
+                child.wait().ok();
+                panic!("radotp serve did not exit within 10 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(
+            status.success(),
+            "radotp serve exited with {status} after SIGTERM"
+        );
+    }
+
+    /// Stop with SIGTERM and start again on the same folder and database (new ports).
+    pub fn restart(&mut self) {
+        self.stop();
+        self.generation += 1;
+        self.spawn();
+    }
+
+    /// `user add NAME --password-stdin --json`; returns the base32 TOTP secret.
+    pub fn add_user(&self, name: &str, password: &str) -> String {
+        let out = self.cli(
+            &["user", "add", name, "--password-stdin", "--json"],
+            &format!("{password}\n"),
+        );
+        assert!(
+            out.status.success(),
+            "user add {name} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "user add --json stdout is not JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        });
+        v["secret"]
+            .as_str()
+            .expect("\"secret\" in user add output")
+            .to_string()
+    }
+
+    /// Any CLI command against this server's configuration.
+    pub fn cli(&self, args: &[&str], stdin: &str) -> Output {
+        radotp(&self.config_path(), args, stdin)
+    }
+
+    /// Everything the server wrote to stderr, all generations.
+    pub fn logs(&self) -> String {
+        (0..=self.generation)
+            .map(|g| fs::read_to_string(self.log_path(g)).unwrap_or_default())
+            .collect()
+    }
+
+    /// The JSON log events.
+    pub fn events(&self) -> Vec<Value> {
+        json_lines(&self.logs())
+    }
+
+    /// Wait (bounded, 5 s) for a "request" event whose reason contains `reason`; true if seen.
+    pub fn wait_for_reason(&self, reason: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            let seen = self.events().iter().any(|v| {
+                v["message"] == "request"
+                    && v["reason"].as_str().is_some_and(|r| r.contains(reason))
+            });
+            if seen {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// Assert, as an extra check, that some request event's reason contains `reason`.
+    pub fn assert_reason(&self, reason: &str) {
+        assert!(
+            self.wait_for_reason(reason),
+            "no request event with reason containing {reason:?}; log:\n{}",
+            self.logs()
+        );
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().ok();
+            child.wait().ok();
+        }
+        if std::thread::panicking() {
+            eprintln!(
+                "---- radotp server log ({}) ----\n{}---- end of server log ----",
+                self.dir.path().display(),
+                self.logs()
+            );
+        }
+    }
+}
+
+pub fn json_lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}

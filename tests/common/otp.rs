@@ -1,0 +1,53 @@
+//! TOTP codes (RFC 6238, SHA1, 6 digits, 30 s) for test users, computed with `totp-rs`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use totp_rs::{Algorithm, Builder, Secret};
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn totp(secret_b32: &str) -> totp_rs::Totp {
+    let secret = Secret::try_from_base32(secret_b32).expect("base32 secret");
+    Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_digits(6)
+        .with_step_duration(30)
+        .with_secret(secret)
+        .build_noncompliant()
+}
+
+/// The 6-digit SHA1/30 s code at `unix` seconds.
+pub fn code_at(secret_b32: &str, unix: u64) -> String {
+    totp(secret_b32).generate(unix).to_string()
+}
+
+/// The code valid now.
+pub fn code_now(secret_b32: &str) -> String {
+    code_at(secret_b32, now())
+}
+
+/// A 6-digit code that is none of the codes valid within ±2 steps of now.
+pub fn wrong_code(secret_b32: &str) -> String {
+    let t = now();
+    let valid: Vec<String> = (0..5)
+        .map(|i| code_at(secret_b32, t + i * 30 - 60))
+        .collect();
+    (0..1000u32)
+        .map(|n| format!("{:06}", (n * 7919 + 123_457) % 1_000_000))
+        .find(|c| !valid.contains(c))
+        .unwrap()
+}
+
+/// Wait until at least `margin` seconds remain in the current 30 s step, so a test that needs
+/// one step for several requests does not straddle a boundary.
+pub fn avoid_step_edge(margin: u64) {
+    let left = 30 - now() % 30;
+    if left < margin {
+        std::thread::sleep(Duration::from_secs(left + 1));
+    }
+}
