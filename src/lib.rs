@@ -11,11 +11,13 @@
 //! - [`auth`]: the pure decision core (split, TOTP, verdict) and password hashing; no sockets.
 //! - [`store`]: persistent users and replay state behind the [`store::Store`] trait; SQLite.
 //! - [`server`]: the UDP loop, the staged packet pipeline and the bounded argon2 worker pool.
+//! - [`client`]: a RADIUS client: build requests, verify replies, send with retries.
 //! - [`cli`]: the subcommands (`serve`, `check-config`, `user`).
 //! - [`secret`]: newtypes that keep secrets out of logs and zero them on drop.
 
 pub mod auth;
 pub mod cli;
+pub mod client;
 pub mod clients;
 pub mod config;
 pub mod dedup;

@@ -8,6 +8,7 @@ use radotp::cli::{self, Cli, LogFormat};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     if let Err(message) = init_logging(cli.log_format, &cli.log_level) {
         eprintln!("Error: {message}");
@@ -35,4 +36,14 @@ fn init_logging(format: LogFormat, level: &str) -> Result<(), String> {
         LogFormat::Json => builder.json().flatten_event(true).init(),
     }
     Ok(())
+}
+
+/// Rust ignores SIGPIPE, which turns `radotp user list | head` into a panic on the next write.
+/// A command-line tool should just stop, as every other one in the pipeline does.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is always valid.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }

@@ -49,6 +49,8 @@ pub enum RejectReason {
     CodeMissing,
     /// The stored hash cannot be verified (corrupt or over the cost bounds).
     UnusableHash,
+    /// Right password, but it was a temporary one and has expired.
+    PasswordExpired,
     /// The request cannot be checked at all (CHAP, EAP, no User-Password).
     Unsupported(&'static str),
 }
@@ -64,6 +66,7 @@ impl RejectReason {
             RejectReason::CodeAlreadyUsed => "code already used",
             RejectReason::CodeMissing => "password without code",
             RejectReason::UnusableHash => "stored password hash unusable",
+            RejectReason::PasswordExpired => "password expired",
             RejectReason::Unsupported(why) => why,
         }
     }
@@ -110,7 +113,12 @@ pub fn plan(user: Option<&UserRecord>, input: &[u8], window: u8, now: u64) -> Pl
 
 /// Turn the verification result into a verdict. `verified` is `None` when the stored hash could
 /// not be used at all.
-pub fn verdict(user: Option<&UserRecord>, plan: &Plan, verified: Option<bool>) -> Verdict {
+pub fn verdict(
+    user: Option<&UserRecord>,
+    plan: &Plan,
+    verified: Option<bool>,
+    now: u64,
+) -> Verdict {
     let Some(user) = user else {
         return Verdict::Reject(RejectReason::UnknownUser);
     };
@@ -123,6 +131,12 @@ pub fn verdict(user: Option<&UserRecord>, plan: &Plan, verified: Option<bool>) -
     }
     if user.totp.is_none() {
         return Verdict::Reject(RejectReason::NoTotpEnrolled);
+    }
+    let expired = user
+        .password_expires_at
+        .is_some_and(|at| i64::try_from(now).unwrap_or(i64::MAX) >= at);
+    if verified && expired {
+        return Verdict::Reject(RejectReason::PasswordExpired);
     }
     match (plan.factor, verified) {
         (Factor::Totp { step }, true) => Verdict::Accept { step },

@@ -24,6 +24,10 @@ fn user(digits: u8, last_step: Option<u64>) -> UserRecord {
         disabled: false,
         created_at: 0,
         last_login_at: None,
+        password_expires_at: None,
+        failures: 0,
+        locked_until: None,
+        recovery_codes_left: 0,
     }
 }
 
@@ -48,6 +52,14 @@ fn table() {
     let eight = user(8, None);
     let disabled = UserRecord {
         disabled: true,
+        ..user(6, None)
+    };
+    let expired = UserRecord {
+        password_expires_at: Some(NOW as i64),
+        ..user(6, None)
+    };
+    let not_yet_expired = UserRecord {
+        password_expires_at: Some(NOW as i64 + 1),
         ..user(6, None)
     };
     let no_totp = UserRecord {
@@ -187,6 +199,24 @@ fn table() {
             if_wrong: Reject(Disabled),
         },
         Case {
+            name: "temporary password past its expiry",
+            user: Some(&expired),
+            input: input("hunter", &code(&expired, 0)),
+            password_len: 6,
+            against: Against::User,
+            if_right: Reject(PasswordExpired),
+            if_wrong: Reject(WrongPassword),
+        },
+        Case {
+            name: "temporary password a second before its expiry",
+            user: Some(&not_yet_expired),
+            input: input("hunter", &code(&not_yet_expired, 0)),
+            password_len: 6,
+            against: Against::User,
+            if_right: Accept { step: cur },
+            if_wrong: Reject(WrongPassword),
+        },
+        Case {
             name: "user without a seed",
             user: Some(&no_totp),
             input: input("hunter", "123456"),
@@ -201,13 +231,13 @@ fn table() {
         assert_eq!(plan.password_len, case.password_len, "{}", case.name);
         assert_eq!(plan.against, case.against, "{}", case.name);
         assert_eq!(
-            verdict(case.user, &plan, Some(true)),
+            verdict(case.user, &plan, Some(true), NOW),
             case.if_right,
             "{}",
             case.name
         );
         assert_eq!(
-            verdict(case.user, &plan, Some(false)),
+            verdict(case.user, &plan, Some(false), NOW),
             case.if_wrong,
             "{}",
             case.name
@@ -220,7 +250,7 @@ fn unusable_hash_is_a_reject() {
     let u = user(6, None);
     let plan = plan(Some(&u), b"whatever", WINDOW, NOW);
     assert_eq!(
-        verdict(Some(&u), &plan, None),
+        verdict(Some(&u), &plan, None, NOW),
         Verdict::Reject(RejectReason::UnusableHash)
     );
 }

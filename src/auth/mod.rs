@@ -1,6 +1,7 @@
 //! Authentication: the pure decision core (`decision`, `split`, `otp`), password hashing
 //! (`password`), and `Authenticator`, which runs one request through them against the store.
 
+pub mod codes;
 pub mod decision;
 pub mod otp;
 pub mod password;
@@ -70,7 +71,7 @@ impl Authenticator {
         };
         let verify_time = started.elapsed();
 
-        let mut verdict = decision::verdict(user.as_ref(), &plan, verified);
+        let mut verdict = decision::verdict(user.as_ref(), &plan, verified, now_unix);
         if let (Verdict::Accept { step }, Some(user)) = (verdict, &user) {
             let now = i64::try_from(now_unix).unwrap_or(i64::MAX);
             // Losing this race means another request used the step first: a replay.
@@ -95,7 +96,13 @@ mod tests {
 
     fn setup() -> (tempfile::TempDir, Authenticator, TotpSeed) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(&dir.path().join("t.db")).unwrap());
+        let store = Arc::new(
+            SqliteStore::open(
+                &dir.path().join("t.db"),
+                crate::store::Keys::from_master(b"k"),
+            )
+            .unwrap(),
+        );
         let seed = TotpSeed {
             secret: otp::generate_secret(),
             params: TotpParams {
@@ -106,12 +113,12 @@ mod tests {
         };
         let hash = password::hash(password::TEST_COST, b"hunter2").unwrap();
         store
-            .add_user(&NewUser {
+            .add_users(&[NewUser {
                 name: "alice",
                 password_hash: &hash,
                 totp: &seed,
                 now: 0,
-            })
+            }])
             .unwrap();
         let dummy = DummyHash::new(password::TEST_COST).unwrap();
         (dir, Authenticator::new(store, 1, dummy), seed)

@@ -1,15 +1,18 @@
 //! The command line: global options, one file per subcommand group, and the exit-code
-//! convention (0 success, 1 runtime failure, 2 usage or configuration mistake).
+//! convention (0 success, 1 runtime failure, 2 usage or configuration mistake; `test` adds 3
+//! for no valid answer from the server).
 
 mod check_config;
 mod serve;
+mod test;
 mod user;
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Config, ConfigError};
+use crate::store::{Keys, SqliteStore, Store};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -62,6 +65,17 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Send a test Access-Request or Status-Server to a RADIUS server and check the answer.
+    Test(test::TestArgs),
+    /// Print a shell completion script.
+    #[command(after_help = "Example:\n  radotp completions bash > /etc/bash_completion.d/radotp")]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    #[command(after_help = "Example:\n  radotp man > /usr/local/share/man/man1/radotp.1")]
+    Man,
 }
 
 /// How a command failed, which decides the exit code.
@@ -76,6 +90,10 @@ pub enum Failure {
     /// Something went wrong while doing the work (exit 1).
     #[error("{0}")]
     Runtime(String),
+    /// No valid answer from a RADIUS server: a timeout, or only replies that failed their
+    /// checks (exit 3, `radotp test`).
+    #[error("{0}")]
+    NoAnswer(String),
 }
 
 impl Failure {
@@ -83,6 +101,7 @@ impl Failure {
         match self {
             Failure::Usage(_) | Failure::Config(_) => 2,
             Failure::Runtime(_) => 1,
+            Failure::NoAnswer(_) => 3,
         }
     }
 }
@@ -93,7 +112,24 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Serve => serve::run(&cli.config),
         Command::CheckConfig => check_config::run(&cli.config),
         Command::User(command) => user::run(&cli.config, command),
+        Command::Test(args) => test::run(args),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "radotp", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => clap_mangen::Man::new(Cli::command())
+            .render(&mut std::io::stdout())
+            .map_err(|e| Failure::Runtime(format!("cannot write the manual page: {e}"))),
     }
+}
+
+/// Open the configured store with its key file.
+fn open_store(config: &Config) -> Result<std::sync::Arc<dyn Store>, Failure> {
+    let keys = Keys::load_or_create(&config.database.key_file)
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    let store = SqliteStore::open(&config.database.path, keys)
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    Ok(std::sync::Arc::new(store))
 }
 
 /// Load the configuration (warnings are for `serve` and `check-config` to report).

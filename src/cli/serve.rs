@@ -5,13 +5,12 @@ use std::sync::Arc;
 
 use tokio::net::UdpSocket;
 
-use super::{Failure, load_config};
+use super::{Failure, load_config, open_store};
 use crate::auth::Authenticator;
 use crate::auth::password::DummyHash;
 use crate::clients::ClientTable;
 use crate::config::Config;
 use crate::server::{self, ServerState, pool::WorkerPool};
-use crate::store::{SqliteStore, Store};
 
 /// Jobs allowed to wait per worker: at ~25 ms a verification, 64 waiting means an answer
 /// within ~1.6 s, inside common NAS timeouts.
@@ -22,9 +21,7 @@ pub(super) fn run(path: &Path) -> Result<(), Failure> {
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(&config.database.path).map_err(|e| Failure::Runtime(e.to_string()))?,
-    );
+    let store = open_store(&config)?;
     let users = store
         .count_users()
         .map_err(|e| Failure::Runtime(e.to_string()))?;

@@ -45,6 +45,8 @@ pub struct ServerConfig {
 pub struct DatabaseConfig {
     /// SQLite file, already resolved against the configuration file's folder.
     pub path: PathBuf,
+    /// Key that seals TOTP seeds and MACs codes; kept apart from the database.
+    pub key_file: PathBuf,
 }
 
 /// Defaults for new enrollments, and the verification window.

@@ -51,6 +51,7 @@ fn default_reject_delay_ms() -> u64 {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDatabase {
     pub path: String,
+    pub key_file: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -14,6 +14,8 @@ use crate::secret::SecretBytes;
 
 /// Longer than this and NASes give up before the reject arrives.
 pub const MAX_REJECT_DELAY_MS: u64 = 10_000;
+/// Where the key file lives unless `database.key_file` says otherwise: beside the config.
+const DEFAULT_KEY_FILE: &str = "radotp.key";
 /// RFC 2865 §3 recommends shared secrets of at least 16 octets.
 const RECOMMENDED_SECRET_LEN: usize = 16;
 
@@ -41,8 +43,16 @@ pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Pr
             problems.add("database.path", "must not be empty");
             None
         }
+        Some(db) if db.key_file.as_deref().is_some_and(|k| k.trim().is_empty()) => {
+            problems.add(
+                "database.key_file",
+                "must not be empty (leave it out for radotp.key)",
+            );
+            None
+        }
         Some(db) => Some(DatabaseConfig {
             path: base_dir.join(&db.path),
+            key_file: base_dir.join(db.key_file.as_deref().unwrap_or(DEFAULT_KEY_FILE)),
         }),
         None => {
             problems.add(

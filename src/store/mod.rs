@@ -4,6 +4,7 @@
 //! under concurrency and across restarts. SQLite (`sqlite`) is the embedded default; the trait
 //! is what a shared PostgreSQL backend implements for several nodes.
 
+pub mod keys;
 mod sqlite;
 
 use std::fmt;
@@ -12,6 +13,7 @@ use std::path::PathBuf;
 use crate::auth::otp::TotpParams;
 use crate::secret::SecretBytes;
 
+pub use keys::{KeyError, Keys};
 pub use sqlite::SqliteStore;
 
 /// A user's TOTP seed and its parameters.
@@ -27,12 +29,19 @@ pub struct UserRecord {
     pub name: String,
     /// argon2 PHC string.
     pub password_hash: String,
+    /// A temporary password stops working at this time (unix seconds).
+    pub password_expires_at: Option<i64>,
     pub totp: Option<TotpSeed>,
     /// The newest TOTP step already accepted; only newer steps may log in.
     pub last_step: Option<u64>,
+    /// Consecutive failed logins, and the lock they caused.
+    pub failures: u32,
+    pub locked_until: Option<i64>,
     pub disabled: bool,
     pub created_at: i64,
     pub last_login_at: Option<i64>,
+    /// Unused recovery codes.
+    pub recovery_codes_left: u32,
 }
 
 // The hash is not a secret in the way a seed is, but it has no business in a log line either.
@@ -48,7 +57,7 @@ impl fmt::Debug for UserRecord {
     }
 }
 
-/// What `user add` stores.
+/// What `user add` and `user import` store.
 pub struct NewUser<'a> {
     pub name: &'a str,
     pub password_hash: &'a str,
@@ -62,19 +71,57 @@ pub enum StoreError {
     Open { path: PathBuf, reason: String },
     #[error("user \"{0}\" already exists")]
     UserExists(String),
+    #[error("user \"{0}\" does not exist (see: radotp user list)")]
+    UserNotFound(String),
     #[error("the database holds an invalid record for user \"{user}\": {reason}")]
     Corrupt { user: String, reason: String },
+    #[error(transparent)]
+    Key(#[from] KeyError),
     #[error("database error: {0}")]
     Database(String),
 }
 
-/// The storage every radotp node uses.
+/// The storage every radotp node uses. Seeds are sealed and codes MACed inside the store, with
+/// the keys it was opened with; callers only see plain values.
 pub trait Store: Send + Sync {
     /// Look a user up by exact name.
     fn find_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError>;
 
-    /// Create a user; `UserExists` if the name is taken.
-    fn add_user(&self, user: &NewUser<'_>) -> Result<(), StoreError>;
+    /// Every user, by name.
+    fn list_users(&self) -> Result<Vec<UserRecord>, StoreError>;
+
+    /// Create users, all or none; `UserExists` names the first name taken.
+    fn add_users(&self, users: &[NewUser<'_>]) -> Result<(), StoreError>;
+
+    /// Replace the password hash; `expires_at` makes it temporary.
+    fn set_password(
+        &self,
+        name: &str,
+        password_hash: &str,
+        expires_at: Option<i64>,
+    ) -> Result<(), StoreError>;
+
+    /// Replace the TOTP seed; codes of the old seed stop working at once.
+    fn set_totp(&self, name: &str, seed: &TotpSeed) -> Result<(), StoreError>;
+
+    fn set_disabled(&self, name: &str, disabled: bool) -> Result<(), StoreError>;
+
+    /// Clear the failure counter and any lock.
+    fn unlock(&self, name: &str) -> Result<(), StoreError>;
+
+    /// Delete the user and everything that belongs to them.
+    fn remove_user(&self, name: &str) -> Result<(), StoreError>;
+
+    /// Replace the user's recovery codes with these (stored as keyed MACs only).
+    fn replace_recovery_codes(&self, name: &str, codes: &[SecretBytes]) -> Result<(), StoreError>;
+
+    /// Use a recovery code: one atomic statement. `Some(left)` if it was unused, else `None`.
+    fn consume_recovery_code(
+        &self,
+        name: &str,
+        code: &SecretBytes,
+        now: i64,
+    ) -> Result<Option<u32>, StoreError>;
 
     /// Record `step` as used and `now` as the last login, but only if `step` is newer than the
     /// last used step — one atomic statement. `false` means another request (or node) used this

@@ -1,0 +1,142 @@
+//! How users are shown: UTC times, durations, and the JSON shape shared by `list` and `show`.
+//! Secrets (hash, seed, codes) are never part of it.
+
+use serde_json::{Value, json};
+
+use crate::store::UserRecord;
+
+/// `2026-11-25 17:30:00 UTC`, or `-` for none.
+pub(super) fn time(unix: Option<i64>) -> String {
+    unix.map_or_else(|| "-".to_owned(), |t| format!("{} UTC", civil(t)))
+}
+
+/// RFC 3339 for JSON (`2026-11-25T17:30:00Z`), or null.
+pub(super) fn rfc3339(unix: Option<i64>) -> Value {
+    unix.map_or(Value::Null, |t| {
+        Value::String(civil(t).replace(' ', "T") + "Z")
+    })
+}
+
+/// Unix seconds → `YYYY-MM-DD HH:MM:SS` (proleptic Gregorian, UTC).
+fn civil(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// Is the lock still in force at `now`?
+pub(super) fn locked(user: &UserRecord, now: i64) -> Option<i64> {
+    user.locked_until.filter(|&until| until > now)
+}
+
+pub(super) fn state(user: &UserRecord) -> &'static str {
+    if user.disabled { "disabled" } else { "enabled" }
+}
+
+pub(super) fn totp(user: &UserRecord) -> String {
+    user.totp.as_ref().map_or_else(
+        || "none".to_owned(),
+        |s| {
+            format!(
+                "{}/{}s/{}",
+                s.params.digits, s.params.period, s.params.algorithm
+            )
+        },
+    )
+}
+
+/// One user as JSON: everything an administrator may see, nothing secret.
+pub(super) fn user_json(user: &UserRecord, now: i64) -> Value {
+    json!({
+        "name": user.name,
+        "enabled": !user.disabled,
+        "locked_until": rfc3339(locked(user, now)),
+        "failures": user.failures,
+        "last_login": rfc3339(user.last_login_at),
+        "created": rfc3339(Some(user.created_at)),
+        "password_expires_at": rfc3339(user.password_expires_at),
+        "totp": user.totp.as_ref().map(|s| json!({
+            "digits": s.params.digits,
+            "period": s.params.period,
+            "algorithm": s.params.algorithm.as_str(),
+        })),
+        "last_used_step_at": rfc3339(user.last_step.and_then(|step| {
+            let period = user.totp.as_ref()?.params.period;
+            i64::try_from(step * period).ok()
+        })),
+        "recovery_codes_left": user.recovery_codes_left,
+    })
+}
+
+/// `8h`, `30m`, `2d`, `90s`, `1h30m` → seconds.
+pub(super) fn parse_duration(text: &str) -> Result<i64, String> {
+    let bad = || format!("\"{text}\" is not a duration; use e.g. 30m, 8h, 2d or 1h30m");
+    let mut total: i64 = 0;
+    let mut digits = String::new();
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(bad()),
+        };
+        let n: i64 = digits.parse().map_err(|_| bad())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
+        digits.clear();
+    }
+    if !digits.is_empty() || total <= 0 {
+        return Err(bad());
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_times() {
+        assert_eq!(civil(0), "1970-01-01 00:00:00");
+        assert_eq!(civil(951_782_400), "2000-02-29 00:00:00");
+        assert_eq!(civil(1_795_627_800), "2026-11-25 17:30:00");
+        assert_eq!(
+            rfc3339(Some(0)),
+            Value::String("1970-01-01T00:00:00Z".into())
+        );
+        assert_eq!(time(None), "-");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("24h"), Ok(86_400));
+        assert_eq!(parse_duration("1h30m"), Ok(5_400));
+        assert_eq!(parse_duration("2s"), Ok(2));
+        assert_eq!(parse_duration("7d"), Ok(604_800));
+        for bad in ["", "24", "h", "1x", "0s", "-1h", "99999999999999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+}

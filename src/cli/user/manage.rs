@@ -1,0 +1,236 @@
+//! Account care: list, show, passwd, temp-password, recovery-codes, disable/enable, unlock,
+//! remove.
+
+use std::path::Path;
+
+use clap::Args;
+use serde_json::json;
+
+use super::format::{self, parse_duration};
+use super::{Failure, now, print_json, read_new_password, store_failure};
+use crate::auth::codes;
+use crate::auth::password;
+use crate::cli::{load_config, open_store};
+use crate::secret::SecretBytes;
+use crate::store::{Store, StoreError, UserRecord};
+
+#[derive(Debug, Args)]
+pub struct Name {
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NameJson {
+    pub name: String,
+    /// Print one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print one JSON array on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PasswdArgs {
+    pub name: String,
+    /// Read the password from the first line of standard input (else: asked on the terminal).
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TempPasswordArgs {
+    pub name: String,
+    /// How long it works: e.g. 30m, 8h, 2d.
+    #[arg(long, default_value = "24h")]
+    pub ttl: String,
+    /// Print one JSON object {"name", "password", "expires_at"} on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn find(store: &dyn Store, name: &str) -> Result<UserRecord, Failure> {
+    store
+        .find_user(name)
+        .map_err(store_failure)?
+        .ok_or_else(|| store_failure(StoreError::UserNotFound(name.to_owned())))
+}
+
+pub(super) fn list(config_path: &Path, args: ListArgs) -> Result<(), Failure> {
+    let store = open_store(&load_config(config_path)?)?;
+    let users = store.list_users().map_err(store_failure)?;
+    let now = now();
+    if args.json {
+        print_json(&users.iter().map(|u| format::user_json(u, now)).collect());
+        return Ok(());
+    }
+    if users.is_empty() {
+        println!("No users yet. Add one with: radotp user add NAME");
+        return Ok(());
+    }
+    let rows: Vec<[String; 5]> = users
+        .iter()
+        .map(|u| {
+            [
+                u.name.clone(),
+                format::state(u).to_owned(),
+                format::time(format::locked(u, now)),
+                format::time(u.last_login_at),
+                format::totp(u),
+            ]
+        })
+        .collect();
+    let header = ["NAME", "STATE", "LOCKED UNTIL", "LAST LOGIN", "TOTP"].map(String::from);
+    let widths: Vec<usize> = (0..5)
+        .map(|i| {
+            rows.iter()
+                .chain([&header])
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in [&header].into_iter().chain(&rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        println!("{}", cells.join("  ").trim_end());
+    }
+    Ok(())
+}
+
+pub(super) fn show(config_path: &Path, args: NameJson) -> Result<(), Failure> {
+    let store = open_store(&load_config(config_path)?)?;
+    let user = find(store.as_ref(), &args.name)?;
+    let now = now();
+    if args.json {
+        print_json(&format::user_json(&user, now));
+        return Ok(());
+    }
+    let expires = match user.password_expires_at {
+        None => "-".to_owned(),
+        Some(at) if at <= now => format!("{} (expired)", format::time(Some(at))),
+        Some(at) => format!("{} (temporary password)", format::time(Some(at))),
+    };
+    for (label, value) in [
+        ("Name", user.name.clone()),
+        ("State", format::state(&user).to_owned()),
+        ("Locked until", format::time(format::locked(&user, now))),
+        ("Failures", user.failures.to_string()),
+        ("Last login", format::time(user.last_login_at)),
+        ("Created", format::time(Some(user.created_at))),
+        ("Password expires", expires),
+        ("TOTP", format::totp(&user)),
+        ("Recovery codes left", user.recovery_codes_left.to_string()),
+    ] {
+        println!("{label:<20} {value}");
+    }
+    Ok(())
+}
+
+pub(super) fn passwd(config_path: &Path, args: PasswdArgs) -> Result<(), Failure> {
+    let config = load_config(config_path)?;
+    let store = open_store(&config)?;
+    let user = find(store.as_ref(), &args.name)?;
+    let digits = user
+        .totp
+        .as_ref()
+        .map_or(config.otp.defaults.digits, |s| s.params.digits);
+    let example = format!("radotp user passwd {}", args.name);
+    let password = read_new_password(args.password_stdin, digits, &example)?;
+    let hash = hash(&config, &password)?;
+    store
+        .set_password(&args.name, &hash, None)
+        .map_err(store_failure)?;
+    println!("Password of {} changed.", args.name);
+    Ok(())
+}
+
+fn hash(config: &crate::config::Config, password: &SecretBytes) -> Result<String, Failure> {
+    password::hash(config.password, password.expose())
+        .map_err(|e| Failure::Runtime(format!("cannot hash the password: {e}")))
+}
+
+pub(super) fn temp_password(config_path: &Path, args: TempPasswordArgs) -> Result<(), Failure> {
+    let ttl = parse_duration(&args.ttl).map_err(|e| Failure::Usage(format!("--ttl: {e}")))?;
+    let config = load_config(config_path)?;
+    let store = open_store(&config)?;
+    find(store.as_ref(), &args.name)?;
+    let password = codes::generate_temporary_password();
+    let expires_at = now().saturating_add(ttl);
+    let hash = hash(&config, &password)?;
+    store
+        .set_password(&args.name, &hash, Some(expires_at))
+        .map_err(store_failure)?;
+    let shown = String::from_utf8_lossy(password.expose()).into_owned();
+    if args.json {
+        print_json(&json!({
+            "name": args.name,
+            "password": shown,
+            "expires_at": format::rfc3339(Some(expires_at)),
+        }));
+    } else {
+        println!("Temporary password for {}: {shown}", args.name);
+        println!(
+            "It replaces the password until {}.",
+            format::time(Some(expires_at))
+        );
+        println!("Log in with it followed by the current code, as with any password.");
+    }
+    Ok(())
+}
+
+pub(super) fn recovery_codes(config_path: &Path, args: NameJson) -> Result<(), Failure> {
+    let store = open_store(&load_config(config_path)?)?;
+    let codes = codes::generate_recovery_codes();
+    let stored: Vec<SecretBytes> = codes
+        .iter()
+        .filter_map(|c| codes::normalize_recovery_code(c.as_bytes()))
+        .collect();
+    store
+        .replace_recovery_codes(&args.name, &stored)
+        .map_err(store_failure)?;
+    if args.json {
+        print_json(&json!({ "name": args.name, "codes": codes }));
+        return Ok(());
+    }
+    println!(
+        "Recovery codes for {} (each works once; any earlier set no longer works):",
+        args.name
+    );
+    for code in &codes {
+        println!("  {code}");
+    }
+    println!("Log in with the password followed by one code instead of the app's code.");
+    Ok(())
+}
+
+pub(super) fn set_disabled(config_path: &Path, args: Name, disabled: bool) -> Result<(), Failure> {
+    let store = open_store(&load_config(config_path)?)?;
+    store
+        .set_disabled(&args.name, disabled)
+        .map_err(store_failure)?;
+    let state = if disabled { "disabled" } else { "enabled" };
+    println!("User {} {state}.", args.name);
+    Ok(())
+}
+
+pub(super) fn unlock(config_path: &Path, args: Name) -> Result<(), Failure> {
+    let store = open_store(&load_config(config_path)?)?;
+    store.unlock(&args.name).map_err(store_failure)?;
+    println!("User {} unlocked; failure count cleared.", args.name);
+    Ok(())
+}
+
+pub(super) fn remove(config_path: &Path, args: Name) -> Result<(), Failure> {
+    let store = open_store(&load_config(config_path)?)?;
+    store.remove_user(&args.name).map_err(store_failure)?;
+    println!("User {} removed.", args.name);
+    Ok(())
+}

@@ -1,0 +1,190 @@
+//! `radotp user …`: enrollment and account care. Changes go straight to the database, so a
+//! running server sees them on its next request.
+
+mod enroll;
+mod format;
+mod import;
+mod manage;
+
+use std::io::{BufRead, IsTerminal};
+use std::path::Path;
+
+use clap::Subcommand;
+
+use super::Failure;
+use crate::protocol::password::MAX_LEN as MAX_USER_PASSWORD_LEN;
+use crate::secret::SecretBytes;
+use crate::store::StoreError;
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user with a password and a TOTP secret; prints the enrollment QR code.
+    #[command(after_help = "Examples:\n  \
+        radotp user add alice                       (asks for the password twice)\n  \
+        echo 'their password' | radotp user add bob --password-stdin --json\n  \
+        radotp user add carol --totp-secret 'JBSW Y3DP EHPK 3PXP' --digits 8 --verify")]
+    Add(enroll::AddArgs),
+    /// List users: state, lock, last login and TOTP parameters (never secrets).
+    #[command(after_help = "Example:\n  radotp user list --json")]
+    List(manage::ListArgs),
+    /// Show one user in full (never secrets).
+    #[command(after_help = "Example:\n  radotp user show alice")]
+    Show(manage::NameJson),
+    /// Set a new password; clears any expiry of a temporary one.
+    #[command(
+        after_help = "Example:\n  echo 'new password' | radotp user passwd alice --password-stdin"
+    )]
+    Passwd(manage::PasswdArgs),
+    /// Issue a strong temporary password that replaces the password until it expires.
+    #[command(after_help = "Example:\n  radotp user temp-password alice --ttl 8h")]
+    TempPassword(manage::TempPasswordArgs),
+    /// Give the user a new TOTP secret; codes from the old one stop working at once.
+    #[command(after_help = "Example:\n  radotp user reset-otp alice")]
+    ResetOtp(enroll::ResetOtpArgs),
+    /// Generate 10 single-use recovery codes, replacing any earlier set. Shown once.
+    #[command(after_help = "Example:\n  radotp user recovery-codes alice")]
+    RecoveryCodes(manage::NameJson),
+    /// Refuse all logins of the user (the log says `disabled`).
+    #[command(after_help = "Example:\n  radotp user disable alice")]
+    Disable(manage::Name),
+    /// Allow logins again after `disable`.
+    #[command(after_help = "Example:\n  radotp user enable alice")]
+    Enable(manage::Name),
+    /// Clear failure counters and any lock.
+    #[command(after_help = "Example:\n  radotp user unlock alice")]
+    Unlock(manage::Name),
+    /// Delete the user and everything that belongs to them.
+    #[command(after_help = "Example:\n  radotp user remove alice")]
+    Remove(manage::Name),
+    /// Create many users from CSV or JSON lines, all or nothing.
+    #[command(after_help = import::HELP)]
+    Import(import::ImportArgs),
+}
+
+pub(super) fn run(config_path: &Path, command: UserCommand) -> Result<(), Failure> {
+    match command {
+        UserCommand::Add(args) => enroll::add(config_path, args),
+        UserCommand::ResetOtp(args) => enroll::reset_otp(config_path, args),
+        UserCommand::List(args) => manage::list(config_path, args),
+        UserCommand::Show(args) => manage::show(config_path, args),
+        UserCommand::Passwd(args) => manage::passwd(config_path, args),
+        UserCommand::TempPassword(args) => manage::temp_password(config_path, args),
+        UserCommand::RecoveryCodes(args) => manage::recovery_codes(config_path, args),
+        UserCommand::Disable(args) => manage::set_disabled(config_path, args, true),
+        UserCommand::Enable(args) => manage::set_disabled(config_path, args, false),
+        UserCommand::Unlock(args) => manage::unlock(config_path, args),
+        UserCommand::Remove(args) => manage::remove(config_path, args),
+        UserCommand::Import(args) => import::run(config_path, args),
+    }
+}
+
+/// Store errors as the administrator should read them: a missing user is their mistake.
+fn store_failure(e: StoreError) -> Failure {
+    match e {
+        StoreError::UserNotFound(_) => Failure::Usage(e.to_string()),
+        other => Failure::Runtime(other.to_string()),
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// A name NASes can send and authenticator apps can show.
+fn validate_name(name: &str) -> Result<(), String> {
+    let problem = if name.is_empty() {
+        "is empty"
+    } else if name.len() > 253 {
+        "is longer than 253 octets, the most a User-Name can carry"
+    } else if name.trim() != name {
+        "starts or ends with white space"
+    } else if name.chars().any(char::is_control) {
+        "contains control characters"
+    } else if name.contains(':') {
+        "contains ':', which authenticator apps cannot show"
+    } else {
+        return Ok(());
+    };
+    Err(format!("the user name {name:?} {problem}"))
+}
+
+/// The longest password that still fits in User-Password with a `digits`-long code appended.
+fn check_password(password: &[u8], digits: u8) -> Result<(), String> {
+    let max = MAX_USER_PASSWORD_LEN - usize::from(digits);
+    if password.is_empty() {
+        return Err("the password is empty".into());
+    }
+    if password.contains(&0) {
+        return Err("the password contains a NUL character, which RADIUS cannot carry".into());
+    }
+    if password.len() > max {
+        return Err(format!(
+            "the password is {} bytes; with the {digits}-digit code appended it must fit in {} \
+             bytes of User-Password, so it may be at most {max} bytes",
+            password.len(),
+            MAX_USER_PASSWORD_LEN
+        ));
+    }
+    Ok(())
+}
+
+/// Passwords above this length get a warning: some NAS clients cut User-Password at 64 bytes.
+const SHORT_CLIENT_LIMIT: usize = 64;
+
+/// Read a new password: the first line of stdin with `--password-stdin`, else asked twice on
+/// the terminal without echo.
+fn read_new_password(from_stdin: bool, digits: u8, example: &str) -> Result<SecretBytes, Failure> {
+    let password = if from_stdin {
+        read_stdin_line()?
+    } else if std::io::stdin().is_terminal() {
+        let first = prompt_hidden("New password: ")?;
+        let second = prompt_hidden("Repeat it: ")?;
+        if first != second {
+            return Err(Failure::Usage(
+                "the two passwords differ; nothing was changed".into(),
+            ));
+        }
+        first
+    } else {
+        return Err(Failure::Usage(format!(
+            "standard input is not a terminal: add --password-stdin to read the password from it, \
+             e.g.: echo 'their password' | {example} --password-stdin"
+        )));
+    };
+    check_password(password.expose(), digits).map_err(Failure::Usage)?;
+    if password.len() + usize::from(digits) > SHORT_CLIENT_LIMIT {
+        eprintln!(
+            "warning: password + code is {} bytes; some VPN clients cut passwords at 48 or 64 bytes",
+            password.len() + usize::from(digits)
+        );
+    }
+    Ok(password)
+}
+
+fn read_stdin_line() -> Result<SecretBytes, Failure> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Failure::Runtime(format!("cannot read standard input: {e}")))?;
+    let value = SecretBytes::new(line.trim_end_matches(['\n', '\r']).as_bytes().to_vec());
+    zeroize::Zeroize::zeroize(&mut line);
+    Ok(value)
+}
+
+fn prompt_hidden(prompt: &str) -> Result<SecretBytes, Failure> {
+    rpassword::prompt_password(prompt)
+        .map(|mut text| {
+            let value = SecretBytes::new(text.as_bytes().to_vec());
+            zeroize::Zeroize::zeroize(&mut text);
+            value
+        })
+        .map_err(|e| Failure::Runtime(format!("cannot read the password: {e}")))
+}
+
+/// Print one JSON document on stdout.
+fn print_json(value: &serde_json::Value) {
+    println!("{value}");
+}

@@ -1,0 +1,122 @@
+//! Opening the SQLite file: folder, permissions, pragmas and schema migrations.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use crate::store::StoreError;
+
+/// Each entry upgrades the schema by one version. Once released, append, never edit.
+const MIGRATIONS: &[&str] = &[
+    // 1: users (TOTP seed sealed with the key file), replay marker, lockout state, recovery codes.
+    "CREATE TABLE users (
+        id                  INTEGER PRIMARY KEY,
+        name                TEXT NOT NULL UNIQUE,
+        password_hash       TEXT NOT NULL,
+        password_expires_at INTEGER,
+        totp_sealed         BLOB,
+        totp_algorithm      TEXT NOT NULL DEFAULT 'SHA1',
+        totp_digits         INTEGER NOT NULL DEFAULT 6,
+        totp_period         INTEGER NOT NULL DEFAULT 30,
+        last_step           INTEGER,
+        failures            INTEGER NOT NULL DEFAULT 0,
+        locked_until        INTEGER,
+        disabled            INTEGER NOT NULL DEFAULT 0,
+        created_at          INTEGER NOT NULL,
+        last_login_at       INTEGER
+    );
+    CREATE TABLE recovery_codes (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        mac     BLOB NOT NULL,
+        used_at INTEGER,
+        PRIMARY KEY (user_id, mac)
+    );",
+];
+
+/// Open (creating file, folder and schema on first use) the database at `path`.
+pub(super) fn open(path: &Path) -> Result<Connection, StoreError> {
+    let open_error = |reason: String| StoreError::Open {
+        path: path.to_owned(),
+        reason,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| open_error(format!("cannot create the folder {}: {e}", dir.display())))?;
+    }
+    let existed = path.exists();
+    let conn = Connection::open(path).map_err(|e| open_error(e.to_string()))?;
+    if !existed {
+        restrict_permissions(path).map_err(|e| open_error(e.to_string()))?;
+    }
+    // FULL sync: a used TOTP step must survive a power cut, or the code could be replayed.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;",
+    )
+    .map_err(|e| open_error(e.to_string()))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(|e| open_error(e.to_string()))?;
+    migrate(&conn).map_err(|e| open_error(format!("schema migration failed: {e}")))?;
+    Ok(conn)
+}
+
+/// Open an existing database read-only and check its schema version.
+pub(super) fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
+    let open_error = |reason: String| StoreError::Open {
+        path: path.to_owned(),
+        reason,
+    };
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| open_error(e.to_string()))?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| open_error(e.to_string()))?;
+    match usize::try_from(version) {
+        Ok(v) if v == MIGRATIONS.len() => Ok(conn),
+        Ok(v) if v < MIGRATIONS.len() => Err(open_error(format!(
+            "schema version {v} is older than this radotp's ({}); `radotp serve` upgrades it",
+            MIGRATIONS.len()
+        ))),
+        _ => Err(open_error(format!(
+            "schema version {version} is newer than this radotp knows ({}); run a newer radotp",
+            MIGRATIONS.len()
+        ))),
+    }
+}
+
+#[cfg(unix)]
+fn restrict_permissions(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn restrict_permissions(_path: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+fn migrate(conn: &Connection) -> Result<(), String> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    let version = usize::try_from(version).unwrap_or(0);
+    if version > MIGRATIONS.len() {
+        return Err(format!(
+            "the database schema is version {version}, newer than this radotp knows ({}); \
+             run a newer radotp",
+            MIGRATIONS.len()
+        ));
+    }
+    apply(conn, version).map_err(|e| e.to_string())
+}
+
+fn apply(conn: &Connection, version: usize) -> rusqlite::Result<()> {
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+        tx.commit()?;
+    }
+    Ok(())
+}
