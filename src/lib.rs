@@ -8,6 +8,7 @@
 //! - [`protocol`]: the wire: raw prechecks, Message-Authenticator, User-Password hiding, signed
 //!   replies.
 //! - [`dedup`]: the RFC 5080 response cache (retransmissions get the same bytes back).
+//! - [`dictionary`]: FreeRADIUS-format dictionaries and the typed encoding of reply attributes.
 //! - [`auth`]: the pure decision core (split, TOTP, verdict) and password hashing; no sockets.
 //! - [`store`]: persistent users and replay state behind the [`store::Store`] trait; SQLite.
 //! - [`server`]: the UDP loop, the staged packet pipeline and the bounded argon2 worker pool.
@@ -21,6 +22,7 @@ pub mod client;
 pub mod clients;
 pub mod config;
 pub mod dedup;
+pub mod dictionary;
 pub mod protocol;
 pub mod secret;
 pub mod server;
