@@ -37,6 +37,7 @@ mod tests {
             network: net.parse().unwrap(),
             secret: SecretBytes::from(b"s".as_slice()),
             require_message_authenticator: true,
+            mode: crate::auth::Mode::Append,
         }
     }
 

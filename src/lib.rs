@@ -22,6 +22,7 @@ pub mod client;
 pub mod clients;
 pub mod config;
 pub mod dedup;
+pub mod delivery;
 pub mod dictionary;
 pub mod protocol;
 pub mod secret;

@@ -24,9 +24,14 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(format: LogFormat, level: &str) -> Result<(), String> {
-    let filter = EnvFilter::try_new(level).map_err(|_| {
+    EnvFilter::try_new(level).map_err(|_| {
         format!("--log-level {level:?} is not a level; use error, warn, info, debug or trace")
     })?;
+    // The HTTP client dumps whole requests (a sent code among them) at trace level: cap it.
+    let filter = EnvFilter::new(format!(
+        "{level},{}",
+        radotp::delivery::webhook::LOG_DIRECTIVES
+    ));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -60,6 +60,11 @@ pub fn normalize_recovery_code(typed: &[u8]) -> Option<SecretBytes> {
         .then(|| SecretBytes::new(canonical))
 }
 
+/// A uniformly random numeric code of `digits` digits, to send out of band.
+pub fn generate_numeric_code(digits: u8) -> SecretBytes {
+    SecretBytes::new(random_string(b"0123456789", usize::from(digits)).into_bytes())
+}
+
 /// A strong temporary password an administrator can read out over the phone.
 pub fn generate_temporary_password() -> SecretBytes {
     SecretBytes::new(random_string(PASSWORD_ALPHABET, TEMPORARY_PASSWORD_LEN).into_bytes())
@@ -91,6 +96,15 @@ mod tests {
             "",
         ] {
             assert!(normalize_recovery_code(bad.as_bytes()).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn numeric_codes_have_the_users_length() {
+        for digits in [6, 8] {
+            let code = generate_numeric_code(digits);
+            assert_eq!(code.len(), usize::from(digits));
+            assert!(code.expose().iter().all(u8::is_ascii_digit));
         }
     }
 

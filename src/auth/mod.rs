@@ -11,57 +11,171 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use decision::{Against, RejectReason, Verdict};
+use decision::{Against, Factor, Found, RejectReason, Tails, Verdict};
 use password::DummyHash;
 
-use crate::secret::SecretBytes;
-use crate::store::{Store, StoreError};
+use crate::secret::{SecretBytes, random_bytes};
+use crate::store::{Delivery, IssueOutcome, SendLimits, Store, StoreError, UserRecord};
+
+/// How a NAS asks for the second factor (per client).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `password + code` in one field; a password alone is refused (and a code is sent).
+    Append,
+    /// A password alone is answered with Access-Challenge; the next request carries the code.
+    Challenge,
+}
+
+/// Seconds a challenge's State stays answerable.
+pub const CHALLENGE_TTL_SECS: i64 = 120;
+/// Octets of random State (RFC 2865 §5.24 leaves the size to us; 16 is the floor we promise).
+pub const STATE_LEN: usize = 32;
+
+/// Fixed inputs of every decision.
+#[derive(Clone, Copy, Debug)]
+pub struct Policy {
+    /// TOTP steps accepted either side of the (drift-corrected) current one.
+    pub window: u8,
+    /// Codes are sent out of band only when delivery is configured.
+    pub send_limits: Option<SendLimits>,
+}
+
+/// One Access-Request, as far as authentication is concerned.
+pub struct AuthRequest<'a> {
+    pub user_name: &'a str,
+    /// The decrypted User-Password.
+    pub input: &'a SecretBytes,
+    /// The NAS's name: challenges are bound to it.
+    pub client: &'a str,
+    pub mode: Mode,
+    /// The State attribute, when the request answers a challenge.
+    pub state: Option<&'a [u8]>,
+    pub now: u64,
+}
+
+/// What to answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Accept,
+    Reject,
+    Challenge { state: Vec<u8> },
+}
+
+/// A code to send out of band, after the reply has gone.
+#[derive(Debug)]
+pub struct CodeToSend {
+    pub user: String,
+    pub delivery: Delivery,
+    pub code: SecretBytes,
+    pub expires_in: i64,
+}
 
 /// What happened to one Access-Request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Decision {
-    pub verdict: Verdict,
-    /// Time spent in the one argon2 verification.
-    pub verify_time: Duration,
+    pub outcome: Outcome,
+    /// For the log: which factor was accepted, or why the request was refused.
+    pub reason: String,
+    /// Time spent in the argon2 verification (none when answering a challenge).
+    pub verify_time: Option<Duration>,
+    pub send: Option<CodeToSend>,
+}
+
+impl Decision {
+    /// A request that cannot be checked at all (CHAP, EAP, no User-Password).
+    pub fn unsupported(why: &'static str) -> Self {
+        Self::reject(RejectReason::Unsupported(why))
+    }
+
+    fn reject(reason: RejectReason) -> Self {
+        Self::rejected(reason.as_str().to_owned())
+    }
+
+    fn rejected(reason: String) -> Self {
+        Self {
+            outcome: Outcome::Reject,
+            reason,
+            verify_time: None,
+            send: None,
+        }
+    }
 }
 
 /// Runs the decision core against the store. Blocking: call it from a worker thread.
 pub struct Authenticator {
     store: Arc<dyn Store>,
-    window: u8,
+    policy: Policy,
     dummy: DummyHash,
     verifications: AtomicU64,
 }
 
 impl Authenticator {
-    pub fn new(store: Arc<dyn Store>, window: u8, dummy: DummyHash) -> Self {
+    pub fn new(store: Arc<dyn Store>, policy: Policy, dummy: DummyHash) -> Self {
         Self {
             store,
-            window,
+            policy,
             dummy,
             verifications: AtomicU64::new(0),
         }
     }
 
-    /// argon2 verifications run so far (each request costs exactly one).
+    /// argon2 verifications run so far (each request with a password costs exactly one).
     pub fn verifications(&self) -> u64 {
         self.verifications.load(Ordering::Relaxed)
     }
 
-    /// Decide one request: lookup, plan, one argon2 verification, then the atomic commit.
-    /// A store error is returned as such: the caller drops the request rather than guess.
-    pub fn authenticate(
-        &self,
-        user_name: &str,
-        input: &SecretBytes,
-        now_unix: u64,
-    ) -> Result<Decision, StoreError> {
-        let user = self.store.find_user(user_name)?;
-        let plan = decision::plan(user.as_ref(), input.expose(), self.window, now_unix);
-        let password = &input.expose()[..plan.password_len];
+    /// Decide one request. A store error is returned as such: the caller drops the request
+    /// rather than guess.
+    pub fn authenticate(&self, request: &AuthRequest<'_>) -> Result<Decision, StoreError> {
+        match request.state {
+            Some(state) => self.answer_challenge(request, state),
+            None => self.password_and_code(request),
+        }
+    }
+
+    /// Store lookups for the candidate tails (no argon2; an indexed read each).
+    fn found(&self, user: &UserRecord, tails: &Tails, now: i64) -> Result<Found, StoreError> {
+        let sent = match (&tails.numeric, self.policy.send_limits) {
+            (Some((_, code)), Some(_)) => {
+                self.store
+                    .sent_code_exists(&user.name, &SecretBytes::from(code.as_bytes()), now)?
+            }
+            _ => false,
+        };
+        let recovery = match &tails.recovery {
+            Some((_, code)) if user.recovery_codes_left > 0 => {
+                self.store.recovery_code_exists(&user.name, code)?
+            }
+            _ => false,
+        };
+        Ok(Found { sent, recovery })
+    }
+
+    /// Steps 8–9: lookup, plan, one argon2 verification, then the atomic commit.
+    fn password_and_code(&self, request: &AuthRequest<'_>) -> Result<Decision, StoreError> {
+        let now = i64::try_from(request.now).unwrap_or(i64::MAX);
+        let input = request.input.expose();
+        let user = self.store.find_user(request.user_name)?;
+        let (tails, found) = match &user {
+            Some(u) => {
+                let tails = Tails::of(u, input, false);
+                let found = self.found(u, &tails, now)?;
+                (tails, found)
+            }
+            None => (Tails::default(), Found::default()),
+        };
+        let plan = decision::plan(
+            user.as_ref(),
+            input,
+            &tails,
+            found,
+            self.policy.window,
+            request.now,
+        );
 
         let started = Instant::now();
         self.verifications.fetch_add(1, Ordering::Relaxed);
+        let password = &input[..plan.password_len];
         let verified = match (plan.against, &user) {
             (Against::User, Some(user)) => password::verify(password, &user.password_hash).ok(),
             _ => {
@@ -71,102 +185,169 @@ impl Authenticator {
         };
         let verify_time = started.elapsed();
 
-        let mut verdict = decision::verdict(user.as_ref(), &plan, verified, now_unix);
-        if let (Verdict::Accept { step }, Some(user)) = (verdict, &user) {
-            let now = i64::try_from(now_unix).unwrap_or(i64::MAX);
-            // Losing this race means another request used the step first: a replay.
-            if !self.store.consume_totp_step(&user.name, step, now)? {
-                verdict = Verdict::Reject(RejectReason::CodeAlreadyUsed);
+        let verdict = decision::verdict(user.as_ref(), &plan, verified, request.now);
+        let mut decision = match (verdict, &user) {
+            (Verdict::Accept(factor), Some(user)) => self.commit(user, factor, &tails, now)?,
+            (Verdict::Reject(RejectReason::CodeMissing), Some(user)) => {
+                self.password_only(request, user, now)?
+            }
+            (Verdict::Reject(reason), Some(user)) => {
+                if reason == RejectReason::WrongPasswordOrCode && tails.numeric.is_some() {
+                    // A wrong code counts against any code we sent: they die after a few.
+                    self.store.count_code_attempt(&user.name, now)?;
+                }
+                Decision::reject(reason)
+            }
+            (verdict, None) => Decision::reject(match verdict {
+                Verdict::Reject(reason) => reason,
+                Verdict::Accept(_) => RejectReason::UnknownUser,
+            }),
+        };
+        decision.verify_time = Some(verify_time);
+        Ok(decision)
+    }
+
+    /// The answer to an Access-Challenge: State identifies the user; the input is the code.
+    fn answer_challenge(
+        &self,
+        request: &AuthRequest<'_>,
+        state: &[u8],
+    ) -> Result<Decision, StoreError> {
+        let now = i64::try_from(request.now).unwrap_or(i64::MAX);
+        let Some(owner) = self.store.take_challenge(state, request.client, now)? else {
+            return Ok(Decision::rejected("unknown, used or expired State".into()));
+        };
+        if owner != request.user_name {
+            return Ok(Decision::rejected("State belongs to another user".into()));
+        }
+        let Some(user) = self.store.find_user(&owner)? else {
+            return Ok(Decision::reject(RejectReason::UnknownUser));
+        };
+        let input = request.input.expose();
+        let tails = Tails::of(&user, input, true);
+        let found = self.found(&user, &tails, now)?;
+        match decision::respond(&user, &tails, found, self.policy.window, request.now) {
+            Verdict::Accept(factor) => self.commit(&user, factor, &tails, now),
+            Verdict::Reject(reason) => {
+                if reason == RejectReason::WrongCode && tails.numeric.is_some() {
+                    self.store.count_code_attempt(&user.name, now)?;
+                }
+                Ok(Decision::reject(reason))
             }
         }
+    }
+
+    /// Consume the accepted factor in one atomic statement; losing the race is a replay.
+    fn commit(
+        &self,
+        user: &UserRecord,
+        factor: Factor,
+        tails: &Tails,
+        now: i64,
+    ) -> Result<Decision, StoreError> {
+        let name = &user.name;
+        let accepted = |reason: String| Decision {
+            outcome: Outcome::Accept,
+            reason,
+            verify_time: None,
+            send: None,
+        };
+        match factor {
+            Factor::Totp { step, drift } => {
+                if self.store.consume_totp_step(name, step, drift, now)? {
+                    let note = if drift == 0 {
+                        String::new()
+                    } else {
+                        format!(" (clock drift {drift:+} steps)")
+                    };
+                    return Ok(accepted(format!("TOTP code{note}")));
+                }
+            }
+            Factor::Sent => {
+                let code = tails
+                    .numeric
+                    .as_ref()
+                    .map(|(_, c)| SecretBytes::from(c.as_bytes()));
+                if let Some(code) = code
+                    && self.store.consume_sent_code(name, &code, now)?
+                {
+                    return Ok(accepted("code sent out of band".into()));
+                }
+            }
+            Factor::Recovery => {
+                if let Some((_, code)) = &tails.recovery
+                    && let Some(left) = self.store.consume_recovery_code(name, code, now)?
+                {
+                    return Ok(accepted(format!("recovery code ({left} left)")));
+                }
+            }
+            Factor::UsedTotp { .. } | Factor::None => {}
+        }
+        Ok(Decision::reject(RejectReason::CodeAlreadyUsed))
+    }
+
+    /// Right password, no code: challenge (challenge mode), or send a code (append mode, when
+    /// the user has an address). Never an accept.
+    fn password_only(
+        &self,
+        request: &AuthRequest<'_>,
+        user: &UserRecord,
+        now: i64,
+    ) -> Result<Decision, StoreError> {
+        let (send, note) = self.maybe_send(user, now)?;
+        if request.mode == Mode::Challenge {
+            let state = random_bytes::<STATE_LEN>().to_vec();
+            self.store.create_challenge(
+                &state,
+                &user.name,
+                request.client,
+                now + CHALLENGE_TTL_SECS,
+                now,
+            )?;
+            return Ok(Decision {
+                outcome: Outcome::Challenge { state },
+                reason: format!("password right, code requested{note}"),
+                verify_time: None,
+                send,
+            });
+        }
         Ok(Decision {
-            verdict,
-            verify_time,
+            outcome: Outcome::Reject,
+            reason: format!("{}{note}", RejectReason::CodeMissing.as_str()),
+            verify_time: None,
+            send,
         })
+    }
+
+    /// Issue a code for out-of-band delivery if the user has an address and the limits allow.
+    fn maybe_send(
+        &self,
+        user: &UserRecord,
+        now: i64,
+    ) -> Result<(Option<CodeToSend>, String), StoreError> {
+        let (Some(delivery), Some(limits)) = (&user.delivery, self.policy.send_limits) else {
+            return Ok((None, String::new()));
+        };
+        let digits = user.totp.as_ref().map_or(6, |s| s.params.digits);
+        let code = codes::generate_numeric_code(digits);
+        Ok(
+            match self.store.issue_code(&user.name, &code, now, limits)? {
+                IssueOutcome::Issued => (
+                    Some(CodeToSend {
+                        user: user.name.clone(),
+                        delivery: delivery.clone(),
+                        code,
+                        expires_in: limits.ttl,
+                    }),
+                    format!("; code sent by {}", delivery.channel.as_str()),
+                ),
+                IssueOutcome::Cooldown => (None, "; no code sent: one was sent moments ago".into()),
+                IssueOutcome::HourlyLimit => (None, "; no code sent: hourly limit reached".into()),
+            },
+        )
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::auth::otp::{Algorithm, TotpParams, code_at};
-    use crate::store::{NewUser, SqliteStore, TotpSeed};
-
-    const NOW: u64 = 1_700_000_015;
-
-    fn setup() -> (tempfile::TempDir, Authenticator, TotpSeed) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(
-            SqliteStore::open(
-                &dir.path().join("t.db"),
-                crate::store::Keys::from_master(b"k"),
-            )
-            .unwrap(),
-        );
-        let seed = TotpSeed {
-            secret: otp::generate_secret(),
-            params: TotpParams {
-                algorithm: Algorithm::Sha1,
-                digits: 6,
-                period: 30,
-            },
-        };
-        let hash = password::hash(password::TEST_COST, b"hunter2").unwrap();
-        store
-            .add_users(&[NewUser {
-                name: "alice",
-                password_hash: &hash,
-                totp: &seed,
-                now: 0,
-            }])
-            .unwrap();
-        let dummy = DummyHash::new(password::TEST_COST).unwrap();
-        (dir, Authenticator::new(store, 1, dummy), seed)
-    }
-
-    fn attempt(auth: &Authenticator, user: &str, input: String) -> Verdict {
-        let before = auth.verifications();
-        let decision = auth
-            .authenticate(user, &SecretBytes::new(input.into_bytes()), NOW)
-            .unwrap();
-        assert_eq!(
-            auth.verifications(),
-            before + 1,
-            "exactly one argon2 verification"
-        );
-        decision.verdict
-    }
-
-    #[test]
-    fn every_class_costs_one_verification_and_replays_fail() {
-        let (_dir, auth, seed) = setup();
-        let code = code_at(&seed.secret, seed.params, NOW);
-        let step = otp::step_at(NOW, 30);
-        use RejectReason::*;
-        assert_eq!(
-            attempt(&auth, "alice", format!("hunter2{code}")),
-            Verdict::Accept { step }
-        );
-        assert_eq!(
-            attempt(&auth, "alice", format!("hunter2{code}")),
-            Verdict::Reject(CodeAlreadyUsed)
-        );
-        assert_eq!(
-            attempt(&auth, "alice", format!("wrong{code}")),
-            Verdict::Reject(WrongPassword)
-        );
-        assert_eq!(
-            attempt(&auth, "alice", "hunter2".into()),
-            Verdict::Reject(CodeMissing)
-        );
-        assert_eq!(
-            attempt(&auth, "mallory", format!("hunter2{code}")),
-            Verdict::Reject(UnknownUser)
-        );
-        let next = code_at(&seed.secret, seed.params, NOW + 30);
-        assert_eq!(
-            attempt(&auth, "alice", format!("hunter2{next}")),
-            Verdict::Accept { step: step + 1 }
-        );
-    }
-}
+#[path = "authenticator_tests.rs"]
+mod tests;

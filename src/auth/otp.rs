@@ -146,15 +146,57 @@ pub fn matching_step(
     now: u64,
     window: u8,
 ) -> Option<u64> {
+    matching_step_around(secret, params, code, now, 0, window)
+}
+
+/// Like `matching_step`, but also around `now` shifted by `drift` steps: the learned offset of
+/// a token whose clock runs ahead (positive) or behind (negative). The unshifted window stays
+/// open too, so a drift learned from one late login cannot lock out a token that is on time.
+pub fn matching_step_around(
+    secret: &SecretBytes,
+    params: TotpParams,
+    code: &str,
+    now: u64,
+    drift: i64,
+    window: u8,
+) -> Option<u64> {
     if code.len() != usize::from(params.digits) || !code.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let totp = totp(secret, params);
-    let current = step_at(now, params.period);
+    let now_step = step_at(now, params.period);
     let window = u64::from(window);
-    (current.saturating_sub(window)..=current + window)
+    let mut steps: Vec<u64> = [now_step, now_step.saturating_add_signed(drift)]
+        .iter()
+        .flat_map(|&center| center.saturating_sub(window)..=center.saturating_add(window))
+        .collect();
+    steps.sort_unstable_by(|a, b| b.cmp(a));
+    steps.dedup();
+    steps
+        .into_iter()
+        .find(|&step| totp.check(code, step.saturating_mul(params.period)) == Some(step))
+}
+
+/// Resynchronisation: the step of `second` where `first` and `second` are the codes of two
+/// consecutive steps within `range` steps of now. Newest match wins.
+pub fn consecutive_steps(
+    secret: &SecretBytes,
+    params: TotpParams,
+    first: &str,
+    second: &str,
+    now: u64,
+    range: u64,
+) -> Option<u64> {
+    let digits = usize::from(params.digits);
+    if first.len() != digits || second.len() != digits {
+        return None;
+    }
+    let totp = totp(secret, params);
+    let current = step_at(now, params.period);
+    let matches = |code: &str, step: u64| totp.check(code, step * params.period) == Some(step);
+    (current.saturating_sub(range)..=current + range)
         .rev()
-        .find(|&step| totp.check(code, step * params.period) == Some(step))
+        .find(|&step| step > 0 && matches(second, step) && matches(first, step - 1))
 }
 
 /// The code for the step containing `unix_time` (enrollment checks and tests).
@@ -234,6 +276,38 @@ mod tests {
         let start = cur * 30;
         assert_eq!(matching_step(&s, p, &code(cur), start, 0), Some(cur));
         assert_eq!(matching_step(&s, p, &code(cur), start + 29, 0), Some(cur));
+    }
+
+    #[test]
+    fn drift_window_and_resync() {
+        let s = rfc_secret();
+        let p = TotpParams {
+            digits: 6,
+            ..SHA1_8
+        };
+        let now = 1_000_000_020;
+        let cur = step_at(now, 30);
+        let code = |step: u64| code_at(&s, p, step * 30);
+        // A token 5 steps behind: found around the learned drift, and not without it.
+        assert_eq!(
+            matching_step_around(&s, p, &code(cur - 5), now, -5, 1),
+            Some(cur - 5)
+        );
+        assert_eq!(matching_step_around(&s, p, &code(cur - 5), now, 0, 1), None);
+        // The unshifted window stays open when a drift is learned.
+        assert_eq!(
+            matching_step_around(&s, p, &code(cur), now, -5, 1),
+            Some(cur)
+        );
+        // Two consecutive codes from an hour ago find their step; out of order they do not.
+        let (a, b) = (code(cur - 120), code(cur - 119));
+        assert_eq!(consecutive_steps(&s, p, &a, &b, now, 2880), Some(cur - 119));
+        assert_eq!(consecutive_steps(&s, p, &b, &a, now, 2880), None);
+        assert_eq!(
+            consecutive_steps(&s, p, &a, &b, now, 100),
+            None,
+            "outside the range"
+        );
     }
 
     #[test]

@@ -6,10 +6,12 @@ use std::sync::Arc;
 use tokio::net::UdpSocket;
 
 use super::{Failure, load_config, open_store};
-use crate::auth::Authenticator;
 use crate::auth::password::DummyHash;
+use crate::auth::{Authenticator, Policy};
 use crate::clients::ClientTable;
-use crate::config::Config;
+use crate::config::{Config, DeliveryConfig, DeliveryMethod};
+use crate::delivery::webhook::{Webhook, WebhookConfig};
+use crate::delivery::{CommandSender, Dispatcher, Sender};
 use crate::server::{self, ServerState, pool::WorkerPool};
 
 /// Jobs allowed to wait per worker: at ~25 ms a verification, 64 waiting means an answer
@@ -31,12 +33,18 @@ pub(super) fn run(path: &Path) -> Result<(), Failure> {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
-    let authenticator = Arc::new(Authenticator::new(store, config.otp.window, dummy));
+    let policy = Policy {
+        window: config.otp.window,
+        send_limits: config.delivery.as_ref().map(|d| d.limits),
+    };
+    let delivery = config.delivery.as_ref().map(dispatcher).transpose()?;
+    let authenticator = Arc::new(Authenticator::new(store, policy, dummy));
     let state = Arc::new(ServerState::new(
         ClientTable::new(&config.clients),
         WorkerPool::new(workers, workers * QUEUE_PER_WORKER),
         authenticator,
         config.server.reject_delay,
+        delivery,
     ));
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -96,4 +104,27 @@ async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// The configured way of sending codes.
+fn dispatcher(config: &DeliveryConfig) -> Result<Dispatcher, Failure> {
+    let sender = match &config.method {
+        DeliveryMethod::Command { argv, dir, timeout } => Sender::Command(CommandSender {
+            argv: argv.clone(),
+            dir: dir.clone(),
+            timeout: *timeout,
+        }),
+        DeliveryMethod::Webhook {
+            url,
+            ca_file,
+            timeout,
+            retries,
+        } => {
+            let webhook = WebhookConfig::new(url.clone(), ca_file.clone(), *timeout, *retries)
+                .and_then(Webhook::new)
+                .map_err(|e| Failure::Usage(format!("delivery.webhook: {e}")))?;
+            Sender::Webhook(webhook)
+        }
+    };
+    Ok(Dispatcher::new(sender))
 }

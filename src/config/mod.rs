@@ -15,8 +15,10 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+use crate::auth::Mode;
 use crate::auth::otp::TotpParams;
 use crate::secret::SecretBytes;
+use crate::store::SendLimits;
 
 pub use validate::MAX_REJECT_DELAY_MS;
 
@@ -28,6 +30,8 @@ pub struct Config {
     pub otp: OtpPolicy,
     pub password: PasswordCost,
     pub clients: Vec<ClientConfig>,
+    /// Out-of-band code delivery, when configured.
+    pub delivery: Option<DeliveryConfig>,
     /// Things that work but that an administrator should hear about (weak secrets, low cost).
     pub warnings: Vec<String>,
 }
@@ -73,6 +77,31 @@ pub struct ClientConfig {
     pub network: IpNet,
     pub secret: SecretBytes,
     pub require_message_authenticator: bool,
+    /// How this NAS asks for the second factor.
+    pub mode: Mode,
+}
+
+/// Where sent codes go, and the limits on sending them.
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    pub method: DeliveryMethod,
+    pub limits: SendLimits,
+}
+
+#[derive(Debug, Clone)]
+pub enum DeliveryMethod {
+    /// Program and arguments, run in `dir` (the configuration's folder).
+    Command {
+        argv: Vec<String>,
+        dir: PathBuf,
+        timeout: Duration,
+    },
+    Webhook {
+        url: String,
+        ca_file: Option<PathBuf>,
+        timeout: Duration,
+        retries: u32,
+    },
 }
 
 /// One thing wrong in the file: the key (`client[1].secret`) and what is wrong with it.

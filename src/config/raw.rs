@@ -16,6 +16,52 @@ pub(super) struct RawConfig {
     pub password: RawPassword,
     #[serde(default, rename = "client")]
     pub clients: Vec<RawClient>,
+    pub delivery: Option<RawDelivery>,
+}
+
+/// How codes are sent out of band; one of `command` and `webhook`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDelivery {
+    pub command: Option<Vec<String>>,
+    #[serde(default = "default_command_timeout_ms")]
+    pub command_timeout_ms: u64,
+    pub webhook: Option<String>,
+    pub webhook_ca_file: Option<String>,
+    #[serde(default = "default_webhook_timeout_ms")]
+    pub webhook_timeout_ms: u64,
+    #[serde(default = "default_webhook_retries")]
+    pub webhook_retries: u32,
+    #[serde(default = "default_code_ttl_secs")]
+    pub code_ttl_secs: i64,
+    #[serde(default = "default_resend_cooldown_secs")]
+    pub resend_cooldown_secs: i64,
+    #[serde(default = "default_max_per_hour")]
+    pub max_per_hour: u32,
+}
+
+fn default_command_timeout_ms() -> u64 {
+    10_000
+}
+
+fn default_webhook_timeout_ms() -> u64 {
+    5_000
+}
+
+fn default_webhook_retries() -> u32 {
+    2
+}
+
+fn default_code_ttl_secs() -> i64 {
+    300
+}
+
+fn default_resend_cooldown_secs() -> i64 {
+    60
+}
+
+fn default_max_per_hour() -> u32 {
+    5
 }
 
 #[derive(Debug, Deserialize)]
@@ -144,6 +190,7 @@ pub(super) struct RawClient {
     pub secret_file: Option<String>,
     #[serde(default = "default_require_message_authenticator")]
     pub require_message_authenticator: bool,
+    pub mode: Option<String>,
 }
 
 // Hand-written so the shared secret never reaches a log line or an error.

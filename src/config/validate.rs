@@ -8,9 +8,14 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use super::raw::{self, RawClient, RawConfig};
-use super::{ClientConfig, Config, DatabaseConfig, OtpPolicy, PasswordCost, Problem, ServerConfig};
+use super::{
+    ClientConfig, Config, DatabaseConfig, DeliveryConfig, DeliveryMethod, OtpPolicy, PasswordCost,
+    Problem, ServerConfig,
+};
+use crate::auth::Mode;
 use crate::auth::otp::{Algorithm, TotpParams};
 use crate::secret::SecretBytes;
+use crate::store::SendLimits;
 
 /// Longer than this and NASes give up before the reject arrives.
 pub const MAX_REJECT_DELAY_MS: u64 = 10_000;
@@ -65,6 +70,10 @@ pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Pr
     let otp = otp(&raw.otp, &mut problems);
     let password = password(&raw.password, &mut problems, &mut warnings);
     let clients = clients(&raw.clients, base_dir, &mut problems, &mut warnings);
+    let delivery = raw
+        .delivery
+        .as_ref()
+        .and_then(|d| delivery(d, base_dir, &mut problems));
 
     match (server, database, otp, password) {
         (Some(server), Some(database), Some(otp), Some(password)) if problems.list.is_empty() => {
@@ -74,6 +83,7 @@ pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Pr
                 otp,
                 password,
                 clients,
+                delivery,
                 warnings,
             })
         }
@@ -264,6 +274,17 @@ fn clients(
                 }
             },
         };
+        let mode = match c.mode.as_deref() {
+            None | Some("append") => Mode::Append,
+            Some("challenge") => Mode::Challenge,
+            Some(other) => {
+                problems.add(
+                    key("mode"),
+                    format!("\"{other}\" is not a mode; use \"append\" or \"challenge\""),
+                );
+                Mode::Append
+            }
+        };
         let secret = client_secret(c, base_dir, &key, problems);
         if let Some(secret) = &secret
             && secret.len() < RECOMMENDED_SECRET_LEN
@@ -280,6 +301,7 @@ fn clients(
                 network,
                 secret,
                 require_message_authenticator: c.require_message_authenticator,
+                mode,
             });
         }
     }
@@ -349,4 +371,103 @@ fn parse_network(text: &str) -> Result<IpNet, String> {
             "\"{text}\" is not an IP address or prefix (examples: \"192.0.2.10\", \"10.0.0.0/8\", \"2001:db8::/32\")"
         )),
     }
+}
+
+fn delivery(
+    raw: &raw::RawDelivery,
+    base_dir: &Path,
+    problems: &mut Problems,
+) -> Option<DeliveryConfig> {
+    let before = problems.list.len();
+    if !(30..=3600).contains(&raw.code_ttl_secs) {
+        problems.add(
+            "delivery.code_ttl_secs",
+            "must be between 30 and 3600 seconds",
+        );
+    }
+    if !(0..=3600).contains(&raw.resend_cooldown_secs) {
+        problems.add(
+            "delivery.resend_cooldown_secs",
+            "must be between 0 and 3600 seconds",
+        );
+    }
+    if !(1..=100).contains(&raw.max_per_hour) {
+        problems.add("delivery.max_per_hour", "must be between 1 and 100");
+    }
+    let method = match (&raw.command, &raw.webhook) {
+        (Some(_), Some(_)) => {
+            problems.add("delivery", "set either command or webhook, not both");
+            None
+        }
+        (None, None) => {
+            problems.add(
+                "delivery",
+                "set command = [\"/path/to/program\"] or webhook = \"https://…\"",
+            );
+            None
+        }
+        (Some(argv), None) => {
+            let program = argv.first().map(String::as_str).unwrap_or_default();
+            if program.is_empty() {
+                problems.add("delivery.command", "needs at least the program to run");
+            } else if !base_dir.join(program).exists() {
+                problems.add(
+                    "delivery.command",
+                    format!("{program} does not exist (relative paths start at the configuration's folder)"),
+                );
+            }
+            if !(100..=60_000).contains(&raw.command_timeout_ms) {
+                problems.add(
+                    "delivery.command_timeout_ms",
+                    "must be between 100 and 60000",
+                );
+            }
+            let mut argv = argv.clone();
+            if let Some(first) = argv.first_mut()
+                && !first.is_empty()
+            {
+                *first = base_dir.join(&*first).to_string_lossy().into_owned();
+            }
+            Some(DeliveryMethod::Command {
+                argv,
+                dir: base_dir.to_owned(),
+                timeout: Duration::from_millis(raw.command_timeout_ms),
+            })
+        }
+        (None, Some(url)) => {
+            let loopback = ["http://127.", "http://localhost", "http://[::1]"];
+            if !url.starts_with("https://") && !loopback.iter().any(|p| url.starts_with(p)) {
+                problems.add(
+                    "delivery.webhook",
+                    "must be an https:// URL (plain http only to this machine)",
+                );
+            }
+            if !(100..=60_000).contains(&raw.webhook_timeout_ms) {
+                problems.add(
+                    "delivery.webhook_timeout_ms",
+                    "must be between 100 and 60000",
+                );
+            }
+            if raw.webhook_retries > 5 {
+                problems.add("delivery.webhook_retries", "must be between 0 and 5");
+            }
+            Some(DeliveryMethod::Webhook {
+                url: url.clone(),
+                ca_file: raw.webhook_ca_file.as_ref().map(|f| base_dir.join(f)),
+                timeout: Duration::from_millis(raw.webhook_timeout_ms),
+                retries: raw.webhook_retries,
+            })
+        }
+    };
+    if problems.list.len() > before {
+        return None;
+    }
+    Some(DeliveryConfig {
+        method: method?,
+        limits: SendLimits {
+            ttl: raw.code_ttl_secs,
+            cooldown: raw.resend_cooldown_secs,
+            per_hour: raw.max_per_hour,
+        },
+    })
 }

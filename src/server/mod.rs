@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, watch};
 use crate::auth::Authenticator;
 use crate::clients::ClientTable;
 use crate::dedup::ResponseCache;
+use crate::delivery::Dispatcher;
 use crate::protocol::MAX_PACKET_LEN;
 use outcome::{DropKind, Stats};
 use pool::WorkerPool;
@@ -32,6 +33,8 @@ pub struct ServerState {
     pub authenticator: Arc<Authenticator>,
     pub reject_delay: Duration,
     pub stats: Stats,
+    /// Sends codes out of band, when `[delivery]` is configured.
+    pub delivery: Option<Dispatcher>,
     drop_log: log::DropLog,
 }
 
@@ -41,6 +44,7 @@ impl ServerState {
         pool: WorkerPool,
         authenticator: Arc<Authenticator>,
         reject_delay: Duration,
+        delivery: Option<Dispatcher>,
     ) -> Self {
         Self {
             clients,
@@ -52,6 +56,7 @@ impl ServerState {
             authenticator,
             reject_delay,
             stats: Stats::default(),
+            delivery,
             drop_log: log::DropLog::default(),
         }
     }
@@ -95,6 +100,7 @@ pub async fn run(
         received = Stats::get(&s.received),
         accepted = Stats::get(&s.accepted),
         rejected = Stats::get(&s.rejected),
+        challenged = Stats::get(&s.challenged),
         status_server = Stats::get(&s.status_server),
         resent = Stats::get(&s.resent),
         dropped_unknown_client = s.dropped(DropKind::UnknownClient),

@@ -113,6 +113,7 @@ pub struct Stats {
     pub received: AtomicU64,
     pub accepted: AtomicU64,
     pub rejected: AtomicU64,
+    pub challenged: AtomicU64,
     pub status_server: AtomicU64,
     pub resent: AtomicU64,
     dropped: [AtomicU64; DropKind::ALL.len()],

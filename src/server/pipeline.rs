@@ -13,8 +13,7 @@ use tokio::sync::mpsc;
 use super::ServerState;
 use super::log::{RequestContext, printable_user};
 use super::outcome::{DropReason, Stats};
-use crate::auth::Decision;
-use crate::auth::decision::{RejectReason, Verdict};
+use crate::auth::{AuthRequest, Decision, Outcome};
 use crate::config::ClientConfig;
 use crate::dedup::{InFlightGuard, Lookup, RequestKey};
 use crate::protocol::precheck::{Precheck, precheck};
@@ -42,6 +41,8 @@ struct Request {
     guard: InFlightGuard,
     user_name: String,
     password: SecretBytes,
+    /// State, when this request answers an Access-Challenge.
+    state: Option<Vec<u8>>,
     proxy_states: Vec<Vec<u8>>,
 }
 
@@ -75,8 +76,7 @@ pub(super) fn handle(
                     &socket,
                     request,
                     &ctx,
-                    Verdict::Reject(RejectReason::Unsupported(reason)),
-                    None,
+                    Decision::unsupported(reason),
                 )
                 .await;
                 drop(token);
@@ -166,7 +166,7 @@ fn status_server(
     ctx: &RequestContext,
 ) -> Result<Action, DropReason> {
     let proxy_states = proxy_states(packet, check)?;
-    let bytes = build_reply(code::ACCESS_ACCEPT, client, check, &proxy_states)?;
+    let bytes = build_reply(code::ACCESS_ACCEPT, client, check, &proxy_states, &[])?;
     Stats::count(&state.stats.status_server);
     ctx.decision("accept", "status-server", None);
     Ok(Action::Send(bytes.into()))
@@ -201,6 +201,11 @@ fn access_request(
     };
     ctx.user = Some(printable_user(&user_name));
     let proxy_states = rfc2865::lookup_all_proxy_state(&decoded);
+    let state = match rfc2865::lookup_all_state(&decoded).as_slice() {
+        [] => None,
+        [state] => Some(state.clone()),
+        _ => return Err(DropReason::BadAttribute("more than one State")),
+    };
     let hidden = decoded.lookup_all(attr::USER_PASSWORD);
     let (password, unsupported) = match hidden.as_slice() {
         [one] => {
@@ -229,6 +234,7 @@ fn access_request(
         guard,
         user_name,
         password,
+        state,
         proxy_states,
     };
     Ok(match unsupported {
@@ -248,11 +254,21 @@ fn authenticate(
     let authenticator = Arc::clone(&state.authenticator);
     let user_name = request.user_name.clone();
     let password = request.password.clone();
+    let client = request.client.name.clone();
+    let mode = request.client.mode;
+    let challenge_state = request.state.clone();
     let job = move || -> Result<Decision, StoreError> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        authenticator.authenticate(&user_name, &password, now)
+        authenticator.authenticate(&AuthRequest {
+            user_name: &user_name,
+            input: &password,
+            client: &client,
+            mode,
+            state: challenge_state.as_deref(),
+            now,
+        })
     };
     let receiver = match state.pool.try_submit(job) {
         Ok(receiver) => receiver,
@@ -263,10 +279,7 @@ fn authenticate(
     let token = tracker.clone();
     tokio::spawn(async move {
         match receiver.await {
-            Ok(Ok(decision)) => {
-                let ms = decision.verify_time.as_secs_f64() * 1000.0;
-                answer(&state, &socket, request, &ctx, decision.verdict, Some(ms)).await;
-            }
+            Ok(Ok(decision)) => answer(&state, &socket, request, &ctx, decision).await,
             Ok(Err(e)) => drop_request(&state, &ctx, &DropReason::StoreUnavailable(e.to_string())),
             Err(_) => drop_request(&state, &ctx, &DropReason::WorkerFailed),
         }
@@ -274,24 +287,32 @@ fn authenticate(
     });
 }
 
-/// Step 10: build, sign, cache, hold back a reject, send.
+/// Step 10: build, sign, cache, hold back a reject, send; then hand any code to delivery.
 async fn answer(
     state: &ServerState,
     socket: &UdpSocket,
     request: Request,
     ctx: &RequestContext,
-    verdict: Verdict,
-    verify_ms: Option<f64>,
+    mut decision: Decision,
 ) {
-    let (reply_code, outcome, reason) = match verdict {
-        Verdict::Accept { .. } => (code::ACCESS_ACCEPT, "accept", "password and TOTP code"),
-        Verdict::Reject(reason) => (code::ACCESS_REJECT, "reject", reason.as_str()),
+    let challenge_attributes;
+    let (reply_code, outcome, attributes): (u8, &str, &[(u8, &[u8])]) = match &decision.outcome {
+        Outcome::Accept => (code::ACCESS_ACCEPT, "accept", &[]),
+        Outcome::Reject => (code::ACCESS_REJECT, "reject", &[]),
+        Outcome::Challenge { state } => {
+            challenge_attributes = [
+                (attr::REPLY_MESSAGE, CHALLENGE_PROMPT.as_bytes()),
+                (attr::STATE, state.as_slice()),
+            ];
+            (code::ACCESS_CHALLENGE, "challenge", &challenge_attributes)
+        }
     };
     let bytes = match build_reply(
         reply_code,
         &request.client,
         &request.check,
         &request.proxy_states,
+        attributes,
     ) {
         Ok(bytes) => Arc::<[u8]>::from(bytes),
         Err(reason) => return drop_request(state, ctx, &reason),
@@ -303,23 +324,34 @@ async fn answer(
     };
     let ready_at = Instant::now() + delay;
     request.guard.answer(Arc::clone(&bytes), ready_at);
-    ctx.decision(outcome, reason, verify_ms);
-    Stats::count(if reply_code == code::ACCESS_ACCEPT {
-        &state.stats.accepted
-    } else {
-        &state.stats.rejected
+    let verify_ms = decision.verify_time.map(|t| t.as_secs_f64() * 1000.0);
+    ctx.decision(outcome, &decision.reason, verify_ms);
+    Stats::count(match reply_code {
+        code::ACCESS_ACCEPT => &state.stats.accepted,
+        code::ACCESS_CHALLENGE => &state.stats.challenged,
+        _ => &state.stats.rejected,
     });
     tokio::time::sleep_until(ready_at.into()).await;
     if let Err(e) = socket.send_to(&bytes, ctx.peer).await {
         tracing::warn!(peer = %ctx.peer, error = %e, "cannot send a reply");
     }
+    if let Some(code) = decision.send.take() {
+        match &state.delivery {
+            Some(dispatcher) => dispatcher.dispatch(code),
+            None => tracing::warn!(user = %code.user, "no [delivery] configured; code not sent"),
+        }
+    }
 }
+
+/// Reply-Message of an Access-Challenge.
+pub const CHALLENGE_PROMPT: &str = "Enter your verification code";
 
 fn build_reply(
     reply_code: u8,
     client: &ClientConfig,
     check: &Precheck,
     proxy_states: &[Vec<u8>],
+    attributes: &[(u8, &[u8])],
 ) -> Result<Vec<u8>, DropReason> {
     let proxy_states: Vec<&[u8]> = proxy_states.iter().map(Vec::as_slice).collect();
     reply::build(
@@ -329,7 +361,7 @@ fn build_reply(
             request_authenticator: &check.request_authenticator,
         },
         &proxy_states,
-        &[],
+        attributes,
         client.secret.expose(),
     )
     .map_err(|e| DropReason::ReplyTooLong(e.to_string()))

@@ -23,6 +23,62 @@ pub struct TotpSeed {
     pub params: TotpParams,
 }
 
+/// Where codes sent out of band go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub channel: Channel,
+    /// Phone number or e-mail address.
+    pub destination: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    Sms,
+    Email,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Sms => "sms",
+            Channel::Email => "email",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "sms" => Some(Channel::Sms),
+            "email" => Some(Channel::Email),
+            _ => None,
+        }
+    }
+}
+
+/// Limits on sending codes out of band.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SendLimits {
+    /// Seconds a sent code stays valid.
+    pub ttl: i64,
+    /// Seconds between two sends to one user.
+    pub cooldown: i64,
+    /// Sends per user per hour.
+    pub per_hour: u32,
+}
+
+/// What happened when a code was to be sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IssueOutcome {
+    /// Stored; send it now.
+    Issued,
+    /// Another code was sent less than `cooldown` seconds ago.
+    Cooldown,
+    /// `per_hour` codes were sent within the last hour.
+    HourlyLimit,
+}
+
+/// Wrong guesses a sent code survives; then it is dead.
+pub const MAX_CODE_ATTEMPTS: u32 = 5;
+
 /// A user as stored.
 #[derive(Clone)]
 pub struct UserRecord {
@@ -42,6 +98,10 @@ pub struct UserRecord {
     pub last_login_at: Option<i64>,
     /// Unused recovery codes.
     pub recovery_codes_left: u32,
+    /// Where out-of-band codes go, if anywhere.
+    pub delivery: Option<Delivery>,
+    /// Learned clock offset of the user's token, in steps (positive: the token runs ahead).
+    pub drift: i64,
 }
 
 // The hash is not a secret in the way a seed is, but it has no business in a log line either.
@@ -115,7 +175,8 @@ pub trait Store: Send + Sync {
     /// Replace the user's recovery codes with these (stored as keyed MACs only).
     fn replace_recovery_codes(&self, name: &str, codes: &[SecretBytes]) -> Result<(), StoreError>;
 
-    /// Use a recovery code: one atomic statement. `Some(left)` if it was unused, else `None`.
+    /// Use a recovery code: one atomic statement (then the last login is recorded).
+    /// `Some(left)` if it was unused, else `None`.
     fn consume_recovery_code(
         &self,
         name: &str,
@@ -123,10 +184,73 @@ pub trait Store: Send + Sync {
         now: i64,
     ) -> Result<Option<u32>, StoreError>;
 
-    /// Record `step` as used and `now` as the last login, but only if `step` is newer than the
-    /// last used step — one atomic statement. `false` means another request (or node) used this
-    /// step or a later one first: a replay.
-    fn consume_totp_step(&self, name: &str, step: u64, now: i64) -> Result<bool, StoreError>;
+    /// Record `step` as used, `drift` as the token's offset and `now` as the last login, but only
+    /// if `step` is newer than the last used step — one atomic statement. `false` means another
+    /// request (or node) used this step or a later one first: a replay.
+    fn consume_totp_step(
+        &self,
+        name: &str,
+        step: u64,
+        drift: i64,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Set or clear where out-of-band codes go.
+    fn set_delivery(&self, name: &str, delivery: Option<&Delivery>) -> Result<(), StoreError>;
+
+    /// Is `code` an unused recovery code of the user? (A read; `consume_recovery_code` uses it.)
+    fn recovery_code_exists(&self, name: &str, code: &SecretBytes) -> Result<bool, StoreError>;
+
+    /// Store a code to be sent, unless the cooldown or the hourly limit forbids it — one atomic
+    /// statement, so two nodes cannot both send.
+    fn issue_code(
+        &self,
+        name: &str,
+        code: &SecretBytes,
+        now: i64,
+        limits: SendLimits,
+    ) -> Result<IssueOutcome, StoreError>;
+
+    /// Is `code` a live sent code (unused, unexpired, not guessed at too often)?
+    fn sent_code_exists(
+        &self,
+        name: &str,
+        code: &SecretBytes,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Use a sent code: one atomic statement; `false` if it is no longer live.
+    fn consume_sent_code(
+        &self,
+        name: &str,
+        code: &SecretBytes,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// A wrong code was tried: count it against every live sent code of the user.
+    fn count_code_attempt(&self, name: &str, now: i64) -> Result<(), StoreError>;
+
+    /// Remember a challenge's State (as a MAC) for `user`, answerable from `client` until
+    /// `expires_at`.
+    fn create_challenge(
+        &self,
+        state: &[u8],
+        name: &str,
+        client: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Take (delete) a live challenge for `client`; returns its user. Single use, atomic.
+    fn take_challenge(
+        &self,
+        state: &[u8],
+        client: &str,
+        now: i64,
+    ) -> Result<Option<String>, StoreError>;
+
+    /// Set the learned drift and the last used step (resynchronisation).
+    fn set_drift(&self, name: &str, drift: i64, last_step: u64) -> Result<(), StoreError>;
 
     /// Number of users (metrics, status).
     fn count_users(&self) -> Result<u64, StoreError>;

@@ -27,6 +27,8 @@ pub struct ClientConf {
     pub address: String,
     pub secret: String,
     pub require_message_authenticator: Option<bool>,
+    /// `mode = "append" | "challenge"`.
+    pub mode: Option<String>,
 }
 
 impl ClientConf {
@@ -36,6 +38,7 @@ impl ClientConf {
             address: address.into(),
             secret: secret.into(),
             require_message_authenticator: None,
+            mode: None,
         }
     }
 
@@ -55,6 +58,8 @@ pub struct Conf {
     pub memory_kib: u32,
     pub iterations: u32,
     pub workers: usize,
+    /// More TOML appended at the end (e.g. a [delivery] section).
+    pub extra: String,
 }
 
 impl Default for Conf {
@@ -66,6 +71,7 @@ impl Default for Conf {
             memory_kib: 64,
             iterations: 1,
             workers: 2,
+            extra: String::new(),
         }
     }
 }
@@ -116,8 +122,11 @@ impl Conf {
             if let Some(r) = c.require_message_authenticator {
                 t += &format!("require_message_authenticator = {r}\n");
             }
+            if let Some(mode) = &c.mode {
+                t += &format!("mode = {}\n", q(mode));
+            }
         }
-        t
+        t + "\n" + &self.extra
     }
 }
 

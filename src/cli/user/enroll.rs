@@ -50,6 +50,8 @@ pub struct AddArgs {
     #[arg(long)]
     pub password_stdin: bool,
     #[command(flatten)]
+    pub delivery: super::settings::DeliveryArgs,
+    #[command(flatten)]
     pub totp: TotpArgs,
 }
 
@@ -102,6 +104,7 @@ pub(super) fn add(config_path: &Path, args: AddArgs) -> Result<(), Failure> {
     {
         return Err(exists(&args.name));
     }
+    let delivery = args.delivery.delivery()?;
     let seed = seed(&config, &args.totp)?;
     let example = format!("radotp user add {}", args.name);
     let password = read_new_password(args.password_stdin, seed.params.digits, &example)?;
@@ -125,7 +128,12 @@ pub(super) fn add(config_path: &Path, args: AddArgs) -> Result<(), Failure> {
     })?;
     if let Some(step) = verified_step {
         store
-            .consume_totp_step(&args.name, step, now())
+            .consume_totp_step(&args.name, step, 0, now())
+            .map_err(store_failure)?;
+    }
+    if let Some(delivery) = &delivery {
+        store
+            .set_delivery(&args.name, Some(delivery))
             .map_err(store_failure)?;
     }
     if !args.totp.json {
@@ -161,7 +169,7 @@ pub(super) fn reset_otp(config_path: &Path, args: ResetOtpArgs) -> Result<(), Fa
     store.set_totp(&args.name, &seed).map_err(store_failure)?;
     if let Some(step) = verified_step {
         store
-            .consume_totp_step(&args.name, step, now())
+            .consume_totp_step(&args.name, step, 0, now())
             .map_err(store_failure)?;
     }
     if !args.totp.json {

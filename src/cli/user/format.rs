@@ -80,6 +80,11 @@ pub(super) fn user_json(user: &UserRecord, now: i64) -> Value {
             i64::try_from(step * period).ok()
         })),
         "recovery_codes_left": user.recovery_codes_left,
+        "delivery": user.delivery.as_ref().map(|d| json!({
+            "channel": d.channel.as_str(),
+            "destination": d.destination,
+        })),
+        "drift_steps": user.drift,
     })
 }
 

@@ -128,6 +128,14 @@ pub(super) fn show(config_path: &Path, args: NameJson) -> Result<(), Failure> {
         ("Password expires", expires),
         ("TOTP", format::totp(&user)),
         ("Recovery codes left", user.recovery_codes_left.to_string()),
+        (
+            "Codes sent to",
+            user.delivery.as_ref().map_or_else(
+                || "-".to_owned(),
+                |d| format!("{} {}", d.channel.as_str(), d.destination),
+            ),
+        ),
+        ("Clock drift", format!("{:+} steps", user.drift)),
     ] {
         println!("{label:<20} {value}");
     }

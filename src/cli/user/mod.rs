@@ -5,6 +5,7 @@ mod enroll;
 mod format;
 mod import;
 mod manage;
+mod settings;
 
 use std::io::{BufRead, IsTerminal};
 use std::path::Path;
@@ -56,6 +57,14 @@ pub enum UserCommand {
     /// Delete the user and everything that belongs to them.
     #[command(after_help = "Example:\n  radotp user remove alice")]
     Remove(manage::Name),
+    /// Change where sent codes go.
+    #[command(
+        after_help = "Examples:\n  radotp user set alice --sms +41791234567\n  radotp user set alice --no-delivery"
+    )]
+    Set(settings::SetArgs),
+    /// Fix a drifted token clock from two consecutive codes of the app.
+    #[command(after_help = "Example:\n  radotp user resync alice 123456 654321")]
+    Resync(settings::ResyncArgs),
     /// Create many users from CSV or JSON lines, all or nothing.
     #[command(after_help = import::HELP)]
     Import(import::ImportArgs),
@@ -75,6 +84,8 @@ pub(super) fn run(config_path: &Path, command: UserCommand) -> Result<(), Failur
         UserCommand::Unlock(args) => manage::unlock(config_path, args),
         UserCommand::Remove(args) => manage::remove(config_path, args),
         UserCommand::Import(args) => import::run(config_path, args),
+        UserCommand::Set(args) => settings::set(config_path, args),
+        UserCommand::Resync(args) => settings::resync(config_path, args),
     }
 }
 

@@ -1,5 +1,7 @@
 //! The embedded SQLite store: one file, WAL journal, schema versioned with `user_version`.
 
+#[cfg(test)]
+mod login_state_tests;
 mod schema;
 #[cfg(test)]
 mod tests;
@@ -9,12 +11,19 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Keys, NewUser, Store, StoreError, TotpSeed, UserRecord};
+use super::{
+    Channel, Delivery, IssueOutcome, Keys, MAX_CODE_ATTEMPTS, NewUser, SendLimits, Store,
+    StoreError, TotpSeed, UserRecord,
+};
 use crate::auth::otp::{Algorithm, TotpParams};
 use crate::secret::SecretBytes;
 
-/// Purpose label of recovery-code MACs.
+/// Purpose labels of the MACs stored for codes and challenge States.
 const RECOVERY: &str = "recovery";
+const SENT: &str = "sent";
+const CHALLENGE: &str = "challenge";
+/// Sent codes and challenges are kept this long after expiry (for rate limits), then deleted.
+const KEEP_EXPIRED_SECS: i64 = 3600;
 
 /// SQLite behind a mutex: statements take microseconds and run on blocking threads, never on
 /// the packet loop.
@@ -115,6 +124,11 @@ impl SqliteStore {
             last_login_at: row.get("last_login_at")?,
             recovery_codes_left: u32::try_from(row.get::<_, i64>("recovery_codes_left")?)
                 .unwrap_or(0),
+            delivery: delivery(
+                row.get("delivery_channel")?,
+                row.get("delivery_destination")?,
+            ),
+            drift: row.get("drift_steps")?,
             name,
         }))
     }
@@ -129,6 +143,23 @@ impl SqliteStore {
         let changed = conn.execute(sql, values).map_err(db_error)?;
         one_row(name, changed)
     }
+}
+
+/// Record a successful login made with a code other than TOTP.
+fn touch_login(conn: &Connection, name: &str, now: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE users SET last_login_at = ?2 WHERE name = ?1",
+        params![name, now],
+    )
+    .map(|_| ())
+    .map_err(db_error)
+}
+
+fn delivery(channel: Option<String>, destination: Option<String>) -> Option<Delivery> {
+    Some(Delivery {
+        channel: Channel::parse(&channel?)?,
+        destination: destination?,
+    })
 }
 
 fn totp_params(algorithm: &str, digits: i64, period: i64) -> Result<TotpParams, String> {
@@ -301,6 +332,7 @@ impl Store for SqliteStore {
         if used == 0 {
             return Ok(None);
         }
+        touch_login(&conn, name, now)?;
         let left: i64 = conn
             .query_row(
                 "SELECT COUNT(*) FROM recovery_codes
@@ -312,17 +344,201 @@ impl Store for SqliteStore {
         Ok(Some(u32::try_from(left).unwrap_or(0)))
     }
 
-    fn consume_totp_step(&self, name: &str, step: u64, now: i64) -> Result<bool, StoreError> {
+    fn consume_totp_step(
+        &self,
+        name: &str,
+        step: u64,
+        drift: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let step = i64::try_from(step).map_err(|_| StoreError::Database("step overflow".into()))?;
         let conn = self.conn();
         let changed = conn
             .prepare_cached(
-                "UPDATE users SET last_step = ?2, last_login_at = ?3
+                "UPDATE users SET last_step = ?2, drift_steps = ?3, last_login_at = ?4
                  WHERE name = ?1 AND (last_step IS NULL OR last_step < ?2)",
             )
-            .and_then(|mut stmt| stmt.execute(params![name, step, now]))
+            .and_then(|mut stmt| stmt.execute(params![name, step, drift, now]))
             .map_err(db_error)?;
         Ok(changed == 1)
+    }
+
+    fn set_delivery(&self, name: &str, delivery: Option<&Delivery>) -> Result<(), StoreError> {
+        self.update(
+            name,
+            "UPDATE users SET delivery_channel = ?2, delivery_destination = ?3 WHERE name = ?1",
+            &[
+                &name,
+                &delivery.map(|d| d.channel.as_str()),
+                &delivery.map(|d| d.destination.as_str()),
+            ],
+        )
+    }
+
+    fn recovery_code_exists(&self, name: &str, code: &SecretBytes) -> Result<bool, StoreError> {
+        let mac = self.keys.code_mac(RECOVERY, name, code.expose());
+        let conn = self.conn();
+        conn.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM recovery_codes
+             WHERE mac = ?2 AND used_at IS NULL
+               AND user_id = (SELECT id FROM users WHERE name = ?1))",
+        )
+        .and_then(|mut stmt| stmt.query_row(params![name, mac], |r| r.get(0)))
+        .map_err(db_error)
+    }
+
+    fn issue_code(
+        &self,
+        name: &str,
+        code: &SecretBytes,
+        now: i64,
+        limits: SendLimits,
+    ) -> Result<IssueOutcome, StoreError> {
+        let mac = self.keys.code_mac(SENT, name, code.expose());
+        let conn = self.conn();
+        conn.execute(
+            "DELETE FROM sent_codes WHERE expires_at < ?1",
+            [now - KEEP_EXPIRED_SECS],
+        )
+        .map_err(db_error)?;
+        // One statement decides and inserts, so concurrent requests (or nodes) cannot both send.
+        let issued = conn
+            .execute(
+                "INSERT INTO sent_codes (user_id, mac, created_at, expires_at)
+                 SELECT u.id, ?2, ?3, ?3 + ?4 FROM users u
+                 WHERE u.name = ?1
+                   AND NOT EXISTS (SELECT 1 FROM sent_codes s
+                                   WHERE s.user_id = u.id AND s.created_at > ?3 - ?5)
+                   AND (SELECT COUNT(*) FROM sent_codes s
+                        WHERE s.user_id = u.id AND s.created_at > ?3 - 3600) < ?6",
+                params![name, mac, now, limits.ttl, limits.cooldown, limits.per_hour],
+            )
+            .map_err(db_error)?;
+        if issued == 1 {
+            return Ok(IssueOutcome::Issued);
+        }
+        let last: Option<i64> = conn
+            .query_row(
+                "SELECT MAX(created_at) FROM sent_codes
+                 WHERE user_id = (SELECT id FROM users WHERE name = ?1)",
+                [name],
+                |r| r.get(0),
+            )
+            .map_err(db_error)?;
+        Ok(match last {
+            Some(at) if at > now - limits.cooldown => IssueOutcome::Cooldown,
+            _ => IssueOutcome::HourlyLimit,
+        })
+    }
+
+    fn sent_code_exists(
+        &self,
+        name: &str,
+        code: &SecretBytes,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mac = self.keys.code_mac(SENT, name, code.expose());
+        let conn = self.conn();
+        conn.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM sent_codes
+             WHERE mac = ?2 AND used_at IS NULL AND expires_at > ?3 AND attempts < ?4
+               AND user_id = (SELECT id FROM users WHERE name = ?1))",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row(params![name, mac, now, MAX_CODE_ATTEMPTS], |r| r.get(0))
+        })
+        .map_err(db_error)
+    }
+
+    fn consume_sent_code(
+        &self,
+        name: &str,
+        code: &SecretBytes,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mac = self.keys.code_mac(SENT, name, code.expose());
+        let conn = self.conn();
+        let used = conn
+            .execute(
+                "UPDATE sent_codes SET used_at = ?3
+                 WHERE mac = ?2 AND used_at IS NULL AND expires_at > ?3 AND attempts < ?4
+                   AND user_id = (SELECT id FROM users WHERE name = ?1)",
+                params![name, mac, now, MAX_CODE_ATTEMPTS],
+            )
+            .map_err(db_error)?;
+        if used == 1 {
+            touch_login(&conn, name, now)?;
+        }
+        Ok(used == 1)
+    }
+
+    fn count_code_attempt(&self, name: &str, now: i64) -> Result<(), StoreError> {
+        let conn = self.conn();
+        conn.execute(
+            "UPDATE sent_codes SET attempts = attempts + 1
+             WHERE used_at IS NULL AND expires_at > ?2
+               AND user_id = (SELECT id FROM users WHERE name = ?1)",
+            params![name, now],
+        )
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    fn create_challenge(
+        &self,
+        state: &[u8],
+        name: &str,
+        client: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mac = self.keys.code_mac(CHALLENGE, "", state);
+        let conn = self.conn();
+        conn.execute("DELETE FROM challenges WHERE expires_at < ?1", [now])
+            .map_err(db_error)?;
+        let created = conn
+            .execute(
+                "INSERT INTO challenges (state_mac, user_id, client, expires_at)
+                 SELECT ?1, id, ?3, ?4 FROM users WHERE name = ?2",
+                params![mac, name, client, expires_at],
+            )
+            .map_err(db_error)?;
+        one_row(name, created)
+    }
+
+    fn take_challenge(
+        &self,
+        state: &[u8],
+        client: &str,
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let mac = self.keys.code_mac(CHALLENGE, "", state);
+        let conn = self.conn();
+        // DELETE … RETURNING: whoever deletes the row owns the challenge; a second use finds none.
+        let user_id: Option<i64> = conn
+            .query_row(
+                "DELETE FROM challenges WHERE state_mac = ?1 AND client = ?2 AND expires_at > ?3
+                 RETURNING user_id",
+                params![mac, client, now],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_error)?;
+        let Some(id) = user_id else { return Ok(None) };
+        conn.query_row("SELECT name FROM users WHERE id = ?1", [id], |r| r.get(0))
+            .optional()
+            .map_err(db_error)
+    }
+
+    fn set_drift(&self, name: &str, drift: i64, last_step: u64) -> Result<(), StoreError> {
+        let step = i64::try_from(last_step).unwrap_or(i64::MAX);
+        self.update(
+            name,
+            "UPDATE users SET drift_steps = ?2,
+                              last_step = MAX(COALESCE(last_step, 0), ?3)
+             WHERE name = ?1",
+            &[&name, &drift, &step],
+        )
     }
 
     fn count_users(&self) -> Result<u64, StoreError> {

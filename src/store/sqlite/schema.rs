@@ -31,6 +31,26 @@ const MIGRATIONS: &[&str] = &[
         used_at INTEGER,
         PRIMARY KEY (user_id, mac)
     );",
+    // 2: out-of-band delivery, sent codes, challenges, learned clock drift.
+    "ALTER TABLE users ADD COLUMN delivery_channel TEXT;
+    ALTER TABLE users ADD COLUMN delivery_destination TEXT;
+    ALTER TABLE users ADD COLUMN drift_steps INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE sent_codes (
+        id         INTEGER PRIMARY KEY,
+        user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        mac        BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        attempts   INTEGER NOT NULL DEFAULT 0,
+        used_at    INTEGER
+    );
+    CREATE INDEX sent_codes_by_user ON sent_codes (user_id, created_at);
+    CREATE TABLE challenges (
+        state_mac  BLOB PRIMARY KEY,
+        user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        client     TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+    );",
 ];
 
 /// Open (creating file, folder and schema on first use) the database at `path`.

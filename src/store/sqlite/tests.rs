@@ -86,18 +86,21 @@ fn batch_add_is_all_or_nothing() {
 fn a_step_is_consumed_once_and_only_forwards() {
     let (dir, store) = store();
     add(&store, "bob", &seed(2));
-    assert!(store.consume_totp_step("bob", 10, 1).unwrap());
-    assert!(!store.consume_totp_step("bob", 10, 2).unwrap(), "replay");
-    assert!(!store.consume_totp_step("bob", 9, 3).unwrap(), "older step");
-    assert!(store.consume_totp_step("bob", 11, 4).unwrap());
-    assert!(!store.consume_totp_step("nobody", 12, 5).unwrap());
+    assert!(store.consume_totp_step("bob", 10, 0, 1).unwrap());
+    assert!(!store.consume_totp_step("bob", 10, 0, 2).unwrap(), "replay");
+    assert!(
+        !store.consume_totp_step("bob", 9, 0, 3).unwrap(),
+        "older step"
+    );
+    assert!(store.consume_totp_step("bob", 11, 0, 4).unwrap());
+    assert!(!store.consume_totp_step("nobody", 12, 0, 5).unwrap());
     drop(store);
     // Survives a reopen (a restart).
     let store = SqliteStore::open(&dir.path().join("sub/radotp.db"), keys()).unwrap();
     let bob = store.find_user("bob").unwrap().unwrap();
     assert_eq!(bob.last_step, Some(11));
     assert_eq!(bob.last_login_at, Some(4));
-    assert!(!store.consume_totp_step("bob", 11, 6).unwrap());
+    assert!(!store.consume_totp_step("bob", 11, 0, 6).unwrap());
 }
 
 #[test]
@@ -106,7 +109,7 @@ fn updates_name_missing_users() {
     add(&store, "carol", &seed(3));
     store.set_password("carol", "new", Some(500)).unwrap();
     store.set_disabled("carol", true).unwrap();
-    store.consume_totp_step("carol", 7, 1).unwrap();
+    store.consume_totp_step("carol", 7, 0, 1).unwrap();
     store.set_totp("carol", &seed(4)).unwrap();
     let carol = store.find_user("carol").unwrap().unwrap();
     assert_eq!(carol.password_hash, "new");

@@ -1,0 +1,141 @@
+//! `user set` (delivery address) and `user resync` (a token whose clock drifted).
+
+use std::path::Path;
+
+use clap::Args;
+
+use super::{Failure, store_failure};
+use crate::auth::otp;
+use crate::cli::{load_config, open_store};
+use crate::store::{Channel, Delivery, StoreError};
+
+/// Where sent codes go (for `add` and `set`).
+#[derive(Debug, Args)]
+pub struct DeliveryArgs {
+    /// Send codes by SMS to this number (international format, e.g. +41791234567).
+    #[arg(long, value_name = "NUMBER", conflicts_with = "email")]
+    pub sms: Option<String>,
+    /// Send codes by e-mail to this address.
+    #[arg(long, value_name = "ADDRESS")]
+    pub email: Option<String>,
+}
+
+impl DeliveryArgs {
+    /// The validated address, if one was given.
+    pub fn delivery(&self) -> Result<Option<Delivery>, Failure> {
+        if let Some(number) = &self.sms {
+            let cleaned: String = number
+                .chars()
+                .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
+                .collect();
+            let digits = cleaned.strip_prefix('+').unwrap_or(&cleaned);
+            if !(6..=20).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Failure::Usage(format!(
+                    "--sms {number:?} is not a phone number; use digits with an optional leading +, e.g. +41791234567"
+                )));
+            }
+            return Ok(Some(Delivery {
+                channel: Channel::Sms,
+                destination: cleaned,
+            }));
+        }
+        if let Some(address) = &self.email {
+            let valid = address.len() <= 254
+                && !address.chars().any(|c| c.is_whitespace() || c.is_control())
+                && address
+                    .split_once('@')
+                    .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
+            if !valid {
+                return Err(Failure::Usage(format!(
+                    "--email {address:?} is not an e-mail address, e.g. alice@example.org"
+                )));
+            }
+            return Ok(Some(Delivery {
+                channel: Channel::Email,
+                destination: address.clone(),
+            }));
+        }
+        Ok(None)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    pub name: String,
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+    /// Stop sending codes to this user.
+    #[arg(long, conflicts_with_all = ["sms", "email"])]
+    pub no_delivery: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ResyncArgs {
+    pub name: String,
+    /// A code the app shows…
+    pub code1: String,
+    /// …and the very next one.
+    pub code2: String,
+}
+
+pub(super) fn set(config_path: &Path, args: SetArgs) -> Result<(), Failure> {
+    let delivery = args.delivery.delivery()?;
+    if delivery.is_none() && !args.no_delivery {
+        return Err(Failure::Usage(format!(
+            "nothing to change; e.g.: radotp user set {} --sms +41791234567 (or --email, --no-delivery)",
+            args.name
+        )));
+    }
+    let store = open_store(&load_config(config_path)?)?;
+    store
+        .set_delivery(&args.name, delivery.as_ref())
+        .map_err(store_failure)?;
+    match delivery {
+        Some(d) => println!(
+            "Codes for {} now go by {} to {}.",
+            args.name,
+            d.channel.as_str(),
+            d.destination
+        ),
+        None => println!("No codes will be sent to {}.", args.name),
+    }
+    Ok(())
+}
+
+/// Seconds either way that `resync` searches.
+const RESYNC_RANGE_SECS: u64 = 24 * 3600;
+
+pub(super) fn resync(config_path: &Path, args: ResyncArgs) -> Result<(), Failure> {
+    let store = open_store(&load_config(config_path)?)?;
+    let user = store
+        .find_user(&args.name)
+        .map_err(store_failure)?
+        .ok_or_else(|| store_failure(StoreError::UserNotFound(args.name.clone())))?;
+    let seed = user.totp.ok_or_else(|| {
+        Failure::Usage(format!(
+            "{} has no TOTP secret; see: radotp user reset-otp",
+            args.name
+        ))
+    })?;
+    let now = u64::try_from(super::now()).unwrap_or(0);
+    let range = RESYNC_RANGE_SECS / seed.params.period;
+    let step = otp::consecutive_steps(&seed.secret, seed.params, args.code1.trim(), args.code2.trim(), now, range)
+        .ok_or_else(|| {
+            Failure::Runtime(format!(
+                "no two consecutive codes of {}'s token match within ±24 h; check the order and take two codes in a row",
+                args.name
+            ))
+        })?;
+    let drift = step as i64 - otp::step_at(now, seed.params.period) as i64;
+    store
+        .set_drift(&args.name, drift, step)
+        .map_err(store_failure)?;
+    let seconds = drift * seed.params.period as i64;
+    println!(
+        "{}'s token is {} s {} (drift {drift:+} steps); codes are checked around that from now on.",
+        args.name,
+        seconds.abs(),
+        if seconds < 0 { "behind" } else { "ahead" }
+    );
+    Ok(())
+}

@@ -1,0 +1,178 @@
+//! The SQLite store's login state: sent codes and their limits, challenges, delivery, drift.
+
+use super::*;
+
+fn store_with(name: &str) -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("radotp.db"), Keys::from_master(b"k")).unwrap();
+    let seed = TotpSeed {
+        secret: SecretBytes::new(vec![1; 20]),
+        params: TotpParams {
+            algorithm: Algorithm::Sha1,
+            digits: 6,
+            period: 30,
+        },
+    };
+    store
+        .add_users(&[NewUser {
+            name,
+            password_hash: "h",
+            totp: &seed,
+            now: 0,
+        }])
+        .unwrap();
+    (dir, store)
+}
+
+const LIMITS: SendLimits = SendLimits {
+    ttl: 300,
+    cooldown: 60,
+    per_hour: 3,
+};
+
+fn code(text: &str) -> SecretBytes {
+    SecretBytes::from(text.as_bytes())
+}
+
+#[test]
+fn sent_codes_respect_cooldown_hourly_limit_and_expiry() {
+    let (_dir, store) = store_with("alice");
+    let t = 10_000;
+    assert_eq!(
+        store
+            .issue_code("alice", &code("111111"), t, LIMITS)
+            .unwrap(),
+        IssueOutcome::Issued
+    );
+    assert_eq!(
+        store
+            .issue_code("alice", &code("222222"), t + 59, LIMITS)
+            .unwrap(),
+        IssueOutcome::Cooldown
+    );
+    assert_eq!(
+        store
+            .issue_code("alice", &code("222222"), t + 61, LIMITS)
+            .unwrap(),
+        IssueOutcome::Issued
+    );
+    assert_eq!(
+        store
+            .issue_code("alice", &code("333333"), t + 122, LIMITS)
+            .unwrap(),
+        IssueOutcome::Issued
+    );
+    assert_eq!(
+        store
+            .issue_code("alice", &code("444444"), t + 183, LIMITS)
+            .unwrap(),
+        IssueOutcome::HourlyLimit
+    );
+    assert_eq!(
+        store.issue_code("nobody", &code("1"), t, LIMITS).unwrap(),
+        IssueOutcome::HourlyLimit
+    );
+    // Live until the TTL, then gone; each used once.
+    assert!(
+        store
+            .sent_code_exists("alice", &code("111111"), t + 299)
+            .unwrap()
+    );
+    assert!(
+        !store
+            .sent_code_exists("alice", &code("111111"), t + 300)
+            .unwrap()
+    );
+    assert!(
+        store
+            .consume_sent_code("alice", &code("222222"), t + 100)
+            .unwrap()
+    );
+    assert!(
+        !store
+            .consume_sent_code("alice", &code("222222"), t + 101)
+            .unwrap()
+    );
+    assert!(
+        !store
+            .consume_sent_code("alice", &code("999999"), t + 101)
+            .unwrap()
+    );
+    // Wrong guesses kill the live ones.
+    for _ in 0..MAX_CODE_ATTEMPTS {
+        store.count_code_attempt("alice", t + 130).unwrap();
+    }
+    assert!(
+        !store
+            .consume_sent_code("alice", &code("333333"), t + 131)
+            .unwrap()
+    );
+}
+
+#[test]
+fn challenges_are_single_use_bound_to_client_and_expire() {
+    let (_dir, store) = store_with("bob");
+    store
+        .create_challenge(b"state-1", "bob", "vpn", 1_120, 1_000)
+        .unwrap();
+    assert_eq!(
+        store.take_challenge(b"state-1", "wifi", 1_001).unwrap(),
+        None
+    );
+    assert_eq!(
+        store.take_challenge(b"state-x", "vpn", 1_001).unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .take_challenge(b"state-1", "vpn", 1_001)
+            .unwrap()
+            .as_deref(),
+        Some("bob")
+    );
+    assert_eq!(
+        store.take_challenge(b"state-1", "vpn", 1_002).unwrap(),
+        None,
+        "single use"
+    );
+    store
+        .create_challenge(b"state-2", "bob", "vpn", 1_120, 1_000)
+        .unwrap();
+    assert_eq!(
+        store.take_challenge(b"state-2", "vpn", 1_120).unwrap(),
+        None,
+        "expired"
+    );
+    assert!(matches!(
+        store.create_challenge(b"s", "nobody", "vpn", 2, 1),
+        Err(StoreError::UserNotFound(_))
+    ));
+}
+
+#[test]
+fn delivery_and_drift_are_stored() {
+    let (_dir, store) = store_with("carol");
+    let delivery = Delivery {
+        channel: Channel::Email,
+        destination: "carol@example.org".into(),
+    };
+    store.set_delivery("carol", Some(&delivery)).unwrap();
+    store.set_drift("carol", -3, 500).unwrap();
+    let carol = store.find_user("carol").unwrap().unwrap();
+    assert_eq!(
+        (carol.delivery, carol.drift, carol.last_step),
+        (Some(delivery), -3, Some(500))
+    );
+    store.set_delivery("carol", None).unwrap();
+    assert!(
+        store
+            .find_user("carol")
+            .unwrap()
+            .unwrap()
+            .delivery
+            .is_none()
+    );
+    // A successful TOTP login stores the drift it matched at.
+    assert!(store.consume_totp_step("carol", 501, -2, 9).unwrap());
+    assert_eq!(store.find_user("carol").unwrap().unwrap().drift, -2);
+}
