@@ -150,6 +150,13 @@ fn challenges_are_single_use_bound_to_client_and_expire() {
 }
 
 #[test]
+fn an_in_memory_store_has_the_schema() {
+    let store = SqliteStore::open_in_memory(Keys::from_master(b"k")).unwrap();
+    assert_eq!(store.count_users().unwrap(), 0);
+    assert!(store.find_user("x").unwrap().is_none());
+}
+
+#[test]
 fn delivery_and_drift_are_stored() {
     let (_dir, store) = store_with("carol");
     let delivery = Delivery {

@@ -59,6 +59,15 @@ impl SqliteStore {
         })
     }
 
+    /// A private database in memory (tests, fuzzing): same schema, nothing on disk.
+    pub fn open_in_memory(keys: Keys) -> Result<Self, StoreError> {
+        let conn = schema::open_in_memory()?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            keys,
+        })
+    }
+
     /// Check an existing database without changing it: the schema is one this radotp knows,
     /// and the key file opens its sealed seeds.
     pub fn check(path: &Path, keys: &Keys) -> Result<(), StoreError> {

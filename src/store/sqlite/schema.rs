@@ -81,6 +81,19 @@ pub(super) fn open(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// A fresh in-memory database with the current schema.
+pub(super) fn open_in_memory() -> Result<Connection, StoreError> {
+    let open_error = |reason: String| StoreError::Open {
+        path: ":memory:".into(),
+        reason,
+    };
+    let conn = Connection::open_in_memory().map_err(|e| open_error(e.to_string()))?;
+    conn.execute_batch("PRAGMA foreign_keys = ON;")
+        .map_err(|e| open_error(e.to_string()))?;
+    migrate(&conn).map_err(|e| open_error(e))?;
+    Ok(conn)
+}
+
 /// Open an existing database read-only and check its schema version.
 pub(super) fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
     let open_error = |reason: String| StoreError::Open {
