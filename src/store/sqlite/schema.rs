@@ -90,7 +90,7 @@ pub(super) fn open_in_memory() -> Result<Connection, StoreError> {
     let conn = Connection::open_in_memory().map_err(|e| open_error(e.to_string()))?;
     conn.execute_batch("PRAGMA foreign_keys = ON;")
         .map_err(|e| open_error(e.to_string()))?;
-    migrate(&conn).map_err(|e| open_error(e))?;
+    migrate(&conn).map_err(open_error)?;
     Ok(conn)
 }
 
