@@ -38,6 +38,8 @@ mod tests {
             secret: SecretBytes::from(b"s".as_slice()),
             require_message_authenticator: true,
             mode: crate::auth::Mode::Append,
+            rate_limit: None,
+            limit_proxy_state: true,
         }
     }
 

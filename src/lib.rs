@@ -14,6 +14,7 @@
 //! - [`server`]: the UDP loop, the staged packet pipeline and the bounded argon2 worker pool.
 //! - [`client`]: a RADIUS client: build requests, verify replies, send with retries.
 //! - [`cli`]: the subcommands (`serve`, `check-config`, `user`).
+//! - [`timefmt`]: UTC calendar times for logs and the CLI.
 //! - [`secret`]: newtypes that keep secrets out of logs and zero them on drop.
 
 pub mod auth;
@@ -28,3 +29,4 @@ pub mod protocol;
 pub mod secret;
 pub mod server;
 pub mod store;
+pub mod timefmt;

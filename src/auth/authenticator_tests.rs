@@ -6,6 +6,17 @@ use crate::auth::otp::{Algorithm, TotpParams, code_at};
 use crate::store::{Channel, NewUser, SqliteStore, TotpSeed};
 
 const NOW: u64 = 1_700_000_015;
+/// Enough room that the other tests never lock anyone.
+const RELAXED: LockoutPolicy = LockoutPolicy {
+    max_failures: 100,
+    base_secs: 60,
+    max_secs: 200,
+};
+const LOCKOUT: LockoutPolicy = LockoutPolicy {
+    max_failures: 3,
+    base_secs: 60,
+    max_secs: 200,
+};
 
 struct Setup {
     _dir: tempfile::TempDir,
@@ -15,6 +26,10 @@ struct Setup {
 }
 
 fn setup(send: bool) -> Setup {
+    setup_with(send, RELAXED)
+}
+
+fn setup_with(send: bool, lockout: LockoutPolicy) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(
         SqliteStore::open(
@@ -47,6 +62,7 @@ fn setup(send: bool) -> Setup {
             cooldown: 60,
             per_hour: 5,
         }),
+        lockout,
     };
     let dummy = DummyHash::new(password::TEST_COST).unwrap();
     let auth = Authenticator::new(store.clone(), policy, dummy);
@@ -304,4 +320,60 @@ fn recovery_codes_work_once_and_say_how_many_remain() {
         attempt(&s.auth, "alice", &format!("wrong{}", codes[4])),
         reject("wrong password")
     );
+}
+
+#[test]
+fn guesses_lock_the_account_without_argon2_and_locks_double() {
+    let s = setup_with(true, LOCKOUT);
+    let code = code_at(&s.seed.secret, s.seed.params, NOW);
+    let at = |t: u64, input: &str| {
+        let input = SecretBytes::from(input.as_bytes());
+        s.auth
+            .authenticate(&request("alice", &input, Mode::Append, None, t))
+            .unwrap()
+    };
+    // A right password without a code is not a failure.
+    for _ in 0..5 {
+        assert_eq!(at(NOW, "hunter2").reason, "password without code");
+    }
+    assert_eq!(at(NOW, &format!("guess1{code}")).reason, "wrong password");
+    assert_eq!(at(NOW, "guess2000000").reason, "wrong password or code");
+    let third = at(NOW, "guess3000000");
+    assert!(
+        third
+            .reason
+            .starts_with("wrong password or code; locked until"),
+        "{}",
+        third.reason
+    );
+    // Locked: refused without argon2, even with the right password and code.
+    let before = s.auth.verifications();
+    let locked = at(NOW + 59, &format!("hunter2{code}"));
+    assert!(
+        locked.reason.starts_with("locked until"),
+        "{}",
+        locked.reason
+    );
+    assert!(locked.verify_time.is_none());
+    assert_eq!(s.auth.verifications(), before);
+    // After the lock, three more failures lock for twice as long (120 s).
+    for i in 0..3 {
+        at(NOW + 60, &format!("again{i}000000"));
+    }
+    let user = s.store.find_user("alice").unwrap().unwrap();
+    assert_eq!(user.locked_until, Some(NOW as i64 + 60 + 120));
+    // Then capped at max_secs; and a success resets everything.
+    for i in 0..3 {
+        at(NOW + 200, &format!("more{i}000000"));
+    }
+    let user = s.store.find_user("alice").unwrap().unwrap();
+    assert_eq!(user.locked_until, Some(NOW as i64 + 200 + 200));
+    let later = NOW + 401;
+    let code = code_at(&s.seed.secret, s.seed.params, later);
+    assert_eq!(
+        at(later, &format!("hunter2{code}")).outcome,
+        Outcome::Accept
+    );
+    let user = s.store.find_user("alice").unwrap().unwrap();
+    assert_eq!((user.failures, user.locks), (0, 0));
 }

@@ -26,6 +26,7 @@ fn user(digits: u8, last_step: Option<u64>) -> UserRecord {
         last_login_at: None,
         password_expires_at: None,
         failures: 0,
+        locks: 0,
         locked_until: None,
         recovery_codes_left: 0,
         delivery: None,

@@ -15,7 +15,19 @@ use decision::{Against, Factor, Found, RejectReason, Tails, Verdict};
 use password::DummyHash;
 
 use crate::secret::{SecretBytes, random_bytes};
-use crate::store::{Delivery, IssueOutcome, SendLimits, Store, StoreError, UserRecord};
+use crate::store::{
+    Delivery, IssueOutcome, LockoutPolicy, SendLimits, Store, StoreError, UserRecord,
+};
+
+/// The lock in force at `now`, if any.
+fn locked_until(user: &UserRecord, now: i64) -> Option<i64> {
+    user.locked_until.filter(|&until| until > now)
+}
+
+/// `2026-11-25T17:30:00Z` for log reasons.
+fn unix_time(t: i64) -> String {
+    crate::timefmt::rfc3339(t)
+}
 
 /// How a NAS asks for the second factor (per client).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +50,7 @@ pub struct Policy {
     pub window: u8,
     /// Codes are sent out of band only when delivery is configured.
     pub send_limits: Option<SendLimits>,
+    pub lockout: LockoutPolicy,
 }
 
 /// One Access-Request, as far as authentication is concerned.
@@ -156,6 +169,13 @@ impl Authenticator {
         let now = i64::try_from(request.now).unwrap_or(i64::MAX);
         let input = request.input.expose();
         let user = self.store.find_user(request.user_name)?;
+        if let Some(locked) = user.as_ref().and_then(|u| locked_until(u, now)) {
+            // A locked account costs no argon2: guessing against it is free to refuse.
+            return Ok(Decision::rejected(format!(
+                "locked until {}",
+                unix_time(locked)
+            )));
+        }
         let (tails, found) = match &user {
             Some(u) => {
                 let tails = Tails::of(u, input, false);
@@ -196,7 +216,7 @@ impl Authenticator {
                     // A wrong code counts against any code we sent: they die after a few.
                     self.store.count_code_attempt(&user.name, now)?;
                 }
-                Decision::reject(reason)
+                self.failed(user, reason, now)?
             }
             (verdict, None) => Decision::reject(match verdict {
                 Verdict::Reject(reason) => reason,
@@ -223,6 +243,12 @@ impl Authenticator {
         let Some(user) = self.store.find_user(&owner)? else {
             return Ok(Decision::reject(RejectReason::UnknownUser));
         };
+        if let Some(locked) = locked_until(&user, now) {
+            return Ok(Decision::rejected(format!(
+                "locked until {}",
+                unix_time(locked)
+            )));
+        }
         let input = request.input.expose();
         let tails = Tails::of(&user, input, true);
         let found = self.found(&user, &tails, now)?;
@@ -232,9 +258,39 @@ impl Authenticator {
                 if reason == RejectReason::WrongCode && tails.numeric.is_some() {
                     self.store.count_code_attempt(&user.name, now)?;
                 }
-                Ok(Decision::reject(reason))
+                self.failed(&user, reason, now)
             }
         }
+    }
+
+    /// A refused login: guesses count towards a lock; a right password without a code, a
+    /// disabled account or an expired password do not.
+    fn failed(
+        &self,
+        user: &UserRecord,
+        reason: RejectReason,
+        now: i64,
+    ) -> Result<Decision, StoreError> {
+        use RejectReason::*;
+        if !matches!(
+            reason,
+            WrongPassword | WrongPasswordOrCode | CodeAlreadyUsed | WrongCode
+        ) {
+            return Ok(Decision::reject(reason));
+        }
+        Ok(
+            match self
+                .store
+                .record_failure(&user.name, now, self.policy.lockout)?
+            {
+                Some(until) => Decision::rejected(format!(
+                    "{}; locked until {}",
+                    reason.as_str(),
+                    unix_time(until)
+                )),
+                None => Decision::reject(reason),
+            },
+        )
     }
 
     /// Consume the accepted factor in one atomic statement; losing the race is a replay.
@@ -283,7 +339,7 @@ impl Authenticator {
             }
             Factor::UsedTotp { .. } | Factor::None => {}
         }
-        Ok(Decision::reject(RejectReason::CodeAlreadyUsed))
+        self.failed(user, RejectReason::CodeAlreadyUsed, now)
     }
 
     /// Right password, no code: challenge (challenge mode), or send a code (append mode, when

@@ -33,15 +33,20 @@ pub(super) fn run(path: &Path) -> Result<(), Failure> {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
+    let max_pending = match config.server.max_pending {
+        0 => workers * QUEUE_PER_WORKER,
+        n => n,
+    };
     let policy = Policy {
         window: config.otp.window,
         send_limits: config.delivery.as_ref().map(|d| d.limits),
+        lockout: config.lockout,
     };
     let delivery = config.delivery.as_ref().map(dispatcher).transpose()?;
     let authenticator = Arc::new(Authenticator::new(store, policy, dummy));
     let state = Arc::new(ServerState::new(
         ClientTable::new(&config.clients),
-        WorkerPool::new(workers, workers * QUEUE_PER_WORKER),
+        WorkerPool::new(workers, max_pending),
         authenticator,
         config.server.reject_delay,
         delivery,

@@ -18,7 +18,7 @@ use ipnet::IpNet;
 use crate::auth::Mode;
 use crate::auth::otp::TotpParams;
 use crate::secret::SecretBytes;
-use crate::store::SendLimits;
+use crate::store::{LockoutPolicy, SendLimits};
 
 pub use validate::MAX_REJECT_DELAY_MS;
 
@@ -32,6 +32,7 @@ pub struct Config {
     pub clients: Vec<ClientConfig>,
     /// Out-of-band code delivery, when configured.
     pub delivery: Option<DeliveryConfig>,
+    pub lockout: LockoutPolicy,
     /// Things that work but that an administrator should hear about (weak secrets, low cost).
     pub warnings: Vec<String>,
 }
@@ -43,6 +44,8 @@ pub struct ServerConfig {
     pub reject_delay: Duration,
     /// Threads verifying passwords; 0 in the file means one per core.
     pub workers: usize,
+    /// Requests allowed to wait for a worker; 0 in the file means 64 per worker.
+    pub max_pending: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -79,6 +82,10 @@ pub struct ClientConfig {
     pub require_message_authenticator: bool,
     /// How this NAS asks for the second factor.
     pub mode: Mode,
+    /// Packets per second accepted from this client (token bucket); `None` = unlimited.
+    pub rate_limit: Option<u32>,
+    /// Drop Proxy-State that comes without Message-Authenticator.
+    pub limit_proxy_state: bool,
 }
 
 /// Where sent codes go, and the limits on sending them.
@@ -151,7 +158,16 @@ impl Config {
             source,
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        Self::from_toml(&text, base).map_err(|e| e.with_path(path))
+        let mut config = Self::from_toml(&text, base).map_err(|e| e.with_path(path))?;
+        if text
+            .lines()
+            .any(|l| l.trim_start().starts_with("secret ") || l.trim_start().starts_with("secret="))
+        {
+            config
+                .warnings
+                .extend(readable_by_others(path, "holds shared secrets"));
+        }
+        Ok(config)
     }
 
     /// Parse and validate configuration text; relative paths resolve against `base_dir`.
@@ -164,6 +180,29 @@ impl Config {
             path: PathBuf::from("configuration"),
             problems,
         })
+    }
+}
+
+/// A warning if `path` can be read by users other than its owner (a warning rather than an
+/// error, so the example configuration of a fresh checkout still starts; check-config and the
+/// server's log both say it).
+pub(crate) fn readable_by_others(path: &Path, what: &str) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        (mode & 0o077 != 0).then(|| {
+            format!(
+                "{} {what} and can be read by other users (mode {mode:o}); fix it with: chmod 600 {}",
+                path.display(),
+                path.display()
+            )
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, what);
+        None
     }
 }
 

@@ -17,6 +17,42 @@ pub(super) struct RawConfig {
     #[serde(default, rename = "client")]
     pub clients: Vec<RawClient>,
     pub delivery: Option<RawDelivery>,
+    #[serde(default)]
+    pub lockout: RawLockout,
+}
+
+/// Per-user throttling.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLockout {
+    #[serde(default = "default_max_failures")]
+    pub max_failures: u32,
+    #[serde(default = "default_lock_base_secs")]
+    pub base_secs: i64,
+    #[serde(default = "default_lock_max_secs")]
+    pub max_secs: i64,
+}
+
+impl Default for RawLockout {
+    fn default() -> Self {
+        Self {
+            max_failures: default_max_failures(),
+            base_secs: default_lock_base_secs(),
+            max_secs: default_lock_max_secs(),
+        }
+    }
+}
+
+fn default_max_failures() -> u32 {
+    5
+}
+
+fn default_lock_base_secs() -> i64 {
+    60
+}
+
+fn default_lock_max_secs() -> i64 {
+    3600
 }
 
 /// How codes are sent out of band; one of `command` and `webhook`.
@@ -73,6 +109,9 @@ pub(super) struct RawServer {
     pub reject_delay_ms: u64,
     #[serde(default)]
     pub workers: usize,
+    /// Requests allowed to wait for a worker; 0 = 64 per worker.
+    #[serde(default)]
+    pub max_pending: usize,
 }
 
 impl Default for RawServer {
@@ -81,6 +120,7 @@ impl Default for RawServer {
             listen: default_listen(),
             reject_delay_ms: default_reject_delay_ms(),
             workers: 0,
+            max_pending: 0,
         }
     }
 }
@@ -191,6 +231,16 @@ pub(super) struct RawClient {
     #[serde(default = "default_require_message_authenticator")]
     pub require_message_authenticator: bool,
     pub mode: Option<String>,
+    /// Packets per second from this client; unset = 1000 (0 = no limit; loopback: none).
+    pub rate_limit: Option<u32>,
+    /// Drop Proxy-State without Message-Authenticator (BlastRADIUS), for clients that do not
+    /// require it.
+    #[serde(default = "default_limit_proxy_state")]
+    pub limit_proxy_state: bool,
+}
+
+fn default_limit_proxy_state() -> bool {
+    true
 }
 
 // Hand-written so the shared secret never reaches a log line or an error.

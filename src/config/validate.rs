@@ -15,7 +15,7 @@ use super::{
 use crate::auth::Mode;
 use crate::auth::otp::{Algorithm, TotpParams};
 use crate::secret::SecretBytes;
-use crate::store::SendLimits;
+use crate::store::{LockoutPolicy, SendLimits};
 
 /// Longer than this and NASes give up before the reject arrives.
 pub const MAX_REJECT_DELAY_MS: u64 = 10_000;
@@ -70,6 +70,7 @@ pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Pr
     let otp = otp(&raw.otp, &mut problems);
     let password = password(&raw.password, &mut problems, &mut warnings);
     let clients = clients(&raw.clients, base_dir, &mut problems, &mut warnings);
+    let lockout = lockout(&raw.lockout, &mut problems);
     let delivery = raw
         .delivery
         .as_ref()
@@ -84,6 +85,7 @@ pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Pr
                 password,
                 clients,
                 delivery,
+                lockout,
                 warnings,
             })
         }
@@ -131,10 +133,17 @@ fn server(raw: &raw::RawServer, problems: &mut Problems) -> Option<ServerConfig>
             ),
         );
     }
+    if raw.max_pending > 1_000_000 {
+        problems.add(
+            "server.max_pending",
+            "must be at most 1000000 (0 = 64 per worker)",
+        );
+    }
     Some(ServerConfig {
         listen,
         reject_delay: Duration::from_millis(raw.reject_delay_ms),
         workers: raw.workers,
+        max_pending: raw.max_pending,
     })
 }
 
@@ -285,7 +294,15 @@ fn clients(
                 Mode::Append
             }
         };
-        let secret = client_secret(c, base_dir, &key, problems);
+        // A flood from one NAS must not starve the others; a local test client is trusted.
+        const DEFAULT_RATE_LIMIT: u32 = 1000;
+        let rate_limit = match (c.rate_limit, &network) {
+            (Some(0), _) => None,
+            (Some(n), _) => Some(n),
+            (None, Some(net)) if net.addr().is_loopback() => None,
+            (None, _) => Some(DEFAULT_RATE_LIMIT),
+        };
+        let secret = client_secret(c, base_dir, &key, problems, warnings);
         if let Some(secret) = &secret
             && secret.len() < RECOMMENDED_SECRET_LEN
         {
@@ -302,6 +319,8 @@ fn clients(
                 secret,
                 require_message_authenticator: c.require_message_authenticator,
                 mode,
+                rate_limit,
+                limit_proxy_state: c.limit_proxy_state,
             });
         }
     }
@@ -313,6 +332,7 @@ fn client_secret(
     base_dir: &Path,
     key: &dyn Fn(&str) -> String,
     problems: &mut Problems,
+    warnings: &mut Vec<String>,
 ) -> Option<SecretBytes> {
     let secret = match (&c.secret, &c.secret_file) {
         (Some(_), Some(_)) => {
@@ -326,6 +346,7 @@ fn client_secret(
         (Some(s), None) => SecretBytes::from(s.as_bytes()),
         (None, Some(file)) => {
             let path = base_dir.join(file);
+            warnings.extend(super::readable_by_others(&path, "holds a shared secret"));
             match std::fs::read(&path) {
                 // One trailing newline is how editors save files; it is not part of the secret.
                 Ok(mut bytes) => {
@@ -470,4 +491,24 @@ fn delivery(
             per_hour: raw.max_per_hour,
         },
     })
+}
+
+fn lockout(raw: &raw::RawLockout, problems: &mut Problems) -> LockoutPolicy {
+    if !(1..=100).contains(&raw.max_failures) {
+        problems.add("lockout.max_failures", "must be between 1 and 100");
+    }
+    if !(1..=86_400).contains(&raw.base_secs) {
+        problems.add("lockout.base_secs", "must be between 1 and 86400 seconds");
+    }
+    if raw.max_secs < raw.base_secs || raw.max_secs > 7 * 86_400 {
+        problems.add(
+            "lockout.max_secs",
+            "must be at least lockout.base_secs and at most 604800 (a week)",
+        );
+    }
+    LockoutPolicy {
+        max_failures: raw.max_failures,
+        base_secs: raw.base_secs,
+        max_secs: raw.max_secs,
+    }
 }

@@ -43,7 +43,12 @@ pub enum Malformed {
     DuplicateMessageAuthenticator,
     #[error("EAP-Message without Message-Authenticator (RFC 3579 §3.3)")]
     EapWithoutMessageAuthenticator,
+    #[error("more than {MAX_ATTRIBUTES} attributes")]
+    TooManyAttributes,
 }
+
+/// No NAS sends this many attributes in an Access-Request; more is an attack on parsing.
+pub const MAX_ATTRIBUTES: usize = 255;
 
 /// Validate the framing of a received datagram.
 pub fn precheck(datagram: &[u8]) -> Result<Precheck, Malformed> {
@@ -78,7 +83,12 @@ pub fn precheck(datagram: &[u8]) -> Result<Precheck, Malformed> {
     };
     let packet = &datagram[..length];
     let mut offset = HEADER_LEN;
+    let mut count = 0;
     while offset < length {
+        count += 1;
+        if count > MAX_ATTRIBUTES {
+            return Err(Malformed::TooManyAttributes);
+        }
         if length - offset < 2 {
             // A lone octet after the last attribute cannot even hold a header.
             return Err(Malformed::AttributeTooShort(offset));

@@ -6,6 +6,7 @@ mod log;
 pub mod outcome;
 mod pipeline;
 pub mod pool;
+mod rate;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -36,6 +37,7 @@ pub struct ServerState {
     /// Sends codes out of band, when `[delivery]` is configured.
     pub delivery: Option<Dispatcher>,
     drop_log: log::DropLog,
+    rate_limits: rate::RateLimits,
 }
 
 impl ServerState {
@@ -58,6 +60,7 @@ impl ServerState {
             stats: Stats::default(),
             delivery,
             drop_log: log::DropLog::default(),
+            rate_limits: rate::RateLimits::default(),
         }
     }
 }

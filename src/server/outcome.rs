@@ -16,13 +16,14 @@ pub enum DropReason {
     BadUserPassword(PasswordError),
     MissingMessageAuthenticator { status_server: bool },
     BadMessageAuthenticator,
+    ProxyStateWithoutMessageAuthenticator,
     DuplicateInFlight,
+    RateLimited,
     CacheFull,
     Overloaded,
     StoreUnavailable(String),
     WorkerFailed,
     ReplyTooLong(String),
-    ShuttingDown,
 }
 
 /// Drop reasons grouped for counters and log rate limits.
@@ -66,13 +67,15 @@ impl DropReason {
             | DropReason::BadAttribute(_)
             | DropReason::BadUserPassword(_) => DropKind::Malformed,
             DropReason::MissingMessageAuthenticator { .. }
-            | DropReason::BadMessageAuthenticator => DropKind::MessageAuthenticator,
+            | DropReason::BadMessageAuthenticator
+            | DropReason::ProxyStateWithoutMessageAuthenticator => DropKind::MessageAuthenticator,
             DropReason::DuplicateInFlight => DropKind::Duplicate,
-            DropReason::CacheFull | DropReason::Overloaded => DropKind::Overloaded,
+            DropReason::CacheFull | DropReason::Overloaded | DropReason::RateLimited => {
+                DropKind::Overloaded
+            }
             DropReason::StoreUnavailable(_)
             | DropReason::WorkerFailed
-            | DropReason::ReplyTooLong(_)
-            | DropReason::ShuttingDown => DropKind::Internal,
+            | DropReason::ReplyTooLong(_) => DropKind::Internal,
         }
     }
 }
@@ -96,13 +99,16 @@ impl fmt::Display for DropReason {
             DropReason::BadMessageAuthenticator => {
                 f.write_str("bad Message-Authenticator (wrong shared secret?)")
             }
+            DropReason::ProxyStateWithoutMessageAuthenticator => f.write_str(
+                "Proxy-State without Message-Authenticator (limit_proxy_state; BlastRADIUS)",
+            ),
             DropReason::DuplicateInFlight => f.write_str("duplicate of a request in progress"),
+            DropReason::RateLimited => f.write_str("overloaded: client over its rate_limit"),
             DropReason::CacheFull => f.write_str("overloaded: response cache full"),
             DropReason::Overloaded => f.write_str("overloaded: verification queue full"),
             DropReason::StoreUnavailable(e) => write!(f, "database unavailable: {e}"),
             DropReason::WorkerFailed => f.write_str("internal error while verifying"),
             DropReason::ReplyTooLong(e) => write!(f, "reply cannot be built: {e}"),
-            DropReason::ShuttingDown => f.write_str("shutting down"),
         }
     }
 }

@@ -105,6 +105,11 @@ fn stages(
         .cloned()
         .ok_or(DropReason::UnknownClient)?;
     ctx.client = Some(client.name.clone());
+    if let Some(rate) = client.rate_limit
+        && !state.rate_limits.allow(&client.name, rate, now)
+    {
+        return Err(DropReason::RateLimited);
+    }
     // 1 + 3. Size, Length, attribute framing, code.
     let check = precheck(datagram).map_err(DropReason::Malformed)?;
     ctx.id = Some(check.identifier);
@@ -152,6 +157,10 @@ fn verify_message_authenticator(
         // RFC 5997 §3: always on Status-Server. BlastRADIUS: by default on Access-Request too.
         None if status_server || client.require_message_authenticator => {
             Err(DropReason::MissingMessageAuthenticator { status_server })
+        }
+        // BlastRADIUS: an attacker on path forges replies by steering Proxy-State content.
+        None if check.has_proxy_state && client.limit_proxy_state => {
+            Err(DropReason::ProxyStateWithoutMessageAuthenticator)
         }
         None => Ok(()),
     }

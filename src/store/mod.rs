@@ -76,6 +76,15 @@ pub enum IssueOutcome {
     HourlyLimit,
 }
 
+/// Per-user throttling: after `max_failures` consecutive failures the user is locked for
+/// `base_secs`, doubling with each further lock, at most `max_secs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    pub max_failures: u32,
+    pub base_secs: i64,
+    pub max_secs: i64,
+}
+
 /// Wrong guesses a sent code survives; then it is dead.
 pub const MAX_CODE_ATTEMPTS: u32 = 5;
 
@@ -90,8 +99,9 @@ pub struct UserRecord {
     pub totp: Option<TotpSeed>,
     /// The newest TOTP step already accepted; only newer steps may log in.
     pub last_step: Option<u64>,
-    /// Consecutive failed logins, and the lock they caused.
+    /// Consecutive failed logins, the locks they caused, and the current lock.
     pub failures: u32,
+    pub locks: u32,
     pub locked_until: Option<i64>,
     pub disabled: bool,
     pub created_at: i64,
@@ -251,6 +261,15 @@ pub trait Store: Send + Sync {
 
     /// Set the learned drift and the last used step (resynchronisation).
     fn set_drift(&self, name: &str, drift: i64, last_step: u64) -> Result<(), StoreError>;
+
+    /// Count a failed login; returns the time the user is locked until, if this failure (or an
+    /// earlier one) locked them. One atomic statement. Any success resets the count.
+    fn record_failure(
+        &self,
+        name: &str,
+        now: i64,
+        policy: LockoutPolicy,
+    ) -> Result<Option<i64>, StoreError>;
 
     /// Number of users (metrics, status).
     fn count_users(&self) -> Result<u64, StoreError>;

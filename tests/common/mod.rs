@@ -187,6 +187,7 @@ pub struct Server {
     pub addrs: Vec<SocketAddr>,
     child: Option<Child>,
     generation: usize,
+    level: String,
 }
 
 impl Server {
@@ -195,6 +196,11 @@ impl Server {
     }
 
     pub fn with(conf: Conf) -> Self {
+        Server::with_level(conf, "debug")
+    }
+
+    /// With another `--log-level`.
+    pub fn with_level(conf: Conf, level: &str) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("radotp-test")
             .tempdir()
@@ -206,6 +212,7 @@ impl Server {
             addrs: Vec::new(),
             child: None,
             generation: 0,
+            level: level.to_owned(),
         };
         s.spawn();
         s
@@ -227,7 +234,13 @@ impl Server {
     fn spawn(&mut self) {
         let log = File::create(self.log_path(self.generation)).unwrap();
         let child = Command::new(BIN)
-            .args(["--log-format", "json", "--log-level", "debug", "--config"])
+            .args([
+                "--log-format",
+                "json",
+                "--log-level",
+                &self.level,
+                "--config",
+            ])
             .arg(self.config_path())
             .arg("serve")
             .stdin(Stdio::null())

@@ -12,8 +12,8 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    Channel, Delivery, IssueOutcome, Keys, MAX_CODE_ATTEMPTS, NewUser, SendLimits, Store,
-    StoreError, TotpSeed, UserRecord,
+    Channel, Delivery, IssueOutcome, Keys, LockoutPolicy, MAX_CODE_ATTEMPTS, NewUser, SendLimits,
+    Store, StoreError, TotpSeed, UserRecord,
 };
 use crate::auth::otp::{Algorithm, TotpParams};
 use crate::secret::SecretBytes;
@@ -127,6 +127,7 @@ impl SqliteStore {
             totp,
             last_step: last_step.and_then(|s| u64::try_from(s).ok()),
             failures: u32::try_from(row.get::<_, i64>("failures")?).unwrap_or(u32::MAX),
+            locks: u32::try_from(row.get::<_, i64>("locks")?).unwrap_or(u32::MAX),
             locked_until: row.get("locked_until")?,
             disabled: row.get::<_, i64>("disabled")? != 0,
             created_at: row.get("created_at")?,
@@ -291,7 +292,7 @@ impl Store for SqliteStore {
     fn unlock(&self, name: &str) -> Result<(), StoreError> {
         self.update(
             name,
-            "UPDATE users SET failures = 0, locked_until = NULL WHERE name = ?1",
+            "UPDATE users SET failures = 0, locks = 0, locked_until = NULL WHERE name = ?1",
             &[&name],
         )
     }
@@ -364,7 +365,8 @@ impl Store for SqliteStore {
         let conn = self.conn();
         let changed = conn
             .prepare_cached(
-                "UPDATE users SET last_step = ?2, drift_steps = ?3, last_login_at = ?4
+                "UPDATE users SET last_step = ?2, drift_steps = ?3, last_login_at = ?4,
+                                  failures = 0, locks = 0
                  WHERE name = ?1 AND (last_step IS NULL OR last_step < ?2)",
             )
             .and_then(|mut stmt| stmt.execute(params![name, step, drift, now]))
@@ -548,6 +550,39 @@ impl Store for SqliteStore {
              WHERE name = ?1",
             &[&name, &drift, &step],
         )
+    }
+
+    fn record_failure(
+        &self,
+        name: &str,
+        now: i64,
+        policy: LockoutPolicy,
+    ) -> Result<Option<i64>, StoreError> {
+        let conn = self.conn();
+        // One statement: SQLite computes every SET from the row's old values, so the counter,
+        // the lock count and the lock agree even when nodes race.
+        let locked_until: Option<Option<i64>> = conn
+            .query_row(
+                "UPDATE users SET
+                    failures = CASE WHEN failures + 1 >= ?3 THEN 0 ELSE failures + 1 END,
+                    locks = CASE WHEN failures + 1 >= ?3 THEN locks + 1 ELSE locks END,
+                    locked_until = CASE WHEN failures + 1 >= ?3
+                        THEN ?2 + MIN(?4 * (1 << MIN(locks, 20)), ?5)
+                        ELSE locked_until END
+                 WHERE name = ?1
+                 RETURNING CASE WHEN locked_until > ?2 THEN locked_until END",
+                params![
+                    name,
+                    now,
+                    policy.max_failures,
+                    policy.base_secs,
+                    policy.max_secs
+                ],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_error)?;
+        Ok(locked_until.flatten())
     }
 
     fn count_users(&self) -> Result<u64, StoreError> {

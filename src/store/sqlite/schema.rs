@@ -51,6 +51,8 @@ const MIGRATIONS: &[&str] = &[
         client     TEXT NOT NULL,
         expires_at INTEGER NOT NULL
     );",
+    // 3: consecutive locks, so each further lock lasts twice as long.
+    "ALTER TABLE users ADD COLUMN locks INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// Open (creating file, folder and schema on first use) the database at `path`.
