@@ -31,6 +31,8 @@ fn user(digits: u8, last_step: Option<u64>) -> UserRecord {
         recovery_codes_left: 0,
         delivery: None,
         drift: 0,
+        groups: Vec::new(),
+        reply: Vec::new(),
     }
 }
 

@@ -112,6 +112,11 @@ pub struct UserRecord {
     pub delivery: Option<Delivery>,
     /// Learned clock offset of the user's token, in steps (positive: the token runs ahead).
     pub drift: i64,
+    /// Groups the user belongs to (their reply attributes go on every Accept).
+    pub groups: Vec<String>,
+    /// Per-user reply attributes, `Name=value` as the administrator wrote them; they override
+    /// the groups' values of the same attribute.
+    pub reply: Vec<String>,
 }
 
 // The hash is not a secret in the way a seed is, but it has no business in a log line either.
@@ -270,6 +275,12 @@ pub trait Store: Send + Sync {
         now: i64,
         policy: LockoutPolicy,
     ) -> Result<Option<i64>, StoreError>;
+
+    /// Replace the user's groups.
+    fn set_groups(&self, name: &str, groups: &[String]) -> Result<(), StoreError>;
+
+    /// Replace the user's own reply attributes (`Name=value`, validated by the caller).
+    fn set_reply(&self, name: &str, reply: &[String]) -> Result<(), StoreError>;
 
     /// Number of users (metrics, status).
     fn count_users(&self) -> Result<u64, StoreError>;

@@ -183,3 +183,18 @@ fn delivery_and_drift_are_stored() {
     assert!(store.consume_totp_step("carol", 501, -2, 9).unwrap());
     assert_eq!(store.find_user("carol").unwrap().unwrap().drift, -2);
 }
+
+#[test]
+fn groups_and_reply_attributes_are_stored() {
+    let (_dir, store) = store_with("dave");
+    let groups = vec!["vpn-users".to_owned(), "admins".to_owned()];
+    let reply = vec!["Framed-IP-Address=10.8.0.5".to_owned()];
+    store.set_groups("dave", &groups).unwrap();
+    store.set_reply("dave", &reply).unwrap();
+    let dave = store.find_user("dave").unwrap().unwrap();
+    assert_eq!((dave.groups, dave.reply), (groups, reply));
+    assert!(matches!(
+        store.set_groups("nobody", &[]),
+        Err(StoreError::UserNotFound(_))
+    ));
+}

@@ -139,6 +139,8 @@ impl SqliteStore {
                 row.get("delivery_destination")?,
             ),
             drift: row.get("drift_steps")?,
+            groups: json_list(&name, "groups", &row.get::<_, String>("groups")?)?,
+            reply: json_list(&name, "reply", &row.get::<_, String>("reply")?)?,
             name,
         }))
     }
@@ -153,6 +155,17 @@ impl SqliteStore {
         let changed = conn.execute(sql, values).map_err(db_error)?;
         one_row(name, changed)
     }
+}
+
+/// A JSON array of strings, as `groups` and `reply` are stored.
+fn json_list(user: &str, column: &str, text: &str) -> rusqlite::Result<Vec<String>> {
+    serde_json::from_str(text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("user {user:?}: column {column} is not a JSON list of strings: {e}").into(),
+        )
+    })
 }
 
 /// Record a successful login made with a code other than TOTP.
@@ -583,6 +596,25 @@ impl Store for SqliteStore {
             .optional()
             .map_err(db_error)?;
         Ok(locked_until.flatten())
+    }
+
+    fn set_groups(&self, name: &str, groups: &[String]) -> Result<(), StoreError> {
+        let text =
+            serde_json::to_string(groups).map_err(|e| StoreError::Database(e.to_string()))?;
+        self.update(
+            name,
+            "UPDATE users SET groups = ?2 WHERE name = ?1",
+            &[&name, &text],
+        )
+    }
+
+    fn set_reply(&self, name: &str, reply: &[String]) -> Result<(), StoreError> {
+        let text = serde_json::to_string(reply).map_err(|e| StoreError::Database(e.to_string()))?;
+        self.update(
+            name,
+            "UPDATE users SET reply = ?2 WHERE name = ?1",
+            &[&name, &text],
+        )
     }
 
     fn count_users(&self) -> Result<u64, StoreError> {

@@ -53,6 +53,9 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 3: consecutive locks, so each further lock lasts twice as long.
     "ALTER TABLE users ADD COLUMN locks INTEGER NOT NULL DEFAULT 0;",
+    // 4: authorization: groups, and per-user reply attributes (JSON arrays of text).
+    "ALTER TABLE users ADD COLUMN groups TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE users ADD COLUMN reply TEXT NOT NULL DEFAULT '[]';",
 ];
 
 /// Open (creating file, folder and schema on first use) the database at `path`.
