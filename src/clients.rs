@@ -40,6 +40,7 @@ mod tests {
             mode: crate::auth::Mode::Append,
             rate_limit: None,
             limit_proxy_state: true,
+            allowed_groups: None,
         }
     }
 

@@ -10,14 +10,18 @@
 //! - [`dedup`]: the RFC 5080 response cache (retransmissions get the same bytes back).
 //! - [`dictionary`]: FreeRADIUS-format dictionaries and the typed encoding of reply attributes.
 //! - [`auth`]: the pure decision core (split, TOTP, verdict) and password hashing; no sockets.
+//! - [`authz`]: groups and reply attributes: what an accepted user gets.
 //! - [`store`]: persistent users and replay state behind the [`store::Store`] trait; SQLite.
 //! - [`server`]: the UDP loop, the staged packet pipeline and the bounded argon2 worker pool.
 //! - [`client`]: a RADIUS client: build requests, verify replies, send with retries.
+//! - [`bench`]: the load generator (`radotp bench`), benchmark users and the argon2 calibration.
 //! - [`cli`]: the subcommands (`serve`, `check-config`, `user`).
 //! - [`timefmt`]: UTC calendar times for logs and the CLI.
 //! - [`secret`]: newtypes that keep secrets out of logs and zero them on drop.
 
 pub mod auth;
+pub mod authz;
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod clients;

@@ -65,7 +65,7 @@ fn setup_with(send: bool, lockout: LockoutPolicy) -> Setup {
         lockout,
     };
     let dummy = DummyHash::new(password::TEST_COST).unwrap();
-    let auth = Authenticator::new(store.clone(), policy, dummy);
+    let auth = Authenticator::new(store.clone(), policy, Arc::default(), dummy);
     Setup {
         _dir: dir,
         store,
@@ -87,6 +87,7 @@ fn request<'a>(
         client: "nas",
         mode,
         state,
+        allowed_groups: None,
         now,
     }
 }
@@ -376,4 +377,33 @@ fn guesses_lock_the_account_without_argon2_and_locks_double() {
     );
     let user = s.store.find_user("alice").unwrap().unwrap();
     assert_eq!((user.failures, user.locks), (0, 0));
+}
+
+#[test]
+fn allowed_groups_refuse_outsiders_after_full_authentication() {
+    let s = setup(false);
+    let code = code_at(&s.seed.secret, s.seed.params, NOW);
+    let input = SecretBytes::from(format!("hunter2{code}").as_bytes());
+    let admins = vec!["vpn-admins".to_owned()];
+    let restricted = AuthRequest {
+        allowed_groups: Some(&admins),
+        ..request("alice", &input, Mode::Append, None, NOW)
+    };
+    let before = s.auth.verifications();
+    let refused = s.auth.authenticate(&restricted).unwrap();
+    assert_eq!(
+        (refused.outcome, refused.reason.as_str()),
+        (Outcome::Reject, "not in allowed groups")
+    );
+    assert_eq!(
+        s.auth.verifications(),
+        before + 1,
+        "same cost as any reject"
+    );
+    // The code was not consumed: a member could still use it.
+    s.store.set_groups("alice", &admins).unwrap();
+    assert_eq!(
+        s.auth.authenticate(&restricted).unwrap().outcome,
+        Outcome::Accept
+    );
 }

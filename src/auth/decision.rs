@@ -63,6 +63,8 @@ pub enum RejectReason {
     PasswordExpired,
     /// The stored hash cannot be verified (corrupt or over the cost bounds).
     UnusableHash,
+    /// Fully authenticated, but the NAS only admits other groups.
+    NotInAllowedGroups,
     /// The request cannot be checked at all (CHAP, EAP, no User-Password).
     Unsupported(&'static str),
 }
@@ -80,6 +82,7 @@ impl RejectReason {
             RejectReason::WrongCode => "wrong code",
             RejectReason::PasswordExpired => "password expired",
             RejectReason::UnusableHash => "stored password hash unusable",
+            RejectReason::NotInAllowedGroups => "not in allowed groups",
             RejectReason::Unsupported(why) => why,
         }
     }

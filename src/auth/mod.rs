@@ -14,10 +14,17 @@ use std::time::{Duration, Instant};
 use decision::{Against, Factor, Found, RejectReason, Tails, Verdict};
 use password::DummyHash;
 
+use crate::authz::Authorization;
+use crate::dictionary::EncodedAttribute;
 use crate::secret::{SecretBytes, random_bytes};
 use crate::store::{
     Delivery, IssueOutcome, LockoutPolicy, SendLimits, Store, StoreError, UserRecord,
 };
+
+/// May `user` log in through a NAS restricted to `allowed` groups?
+fn member(user: &UserRecord, allowed: Option<&[String]>) -> bool {
+    allowed.is_none_or(|allowed| user.groups.iter().any(|g| allowed.contains(g)))
+}
 
 /// The lock in force at `now`, if any.
 fn locked_until(user: &UserRecord, now: i64) -> Option<i64> {
@@ -63,6 +70,8 @@ pub struct AuthRequest<'a> {
     pub mode: Mode,
     /// The State attribute, when the request answers a challenge.
     pub state: Option<&'a [u8]>,
+    /// Only members of these groups may log in through this NAS.
+    pub allowed_groups: Option<&'a [String]>,
     pub now: u64,
 }
 
@@ -92,6 +101,8 @@ pub struct Decision {
     /// Time spent in the argon2 verification (none when answering a challenge).
     pub verify_time: Option<Duration>,
     pub send: Option<CodeToSend>,
+    /// Reply attributes of an Accept (groups', then the user's own).
+    pub attributes: Vec<EncodedAttribute>,
 }
 
 impl Decision {
@@ -110,6 +121,7 @@ impl Decision {
             reason,
             verify_time: None,
             send: None,
+            attributes: Vec::new(),
         }
     }
 }
@@ -118,15 +130,22 @@ impl Decision {
 pub struct Authenticator {
     store: Arc<dyn Store>,
     policy: Policy,
+    authorization: Arc<Authorization>,
     dummy: DummyHash,
     verifications: AtomicU64,
 }
 
 impl Authenticator {
-    pub fn new(store: Arc<dyn Store>, policy: Policy, dummy: DummyHash) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        policy: Policy,
+        authorization: Arc<Authorization>,
+        dummy: DummyHash,
+    ) -> Self {
         Self {
             store,
             policy,
+            authorization,
             dummy,
             verifications: AtomicU64::new(0),
         }
@@ -205,7 +224,16 @@ impl Authenticator {
         };
         let verify_time = started.elapsed();
 
-        let verdict = decision::verdict(user.as_ref(), &plan, verified, request.now);
+        let mut verdict = decision::verdict(user.as_ref(), &plan, verified, request.now);
+        if let Some(user) = &user
+            && matches!(
+                verdict,
+                Verdict::Accept(_) | Verdict::Reject(RejectReason::CodeMissing)
+            )
+            && !member(user, request.allowed_groups)
+        {
+            verdict = Verdict::Reject(RejectReason::NotInAllowedGroups);
+        }
         let mut decision = match (verdict, &user) {
             (Verdict::Accept(factor), Some(user)) => self.commit(user, factor, &tails, now)?,
             (Verdict::Reject(RejectReason::CodeMissing), Some(user)) => {
@@ -253,6 +281,9 @@ impl Authenticator {
         let tails = Tails::of(&user, input, true);
         let found = self.found(&user, &tails, now)?;
         match decision::respond(&user, &tails, found, self.policy.window, request.now) {
+            Verdict::Accept(_) if !member(&user, request.allowed_groups) => {
+                Ok(Decision::reject(RejectReason::NotInAllowedGroups))
+            }
             Verdict::Accept(factor) => self.commit(&user, factor, &tails, now),
             Verdict::Reject(reason) => {
                 if reason == RejectReason::WrongCode && tails.numeric.is_some() {
@@ -302,11 +333,17 @@ impl Authenticator {
         now: i64,
     ) -> Result<Decision, StoreError> {
         let name = &user.name;
+        // Fail closed: an Accept without the policy the administrator wrote would grant more.
+        let attributes = match self.authorization.reply_for(&user.groups, &user.reply) {
+            Ok(attributes) => attributes,
+            Err(e) => return Ok(Decision::rejected(format!("invalid reply attributes: {e}"))),
+        };
         let accepted = |reason: String| Decision {
             outcome: Outcome::Accept,
             reason,
             verify_time: None,
             send: None,
+            attributes: attributes.clone(),
         };
         match factor {
             Factor::Totp { step, drift } => {
@@ -365,6 +402,7 @@ impl Authenticator {
                 reason: format!("password right, code requested{note}"),
                 verify_time: None,
                 send,
+                attributes: Vec::new(),
             });
         }
         Ok(Decision {
@@ -372,6 +410,7 @@ impl Authenticator {
             reason: format!("{}{note}", RejectReason::CodeMissing.as_str()),
             verify_time: None,
             send,
+            attributes: Vec::new(),
         })
     }
 

@@ -43,7 +43,12 @@ pub(super) fn run(path: &Path) -> Result<(), Failure> {
         lockout: config.lockout,
     };
     let delivery = config.delivery.as_ref().map(dispatcher).transpose()?;
-    let authenticator = Arc::new(Authenticator::new(store, policy, dummy));
+    let authenticator = Arc::new(Authenticator::new(
+        store,
+        policy,
+        Arc::clone(&config.authorization),
+        dummy,
+    ));
     let state = Arc::new(ServerState::new(
         ClientTable::new(&config.clients),
         WorkerPool::new(workers, max_pending),

@@ -15,8 +15,11 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+use std::sync::Arc;
+
 use crate::auth::Mode;
 use crate::auth::otp::TotpParams;
+use crate::authz::Authorization;
 use crate::secret::SecretBytes;
 use crate::store::{LockoutPolicy, SendLimits};
 
@@ -33,6 +36,8 @@ pub struct Config {
     /// Out-of-band code delivery, when configured.
     pub delivery: Option<DeliveryConfig>,
     pub lockout: LockoutPolicy,
+    /// The dictionary and the groups' reply attributes.
+    pub authorization: Arc<Authorization>,
     /// Things that work but that an administrator should hear about (weak secrets, low cost).
     pub warnings: Vec<String>,
 }
@@ -86,6 +91,8 @@ pub struct ClientConfig {
     pub rate_limit: Option<u32>,
     /// Drop Proxy-State that comes without Message-Authenticator.
     pub limit_proxy_state: bool,
+    /// Only members of these groups may log in through this client (`None` = everyone).
+    pub allowed_groups: Option<Vec<String>>,
 }
 
 /// Where sent codes go, and the limits on sending them.

@@ -4,6 +4,8 @@
 
 use serde::Deserialize;
 
+use crate::dictionary::AttributeValue;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
@@ -19,6 +21,25 @@ pub(super) struct RawConfig {
     pub delivery: Option<RawDelivery>,
     #[serde(default)]
     pub lockout: RawLockout,
+    #[serde(default, rename = "group")]
+    pub groups: Vec<RawGroup>,
+}
+
+/// A group and the reply attributes its members get.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawGroup {
+    pub name: String,
+    #[serde(default)]
+    pub reply: std::collections::BTreeMap<String, RawValues>,
+}
+
+/// One value or several, as TOML writes them.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawValues {
+    One(AttributeValue),
+    Many(Vec<AttributeValue>),
 }
 
 /// Per-user throttling.
@@ -112,6 +133,8 @@ pub(super) struct RawServer {
     /// Requests allowed to wait for a worker; 0 = 64 per worker.
     #[serde(default)]
     pub max_pending: usize,
+    /// Extra dictionary file (FreeRADIUS format) on top of the built-in one.
+    pub dictionary: Option<String>,
 }
 
 impl Default for RawServer {
@@ -121,6 +144,7 @@ impl Default for RawServer {
             reject_delay_ms: default_reject_delay_ms(),
             workers: 0,
             max_pending: 0,
+            dictionary: None,
         }
     }
 }
@@ -237,6 +261,8 @@ pub(super) struct RawClient {
     /// require it.
     #[serde(default = "default_limit_proxy_state")]
     pub limit_proxy_state: bool,
+    /// Only members of these groups may log in through this client.
+    pub allowed_groups: Option<Vec<String>>,
 }
 
 fn default_limit_proxy_state() -> bool {

@@ -184,3 +184,38 @@ fn secrets_never_reach_debug_output() {
     let c = Config::from_toml(MINIMAL, Path::new(".")).unwrap();
     assert!(!format!("{c:?}").contains("a-long-random-shared-secret"));
 }
+
+#[test]
+fn groups_are_checked_against_the_dictionary() {
+    let with = |extra: &str| problems(&format!("{MINIMAL}\n{extra}\n"));
+    assert!(with("[[group]]\nname = \"a\"\nreply = { \"Class\" = \"x\", \"Cisco-AVPair\" = [\"a=b\", \"c=d\"] }").is_empty());
+    let found = with("[[group]]\nname = \"a\"\nreply = { \"Clas\" = \"x\" }");
+    assert!(
+        found[0].starts_with("group[0] (a).reply: unknown attribute `Clas`"),
+        "{found:?}"
+    );
+    let found = with("[[group]]\nname = \"a\"\nreply = { \"Session-Timeout\" = \"soon\" }");
+    assert!(found[0].contains("Session-Timeout"), "{found:?}");
+    let found = with("[[group]]\nname = \"a\"\nreply = { \"Message-Authenticator\" = \"0x00\" }");
+    assert!(found[0].contains("set by radotp itself"), "{found:?}");
+    let big: Vec<String> = (0..20)
+        .map(|_| format!("\"{}\"", "x".repeat(250)))
+        .collect();
+    let found = with(&format!(
+        "[[group]]\nname = \"a\"\nreply = {{ \"Reply-Message\" = [{}] }}",
+        big.join(", ")
+    ));
+    assert!(found[0].contains("fit in a reply"), "{found:?}");
+    let found = with("[[group]]\nname = \"a\"\n[[group]]\nname = \"a\"");
+    assert!(found[0].contains("declared twice"), "{found:?}");
+    let text = MINIMAL.replace("[[client]]", "[[client]]\nallowed_groups = [\"admins\"]");
+    assert!(
+        problems(&text)[0]
+            .starts_with("client[0].allowed_groups: group \"admins\" is not declared")
+    );
+    let found = with("[server]\ndictionary = \"/nonexistent/dictionary\"");
+    assert!(
+        found[0].starts_with("server.dictionary: cannot read"),
+        "{found:?}"
+    );
+}

@@ -12,8 +12,12 @@ use super::{
     ClientConfig, Config, DatabaseConfig, DeliveryConfig, DeliveryMethod, OtpPolicy, PasswordCost,
     Problem, ServerConfig,
 };
+use std::sync::Arc;
+
 use crate::auth::Mode;
 use crate::auth::otp::{Algorithm, TotpParams};
+use crate::authz::{self, Authorization, REPLY_ROOM};
+use crate::dictionary::Dictionary;
 use crate::secret::SecretBytes;
 use crate::store::{LockoutPolicy, SendLimits};
 
@@ -71,6 +75,17 @@ pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Pr
     let password = password(&raw.password, &mut problems, &mut warnings);
     let clients = clients(&raw.clients, base_dir, &mut problems, &mut warnings);
     let lockout = lockout(&raw.lockout, &mut problems);
+    let authorization = authorization(&raw, base_dir, &mut problems);
+    for (i, client) in raw.clients.iter().enumerate() {
+        for group in client.allowed_groups.iter().flatten() {
+            if !authorization.has_group(group) {
+                problems.add(
+                    format!("client[{i}].allowed_groups"),
+                    format!("group \"{group}\" is not declared; add [[group]] name = \"{group}\""),
+                );
+            }
+        }
+    }
     let delivery = raw
         .delivery
         .as_ref()
@@ -86,6 +101,7 @@ pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Pr
                 clients,
                 delivery,
                 lockout,
+                authorization: Arc::new(authorization),
                 warnings,
             })
         }
@@ -321,6 +337,7 @@ fn clients(
                 mode,
                 rate_limit,
                 limit_proxy_state: c.limit_proxy_state,
+                allowed_groups: c.allowed_groups.clone(),
             });
         }
     }
@@ -511,4 +528,46 @@ fn lockout(raw: &raw::RawLockout, problems: &mut Problems) -> LockoutPolicy {
         base_secs: raw.base_secs,
         max_secs: raw.max_secs,
     }
+}
+
+/// The dictionary (built-in, plus `server.dictionary`) and every group's reply attributes,
+/// encoded now so that a mistake is found at load, not at someone's login.
+fn authorization(raw: &RawConfig, base_dir: &Path, problems: &mut Problems) -> Authorization {
+    let dictionary = match &raw.server.dictionary {
+        None => Dictionary::builtin(),
+        Some(file) => Dictionary::load(&base_dir.join(file)).unwrap_or_else(|e| {
+            problems.add("server.dictionary", e.to_string());
+            Dictionary::builtin()
+        }),
+    };
+    let mut groups = HashMap::new();
+    for (i, group) in raw.groups.iter().enumerate() {
+        let key = |field: &str| format!("group[{i}].{field}");
+        if group.name.trim().is_empty() {
+            problems.add(key("name"), "is required");
+            continue;
+        }
+        let mut encoded = Vec::new();
+        for (name, values) in &group.reply {
+            let values = match values {
+                raw::RawValues::One(v) => std::slice::from_ref(v),
+                raw::RawValues::Many(vs) => vs.as_slice(),
+            };
+            match authz::encode(&dictionary, name, values) {
+                Ok(attributes) => encoded.extend(attributes),
+                Err(e) => problems.add(format!("group[{i}] ({}).reply", group.name), e),
+            }
+        }
+        let size = authz::wire_size(&encoded);
+        if size > REPLY_ROOM {
+            problems.add(
+                format!("group[{i}] ({}).reply", group.name),
+                format!("the attributes take {size} octets; at most {REPLY_ROOM} fit in a reply"),
+            );
+        }
+        if groups.insert(group.name.clone(), encoded).is_some() {
+            problems.add(key("name"), format!("\"{}\" is declared twice", group.name));
+        }
+    }
+    Authorization::new(dictionary, groups)
 }

@@ -16,6 +16,7 @@ use super::outcome::{DropReason, Stats};
 use crate::auth::{AuthRequest, Decision, Outcome};
 use crate::config::ClientConfig;
 use crate::dedup::{InFlightGuard, Lookup, RequestKey};
+use crate::dictionary::{WireAttribute, to_wire_all};
 use crate::protocol::precheck::{Precheck, precheck};
 use crate::protocol::{attr, code, message_authenticator, password, reply};
 use crate::secret::SecretBytes;
@@ -266,6 +267,7 @@ fn authenticate(
     let client = request.client.name.clone();
     let mode = request.client.mode;
     let challenge_state = request.state.clone();
+    let client_config = Arc::clone(&request.client);
     let job = move || -> Result<Decision, StoreError> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -276,6 +278,7 @@ fn authenticate(
             client: &client,
             mode,
             state: challenge_state.as_deref(),
+            allowed_groups: client_config.allowed_groups.as_deref(),
             now,
         })
     };
@@ -305,8 +308,14 @@ async fn answer(
     mut decision: Decision,
 ) {
     let challenge_attributes;
+    let wire = to_wire_all(
+        &decision.attributes,
+        request.client.secret.expose(),
+        &request.check.request_authenticator,
+    );
+    let accept_attributes: Vec<(u8, &[u8])> = wire.iter().map(WireAttribute::as_pair).collect();
     let (reply_code, outcome, attributes): (u8, &str, &[(u8, &[u8])]) = match &decision.outcome {
-        Outcome::Accept => (code::ACCESS_ACCEPT, "accept", &[]),
+        Outcome::Accept => (code::ACCESS_ACCEPT, "accept", &accept_attributes),
         Outcome::Reject => (code::ACCESS_REJECT, "reject", &[]),
         Outcome::Challenge { state } => {
             challenge_attributes = [

@@ -52,6 +52,8 @@ pub struct AddArgs {
     #[command(flatten)]
     pub delivery: super::settings::DeliveryArgs,
     #[command(flatten)]
+    pub authz: super::settings::AuthzArgs,
+    #[command(flatten)]
     pub totp: TotpArgs,
 }
 
@@ -105,6 +107,10 @@ pub(super) fn add(config_path: &Path, args: AddArgs) -> Result<(), Failure> {
         return Err(exists(&args.name));
     }
     let delivery = args.delivery.delivery()?;
+    config
+        .authorization
+        .check_user(&args.authz.groups, &args.authz.reply)
+        .map_err(|e| Failure::Usage(format!("{}: {e}", args.name)))?;
     let seed = seed(&config, &args.totp)?;
     let example = format!("radotp user add {}", args.name);
     let password = read_new_password(args.password_stdin, seed.params.digits, &example)?;
@@ -134,6 +140,16 @@ pub(super) fn add(config_path: &Path, args: AddArgs) -> Result<(), Failure> {
     if let Some(delivery) = &delivery {
         store
             .set_delivery(&args.name, Some(delivery))
+            .map_err(store_failure)?;
+    }
+    if !args.authz.groups.is_empty() {
+        store
+            .set_groups(&args.name, &args.authz.groups)
+            .map_err(store_failure)?;
+    }
+    if !args.authz.reply.is_empty() {
+        store
+            .set_reply(&args.name, &args.authz.reply)
             .map_err(store_failure)?;
     }
     if !args.totp.json {

@@ -62,6 +62,8 @@ pub(super) fn user_json(user: &UserRecord, now: i64) -> Value {
             "destination": d.destination,
         })),
         "drift_steps": user.drift,
+        "groups": user.groups,
+        "reply": user.reply,
     })
 }
 

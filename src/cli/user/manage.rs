@@ -72,7 +72,7 @@ pub(super) fn list(config_path: &Path, args: ListArgs) -> Result<(), Failure> {
         println!("No users yet. Add one with: radotp user add NAME");
         return Ok(());
     }
-    let rows: Vec<[String; 5]> = users
+    let rows: Vec<[String; 6]> = users
         .iter()
         .map(|u| {
             [
@@ -81,11 +81,20 @@ pub(super) fn list(config_path: &Path, args: ListArgs) -> Result<(), Failure> {
                 format::time(format::locked(u, now)),
                 format::time(u.last_login_at),
                 format::totp(u),
+                u.groups.join(","),
             ]
         })
         .collect();
-    let header = ["NAME", "STATE", "LOCKED UNTIL", "LAST LOGIN", "TOTP"].map(String::from);
-    let widths: Vec<usize> = (0..5)
+    let header = [
+        "NAME",
+        "STATE",
+        "LOCKED UNTIL",
+        "LAST LOGIN",
+        "TOTP",
+        "GROUPS",
+    ]
+    .map(String::from);
+    let widths: Vec<usize> = (0..6)
         .map(|i| {
             rows.iter()
                 .chain([&header])
@@ -136,6 +145,22 @@ pub(super) fn show(config_path: &Path, args: NameJson) -> Result<(), Failure> {
             ),
         ),
         ("Clock drift", format!("{:+} steps", user.drift)),
+        (
+            "Groups",
+            if user.groups.is_empty() {
+                "-".into()
+            } else {
+                user.groups.join(", ")
+            },
+        ),
+        (
+            "Reply attributes",
+            if user.reply.is_empty() {
+                "-".into()
+            } else {
+                user.reply.join(", ")
+            },
+        ),
     ] {
         println!("{label:<20} {value}");
     }

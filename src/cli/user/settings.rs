@@ -59,6 +59,18 @@ impl DeliveryArgs {
     }
 }
 
+/// Groups and the user's own reply attributes (for `add` and `set`).
+#[derive(Debug, Args)]
+pub struct AuthzArgs {
+    /// Member of this group (repeat for several); replaces the user's groups.
+    #[arg(long = "group", value_name = "GROUP")]
+    pub groups: Vec<String>,
+    /// A reply attribute of this user, `Name=value` (repeat for several); replaces the user's
+    /// own attributes and overrides the groups' values of the same attribute.
+    #[arg(long = "reply", value_name = "NAME=VALUE")]
+    pub reply: Vec<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct SetArgs {
     pub name: String,
@@ -67,6 +79,14 @@ pub struct SetArgs {
     /// Stop sending codes to this user.
     #[arg(long, conflicts_with_all = ["sms", "email"])]
     pub no_delivery: bool,
+    #[command(flatten)]
+    pub authz: AuthzArgs,
+    /// Remove the user from every group.
+    #[arg(long, conflicts_with = "groups")]
+    pub no_groups: bool,
+    /// Remove the user's own reply attributes.
+    #[arg(long, conflicts_with = "reply")]
+    pub no_reply: bool,
 }
 
 #[derive(Debug, Args)]
@@ -80,26 +100,77 @@ pub struct ResyncArgs {
 
 pub(super) fn set(config_path: &Path, args: SetArgs) -> Result<(), Failure> {
     let delivery = args.delivery.delivery()?;
-    if delivery.is_none() && !args.no_delivery {
+    let changes_groups = !args.authz.groups.is_empty() || args.no_groups;
+    let changes_reply = !args.authz.reply.is_empty() || args.no_reply;
+    if delivery.is_none() && !args.no_delivery && !changes_groups && !changes_reply {
         return Err(Failure::Usage(format!(
-            "nothing to change; e.g.: radotp user set {} --sms +41791234567 (or --email, --no-delivery)",
+            "nothing to change; e.g.: radotp user set {} --sms +41791234567 (or --email, \
+             --no-delivery, --group G, --reply 'Name=value', --no-groups, --no-reply)",
             args.name
         )));
     }
-    let store = open_store(&load_config(config_path)?)?;
-    store
-        .set_delivery(&args.name, delivery.as_ref())
-        .map_err(store_failure)?;
-    match delivery {
-        Some(d) => println!(
+    let config = load_config(config_path)?;
+    let store = open_store(&config)?;
+    let user = store
+        .find_user(&args.name)
+        .map_err(store_failure)?
+        .ok_or_else(|| store_failure(StoreError::UserNotFound(args.name.clone())))?;
+    let groups = if changes_groups {
+        args.authz.groups.clone()
+    } else {
+        user.groups
+    };
+    let reply = if changes_reply {
+        args.authz.reply.clone()
+    } else {
+        user.reply
+    };
+    config
+        .authorization
+        .check_user(&groups, &reply)
+        .map_err(|e| Failure::Usage(format!("{}: {e}", args.name)))?;
+    if changes_groups {
+        store
+            .set_groups(&args.name, &groups)
+            .map_err(store_failure)?;
+    }
+    if changes_reply {
+        store.set_reply(&args.name, &reply).map_err(store_failure)?;
+    }
+    if delivery.is_some() || args.no_delivery {
+        store
+            .set_delivery(&args.name, delivery.as_ref())
+            .map_err(store_failure)?;
+    }
+    match (delivery, args.no_delivery) {
+        (Some(d), _) => println!(
             "Codes for {} now go by {} to {}.",
             args.name,
             d.channel.as_str(),
             d.destination
         ),
-        None => println!("No codes will be sent to {}.", args.name),
+        (None, true) => println!("No codes will be sent to {}.", args.name),
+        (None, false) => {}
+    }
+    if changes_groups {
+        println!("Groups of {}: {}", args.name, list_or_none(&groups));
+    }
+    if changes_reply {
+        println!(
+            "Own reply attributes of {}: {}",
+            args.name,
+            list_or_none(&reply)
+        );
     }
     Ok(())
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items.join(", ")
+    }
 }
 
 /// Seconds either way that `resync` searches.
