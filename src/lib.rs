@@ -15,6 +15,7 @@
 //! - [`server`]: the UDP loop, the staged packet pipeline and the bounded argon2 worker pool.
 //! - [`client`]: a RADIUS client: build requests, verify replies, send with retries.
 //! - [`bench`]: the load generator (`radotp bench`), benchmark users and the argon2 calibration.
+//! - [`metrics`]: Prometheus counters and histograms of what the server did.
 //! - [`cli`]: the subcommands (`serve`, `check-config`, `user`).
 //! - [`timefmt`]: UTC calendar times for logs and the CLI.
 //! - [`secret`]: newtypes that keep secrets out of logs and zero them on drop.
@@ -29,6 +30,7 @@ pub mod config;
 pub mod dedup;
 pub mod delivery;
 pub mod dictionary;
+pub mod metrics;
 pub mod protocol;
 pub mod secret;
 pub mod server;

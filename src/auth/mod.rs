@@ -103,6 +103,8 @@ pub struct Decision {
     pub send: Option<CodeToSend>,
     /// Reply attributes of an Accept (groups', then the user's own).
     pub attributes: Vec<EncodedAttribute>,
+    /// The reason without details, for metrics labels (a small fixed set).
+    pub label: &'static str,
 }
 
 impl Decision {
@@ -112,16 +114,17 @@ impl Decision {
     }
 
     fn reject(reason: RejectReason) -> Self {
-        Self::rejected(reason.as_str().to_owned())
+        Self::rejected(reason.as_str(), reason.as_str().to_owned())
     }
 
-    fn rejected(reason: String) -> Self {
+    fn rejected(label: &'static str, reason: String) -> Self {
         Self {
             outcome: Outcome::Reject,
             reason,
             verify_time: None,
             send: None,
             attributes: Vec::new(),
+            label,
         }
     }
 }
@@ -149,6 +152,11 @@ impl Authenticator {
             dummy,
             verifications: AtomicU64::new(0),
         }
+    }
+
+    /// The store, for callers that report on it (metrics).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
     }
 
     /// argon2 verifications run so far (each request with a password costs exactly one).
@@ -190,10 +198,10 @@ impl Authenticator {
         let user = self.store.find_user(request.user_name)?;
         if let Some(locked) = user.as_ref().and_then(|u| locked_until(u, now)) {
             // A locked account costs no argon2: guessing against it is free to refuse.
-            return Ok(Decision::rejected(format!(
-                "locked until {}",
-                unix_time(locked)
-            )));
+            return Ok(Decision::rejected(
+                "locked",
+                format!("locked until {}", unix_time(locked)),
+            ));
         }
         let (tails, found) = match &user {
             Some(u) => {
@@ -263,19 +271,25 @@ impl Authenticator {
     ) -> Result<Decision, StoreError> {
         let now = i64::try_from(request.now).unwrap_or(i64::MAX);
         let Some(owner) = self.store.take_challenge(state, request.client, now)? else {
-            return Ok(Decision::rejected("unknown, used or expired State".into()));
+            return Ok(Decision::rejected(
+                "unknown State",
+                "unknown, used or expired State".into(),
+            ));
         };
         if owner != request.user_name {
-            return Ok(Decision::rejected("State belongs to another user".into()));
+            return Ok(Decision::rejected(
+                "unknown State",
+                "State belongs to another user".into(),
+            ));
         }
         let Some(user) = self.store.find_user(&owner)? else {
             return Ok(Decision::reject(RejectReason::UnknownUser));
         };
         if let Some(locked) = locked_until(&user, now) {
-            return Ok(Decision::rejected(format!(
-                "locked until {}",
-                unix_time(locked)
-            )));
+            return Ok(Decision::rejected(
+                "locked",
+                format!("locked until {}", unix_time(locked)),
+            ));
         }
         let input = request.input.expose();
         let tails = Tails::of(&user, input, true);
@@ -314,11 +328,10 @@ impl Authenticator {
                 .store
                 .record_failure(&user.name, now, self.policy.lockout)?
             {
-                Some(until) => Decision::rejected(format!(
-                    "{}; locked until {}",
+                Some(until) => Decision::rejected(
                     reason.as_str(),
-                    unix_time(until)
-                )),
+                    format!("{}; locked until {}", reason.as_str(), unix_time(until)),
+                ),
                 None => Decision::reject(reason),
             },
         )
@@ -336,14 +349,20 @@ impl Authenticator {
         // Fail closed: an Accept without the policy the administrator wrote would grant more.
         let attributes = match self.authorization.reply_for(&user.groups, &user.reply) {
             Ok(attributes) => attributes,
-            Err(e) => return Ok(Decision::rejected(format!("invalid reply attributes: {e}"))),
+            Err(e) => {
+                return Ok(Decision::rejected(
+                    "invalid reply attributes",
+                    format!("invalid reply attributes: {e}"),
+                ));
+            }
         };
-        let accepted = |reason: String| Decision {
+        let accepted = |label: &'static str, reason: String| Decision {
             outcome: Outcome::Accept,
             reason,
             verify_time: None,
             send: None,
             attributes: attributes.clone(),
+            label,
         };
         match factor {
             Factor::Totp { step, drift } => {
@@ -353,7 +372,7 @@ impl Authenticator {
                     } else {
                         format!(" (clock drift {drift:+} steps)")
                     };
-                    return Ok(accepted(format!("TOTP code{note}")));
+                    return Ok(accepted("TOTP code", format!("TOTP code{note}")));
                 }
             }
             Factor::Sent => {
@@ -364,14 +383,17 @@ impl Authenticator {
                 if let Some(code) = code
                     && self.store.consume_sent_code(name, &code, now)?
                 {
-                    return Ok(accepted("code sent out of band".into()));
+                    return Ok(accepted("sent code", "code sent out of band".into()));
                 }
             }
             Factor::Recovery => {
                 if let Some((_, code)) = &tails.recovery
                     && let Some(left) = self.store.consume_recovery_code(name, code, now)?
                 {
-                    return Ok(accepted(format!("recovery code ({left} left)")));
+                    return Ok(accepted(
+                        "recovery code",
+                        format!("recovery code ({left} left)"),
+                    ));
                 }
             }
             Factor::UsedTotp { .. } | Factor::None => {}
@@ -403,6 +425,7 @@ impl Authenticator {
                 verify_time: None,
                 send,
                 attributes: Vec::new(),
+                label: "challenge",
             });
         }
         Ok(Decision {
@@ -411,6 +434,7 @@ impl Authenticator {
             verify_time: None,
             send,
             attributes: Vec::new(),
+            label: RejectReason::CodeMissing.as_str(),
         })
     }
 

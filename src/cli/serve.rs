@@ -54,6 +54,7 @@ pub(super) fn run(path: &Path) -> Result<(), Failure> {
         WorkerPool::new(workers, max_pending),
         authenticator,
         config.server.reject_delay,
+        config.server.max_queue_wait,
         delivery,
     ));
 
@@ -71,7 +72,20 @@ pub(super) fn run(path: &Path) -> Result<(), Failure> {
             "radotp {} ready",
             env!("CARGO_PKG_VERSION")
         );
-        server::run(sockets, state, shutdown_signal()).await;
+        let metrics = match config.server.metrics_listen {
+            Some(addr) => {
+                let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+                    Failure::Runtime(format!("cannot serve metrics on {addr}: {e}"))
+                })?;
+                let local = listener
+                    .local_addr()
+                    .map_err(|e| Failure::Runtime(e.to_string()))?;
+                tracing::info!(address = %local, "metrics at http://{local}/metrics");
+                Some(listener)
+            }
+            None => None,
+        };
+        server::run(sockets, metrics, state, shutdown_signal()).await;
         Ok::<(), Failure>(())
     })?;
     Ok(())

@@ -51,6 +51,10 @@ pub struct ServerConfig {
     pub workers: usize,
     /// Requests allowed to wait for a worker; 0 in the file means 64 per worker.
     pub max_pending: usize,
+    /// Longest a request may wait for a worker before it is dropped unhashed.
+    pub max_queue_wait: Duration,
+    /// Where `/metrics` is served, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone)]

@@ -23,6 +23,14 @@ pub(super) struct RawConfig {
     pub lockout: RawLockout,
     #[serde(default, rename = "group")]
     pub groups: Vec<RawGroup>,
+    pub metrics: Option<RawMetrics>,
+}
+
+/// The Prometheus endpoint.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMetrics {
+    pub listen: String,
 }
 
 /// A group and the reply attributes its members get.
@@ -135,6 +143,12 @@ pub(super) struct RawServer {
     pub max_pending: usize,
     /// Extra dictionary file (FreeRADIUS format) on top of the built-in one.
     pub dictionary: Option<String>,
+    #[serde(default = "default_max_queue_wait_ms")]
+    pub max_queue_wait_ms: u64,
+}
+
+fn default_max_queue_wait_ms() -> u64 {
+    2000
 }
 
 impl Default for RawServer {
@@ -145,6 +159,7 @@ impl Default for RawServer {
             workers: 0,
             max_pending: 0,
             dictionary: None,
+            max_queue_wait_ms: default_max_queue_wait_ms(),
         }
     }
 }

@@ -46,7 +46,19 @@ pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Pr
     let mut problems = Problems::default();
     let mut warnings = Vec::new();
 
-    let server = server(&raw.server, &mut problems);
+    let mut server = server(&raw.server, &mut problems);
+    if let (Some(server), Some(metrics)) = (server.as_mut(), &raw.metrics) {
+        match metrics.listen.parse::<SocketAddr>() {
+            Ok(addr) => server.metrics_listen = Some(addr),
+            Err(_) => problems.add(
+                "metrics.listen",
+                format!(
+                    "\"{}\" is not an ip:port address, e.g. \"127.0.0.1:9812\"",
+                    metrics.listen
+                ),
+            ),
+        }
+    }
     let database = match &raw.database {
         Some(db) if db.path.trim().is_empty() => {
             problems.add("database.path", "must not be empty");
@@ -155,11 +167,19 @@ fn server(raw: &raw::RawServer, problems: &mut Problems) -> Option<ServerConfig>
             "must be at most 1000000 (0 = 64 per worker)",
         );
     }
+    if !(100..=60_000).contains(&raw.max_queue_wait_ms) {
+        problems.add(
+            "server.max_queue_wait_ms",
+            "must be between 100 and 60000; keep it under the NAS's timeout (2000 suits most)",
+        );
+    }
     Some(ServerConfig {
         listen,
         reject_delay: Duration::from_millis(raw.reject_delay_ms),
         workers: raw.workers,
         max_pending: raw.max_pending,
+        max_queue_wait: Duration::from_millis(raw.max_queue_wait_ms),
+        metrics_listen: None,
     })
 }
 

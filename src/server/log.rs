@@ -21,6 +21,8 @@ pub struct RequestContext {
     pub code: Option<u8>,
     /// Printable form of User-Name (control characters escaped, length capped).
     pub user: Option<String>,
+    /// When the datagram arrived (request latency).
+    pub received: std::time::Instant,
 }
 
 impl RequestContext {
@@ -31,6 +33,7 @@ impl RequestContext {
             id: None,
             code: None,
             user: None,
+            received: std::time::Instant::now(),
         }
     }
 

@@ -3,6 +3,7 @@
 //! flight, exit.
 
 mod log;
+mod metrics_http;
 pub mod outcome;
 mod pipeline;
 pub mod pool;
@@ -12,13 +13,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::UdpSocket;
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, watch};
 
 use crate::auth::Authenticator;
 use crate::clients::ClientTable;
 use crate::dedup::ResponseCache;
 use crate::delivery::Dispatcher;
+use crate::metrics::Metrics;
 use crate::protocol::MAX_PACKET_LEN;
 use outcome::{DropKind, Stats};
 use pool::WorkerPool;
@@ -38,6 +40,9 @@ pub struct ServerState {
     pub delivery: Option<Dispatcher>,
     drop_log: log::DropLog,
     rate_limits: rate::RateLimits,
+    pub metrics: Metrics,
+    /// A request that waited longer than this for a worker is dropped before hashing.
+    pub max_queue_wait: Duration,
 }
 
 impl ServerState {
@@ -46,6 +51,7 @@ impl ServerState {
         pool: WorkerPool,
         authenticator: Arc<Authenticator>,
         reject_delay: Duration,
+        max_queue_wait: Duration,
         delivery: Option<Dispatcher>,
     ) -> Self {
         Self {
@@ -61,16 +67,32 @@ impl ServerState {
             delivery,
             drop_log: log::DropLog::default(),
             rate_limits: rate::RateLimits::default(),
+            metrics: Metrics::new(),
+            max_queue_wait,
         }
     }
 }
 
-/// Serve on `sockets` until `shutdown` completes, then drain requests in flight.
+impl ServerState {
+    /// Gauges that are read rather than counted: queue depth, users in the store.
+    pub async fn refresh_gauges(&self) {
+        self.metrics.queue_depth.set(self.pool.queued() as i64);
+        let store = Arc::clone(self.authenticator.store());
+        if let Ok(Ok(users)) = tokio::task::spawn_blocking(move || store.count_users()).await {
+            self.metrics.users.set(users as i64);
+        }
+    }
+}
+
+/// Serve on `sockets` (and `/metrics` on `metrics`, if given) until `shutdown` completes, then
+/// drain requests in flight.
 pub async fn run(
     sockets: Vec<UdpSocket>,
+    metrics: Option<TcpListener>,
     state: Arc<ServerState>,
     shutdown: impl Future<Output = ()>,
 ) {
+    let metrics_task = metrics.map(|l| tokio::spawn(metrics_http::serve(l, Arc::clone(&state))));
     let (stop_tx, stop_rx) = watch::channel(false);
     let (tracker, mut drained) = mpsc::channel::<()>(1);
     let loops: Vec<_> = sockets
@@ -86,6 +108,9 @@ pub async fn run(
         .collect();
     shutdown.await;
     tracing::info!("stopping: no new requests; finishing those in flight");
+    if let Some(task) = metrics_task {
+        task.abort();
+    }
     let _ = stop_tx.send(true);
     for receive in loops {
         let _ = receive.await;

@@ -14,13 +14,17 @@ pub enum DropReason {
     Malformed(Malformed),
     BadAttribute(&'static str),
     BadUserPassword(PasswordError),
-    MissingMessageAuthenticator { status_server: bool },
+    MissingMessageAuthenticator {
+        status_server: bool,
+    },
     BadMessageAuthenticator,
     ProxyStateWithoutMessageAuthenticator,
     DuplicateInFlight,
     RateLimited,
     CacheFull,
     Overloaded,
+    /// Waited longer than `max_queue_wait_ms` for a worker: the NAS has given up.
+    QueueTimeout(std::time::Duration),
     StoreUnavailable(String),
     WorkerFailed,
     ReplyTooLong(String),
@@ -70,12 +74,35 @@ impl DropReason {
             | DropReason::BadMessageAuthenticator
             | DropReason::ProxyStateWithoutMessageAuthenticator => DropKind::MessageAuthenticator,
             DropReason::DuplicateInFlight => DropKind::Duplicate,
-            DropReason::CacheFull | DropReason::Overloaded | DropReason::RateLimited => {
-                DropKind::Overloaded
-            }
+            DropReason::CacheFull
+            | DropReason::Overloaded
+            | DropReason::QueueTimeout(_)
+            | DropReason::RateLimited => DropKind::Overloaded,
             DropReason::StoreUnavailable(_)
             | DropReason::WorkerFailed
             | DropReason::ReplyTooLong(_) => DropKind::Internal,
+        }
+    }
+}
+
+impl DropReason {
+    /// A fixed label for metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            DropReason::UnknownClient => "unknown_client",
+            DropReason::Malformed(_) | DropReason::BadAttribute(_) => "malformed",
+            DropReason::BadUserPassword(_) => "bad_user_password",
+            DropReason::MissingMessageAuthenticator { .. } => "missing_message_authenticator",
+            DropReason::BadMessageAuthenticator => "bad_message_authenticator",
+            DropReason::ProxyStateWithoutMessageAuthenticator => "proxy_state_without_ma",
+            DropReason::DuplicateInFlight => "duplicate_in_flight",
+            DropReason::RateLimited => "rate_limited",
+            DropReason::CacheFull => "cache_full",
+            DropReason::Overloaded => "queue_full",
+            DropReason::QueueTimeout(_) => "queue_timeout",
+            DropReason::StoreUnavailable(_) => "store_unavailable",
+            DropReason::WorkerFailed => "worker_failed",
+            DropReason::ReplyTooLong(_) => "reply_too_long",
         }
     }
 }
@@ -106,6 +133,11 @@ impl fmt::Display for DropReason {
             DropReason::RateLimited => f.write_str("overloaded: client over its rate_limit"),
             DropReason::CacheFull => f.write_str("overloaded: response cache full"),
             DropReason::Overloaded => f.write_str("overloaded: verification queue full"),
+            DropReason::QueueTimeout(waited) => write!(
+                f,
+                "overloaded: waited {} ms for a worker, longer than max_queue_wait_ms",
+                waited.as_millis()
+            ),
             DropReason::StoreUnavailable(e) => write!(f, "database unavailable: {e}"),
             DropReason::WorkerFailed => f.write_str("internal error while verifying"),
             DropReason::ReplyTooLong(e) => write!(f, "reply cannot be built: {e}"),

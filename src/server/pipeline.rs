@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use radius::core::packet::Packet;
 use radius::core::rfc2865;
@@ -88,6 +88,7 @@ pub(super) fn handle(
 
 fn drop_request(state: &ServerState, ctx: &RequestContext, reason: &DropReason) {
     state.stats.count_drop(reason.kind());
+    state.metrics.dropped(reason.label());
     state.drop_log.log(ctx, reason, Instant::now());
 }
 
@@ -115,6 +116,7 @@ fn stages(
     let check = precheck(datagram).map_err(DropReason::Malformed)?;
     ctx.id = Some(check.identifier);
     ctx.code = Some(check.code);
+    state.metrics.request(code::name(check.code));
     let packet = &datagram[..check.length];
     // 4. Authenticity.
     verify_message_authenticator(&client, &check, packet)?;
@@ -131,6 +133,7 @@ fn stages(
         Lookup::New(guard) => guard,
         Lookup::Resend(bytes) => {
             Stats::count(&state.stats.resent);
+            state.metrics.resent.inc();
             tracing::debug!(client = %client.name, peer = %peer, id = check.identifier, "retransmission: resending the cached reply");
             return Ok(Action::Send(bytes));
         }
@@ -178,6 +181,7 @@ fn status_server(
     let proxy_states = proxy_states(packet, check)?;
     let bytes = build_reply(code::ACCESS_ACCEPT, client, check, &proxy_states, &[])?;
     Stats::count(&state.stats.status_server);
+    state.metrics.decision("accept", "status-server");
     ctx.decision("accept", "status-server", None);
     Ok(Action::Send(bytes.into()))
 }
@@ -268,19 +272,29 @@ fn authenticate(
     let mode = request.client.mode;
     let challenge_state = request.state.clone();
     let client_config = Arc::clone(&request.client);
-    let job = move || -> Result<Decision, StoreError> {
+    let enqueued = Instant::now();
+    let max_wait = state.max_queue_wait;
+    let job = move || -> Result<(Decision, Duration), JobError> {
+        // Answering after the NAS gave up is wasted work: skip it before hashing.
+        let waited = enqueued.elapsed();
+        if waited > max_wait {
+            return Err(JobError::Stale(waited));
+        }
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        authenticator.authenticate(&AuthRequest {
-            user_name: &user_name,
-            input: &password,
-            client: &client,
-            mode,
-            state: challenge_state.as_deref(),
-            allowed_groups: client_config.allowed_groups.as_deref(),
-            now,
-        })
+        authenticator
+            .authenticate(&AuthRequest {
+                user_name: &user_name,
+                input: &password,
+                client: &client,
+                mode,
+                state: challenge_state.as_deref(),
+                allowed_groups: client_config.allowed_groups.as_deref(),
+                now,
+            })
+            .map(|decision| (decision, waited))
+            .map_err(JobError::Store)
     };
     let receiver = match state.pool.try_submit(job) {
         Ok(receiver) => receiver,
@@ -291,12 +305,30 @@ fn authenticate(
     let token = tracker.clone();
     tokio::spawn(async move {
         match receiver.await {
-            Ok(Ok(decision)) => answer(&state, &socket, request, &ctx, decision).await,
-            Ok(Err(e)) => drop_request(&state, &ctx, &DropReason::StoreUnavailable(e.to_string())),
+            Ok(Ok((decision, waited))) => {
+                state.metrics.queue_wait.observe(waited.as_secs_f64());
+                if let Some(t) = decision.verify_time {
+                    state.metrics.verify_seconds.observe(t.as_secs_f64());
+                }
+                answer(&state, &socket, request, &ctx, decision).await
+            }
+            Ok(Err(JobError::Stale(waited))) => {
+                state.metrics.queue_wait.observe(waited.as_secs_f64());
+                drop_request(&state, &ctx, &DropReason::QueueTimeout(waited))
+            }
+            Ok(Err(JobError::Store(e))) => {
+                drop_request(&state, &ctx, &DropReason::StoreUnavailable(e.to_string()))
+            }
             Err(_) => drop_request(&state, &ctx, &DropReason::WorkerFailed),
         }
         drop(token);
     });
+}
+
+/// Why a verification job ended without a decision.
+enum JobError {
+    Stale(Duration),
+    Store(StoreError),
 }
 
 /// Step 10: build, sign, cache, hold back a reject, send; then hand any code to delivery.
@@ -344,6 +376,7 @@ async fn answer(
     request.guard.answer(Arc::clone(&bytes), ready_at);
     let verify_ms = decision.verify_time.map(|t| t.as_secs_f64() * 1000.0);
     ctx.decision(outcome, &decision.reason, verify_ms);
+    state.metrics.decision(outcome, decision.label);
     Stats::count(match reply_code {
         code::ACCESS_ACCEPT => &state.stats.accepted,
         code::ACCESS_CHALLENGE => &state.stats.challenged,
@@ -353,6 +386,10 @@ async fn answer(
     if let Err(e) = socket.send_to(&bytes, ctx.peer).await {
         tracing::warn!(peer = %ctx.peer, error = %e, "cannot send a reply");
     }
+    state
+        .metrics
+        .request_seconds
+        .observe(ctx.received.elapsed().as_secs_f64());
     if let Some(code) = decision.send.take() {
         match &state.delivery {
             Some(dispatcher) => dispatcher.dispatch(code),
