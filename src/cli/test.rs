@@ -341,8 +341,16 @@ impl Report<'_> {
                 println!("Attributes: none");
             } else {
                 println!("Attributes:");
+                let dictionary = crate::dictionary::Dictionary::builtin();
                 for attribute in &reply.attributes {
-                    println!("  {}", display::line(attribute));
+                    // Vendor attributes by name, from the built-in dictionaries.
+                    if attribute.kind == 26 {
+                        for described in dictionary.describe(attribute.kind, &attribute.value) {
+                            println!("  {described} (26)");
+                        }
+                    } else {
+                        println!("  {}", display::line(attribute));
+                    }
                 }
             }
         }
