@@ -2,6 +2,7 @@
 //! the bounded argon2 pool (`pool`), and a graceful stop — receive no more, finish what is in
 //! flight, exit.
 
+mod health;
 mod log;
 mod metrics_http;
 pub mod outcome;
@@ -43,6 +44,8 @@ pub struct ServerState {
     pub metrics: Metrics,
     /// A request that waited longer than this for a worker is dropped before hashing.
     pub max_queue_wait: Duration,
+    /// Whether the store answers; while it does not, nothing is answered.
+    pub health: Arc<health::Health>,
 }
 
 impl ServerState {
@@ -69,6 +72,7 @@ impl ServerState {
             rate_limits: rate::RateLimits::default(),
             metrics: Metrics::new(),
             max_queue_wait,
+            health: Arc::default(),
         }
     }
 }
@@ -93,6 +97,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) {
     let metrics_task = metrics.map(|l| tokio::spawn(metrics_http::serve(l, Arc::clone(&state))));
+    let probe = tokio::spawn(health::probe(
+        Arc::clone(state.authenticator.store()),
+        Arc::clone(&state.health),
+    ));
     let (stop_tx, stop_rx) = watch::channel(false);
     let (tracker, mut drained) = mpsc::channel::<()>(1);
     let loops: Vec<_> = sockets
@@ -111,6 +119,7 @@ pub async fn run(
     if let Some(task) = metrics_task {
         task.abort();
     }
+    probe.abort();
     let _ = stop_tx.send(true);
     for receive in loops {
         let _ = receive.await;

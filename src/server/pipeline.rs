@@ -120,8 +120,13 @@ fn stages(
     let packet = &datagram[..check.length];
     // 4. Authenticity.
     verify_message_authenticator(&client, &check, packet)?;
+    // A node without its database answers nothing new: NASes then fail over (RFC 5997 §4).
+    let unavailable = || DropReason::StoreUnavailable("database unreachable".into());
     // 5. Retransmissions (RFC 5080 §2.2.2). Status-Server is cheap and answered every time.
     if check.code == code::STATUS_SERVER {
+        if !state.health.is_up() {
+            return Err(unavailable());
+        }
         return status_server(state, &client, &check, packet, ctx);
     }
     let key = RequestKey {
@@ -140,6 +145,9 @@ fn stages(
         Lookup::InFlight => return Err(DropReason::DuplicateInFlight),
         Lookup::Full => return Err(DropReason::CacheFull),
     };
+    if !state.health.is_up() {
+        return Err(unavailable());
+    }
     // 7. The Access-Request's attributes.
     access_request(client, check, guard, packet, ctx)
 }
@@ -306,6 +314,7 @@ fn authenticate(
     tokio::spawn(async move {
         match receiver.await {
             Ok(Ok((decision, waited))) => {
+                state.health.succeeded();
                 state.metrics.queue_wait.observe(waited.as_secs_f64());
                 if let Some(t) = decision.verify_time {
                     state.metrics.verify_seconds.observe(t.as_secs_f64());
@@ -317,6 +326,7 @@ fn authenticate(
                 drop_request(&state, &ctx, &DropReason::QueueTimeout(waited))
             }
             Ok(Err(JobError::Store(e))) => {
+                state.health.failed(&e.to_string());
                 drop_request(&state, &ctx, &DropReason::StoreUnavailable(e.to_string()))
             }
             Err(_) => drop_request(&state, &ctx, &DropReason::WorkerFailed),
