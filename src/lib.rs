@@ -11,7 +11,8 @@
 //! - [`dictionary`]: FreeRADIUS-format dictionaries and the typed encoding of reply attributes.
 //! - [`auth`]: the pure decision core (split, TOTP, verdict) and password hashing; no sockets.
 //! - [`authz`]: groups and reply attributes: what an accepted user gets.
-//! - [`store`]: persistent users and replay state behind the [`store::Store`] trait; SQLite.
+//! - [`store`]: persistent users and replay state behind the [`store::Store`] trait: SQLite
+//!   (embedded default) or PostgreSQL (several nodes).
 //! - [`server`]: the UDP loop, the staged packet pipeline and the bounded argon2 worker pool.
 //! - [`client`]: a RADIUS client: build requests, verify replies, send with retries.
 //! - [`metrics`]: Prometheus counters and histograms of what the server did.

@@ -1,11 +1,12 @@
 //! `radotp check-config`: validate the file and everything it points to (secret files, key file,
-//! database), print `configuration OK` or every problem.
+//! database: the SQLite file, or the PostgreSQL server, connected to with a bounded timeout),
+//! print `configuration OK` or every problem.
 
 use std::path::Path;
 
 use super::Failure;
 use crate::config::{Config, ConfigError, Problem};
-use crate::store::{Keys, SqliteStore};
+use crate::store::{Keys, PostgresStore, PostgresUrl, SqliteStore, StoreError};
 
 pub(super) fn run(path: &Path) -> Result<(), Failure> {
     let config = Config::load(path)?;
@@ -26,6 +27,9 @@ pub(super) fn run(path: &Path) -> Result<(), Failure> {
 
 /// The key file and the database, checked without creating or changing either.
 fn check_storage(config: &Config) -> Vec<Problem> {
+    if let Some(url) = &config.database.url {
+        return check_postgres(url, &config.database.key_file);
+    }
     let db = &config.database.path;
     let key_file = &config.database.key_file;
     let problem = |key: &str, message: String| Problem {
@@ -66,6 +70,45 @@ fn check_storage(config: &Config) -> Vec<Problem> {
         problems.push(problem("database.path", message));
     }
     problems
+}
+
+/// A shared database: reachable, a schema this radotp knows, and the key file opens its seeds
+/// (a node's key file must be the one the other nodes use).
+fn check_postgres(url: &PostgresUrl, key_file: &Path) -> Vec<Problem> {
+    let problem = |key: &str, message: String| Problem {
+        key: key.to_owned(),
+        message,
+    };
+    let keys = if key_file.exists() {
+        match Keys::load_or_create(key_file) {
+            Ok(keys) => Some(keys),
+            Err(e) => return vec![problem("database.key_file", e.to_string())],
+        }
+    } else if let Some(message) = not_creatable(key_file) {
+        return vec![problem("database.key_file", message)];
+    } else {
+        None
+    };
+    // Without a key file, any key shows whether the database already holds sealed seeds.
+    let probe = keys.unwrap_or_else(|| Keys::from_master(&crate::secret::random_bytes::<32>()));
+    match PostgresStore::check(url, &probe) {
+        Ok(()) => Vec::new(),
+        Err(StoreError::Key(e)) if key_file.exists() => {
+            vec![problem(
+                "database.key_file",
+                format!("{e}; every node needs the same key file"),
+            )]
+        }
+        Err(StoreError::Key(_)) => vec![problem(
+            "database.key_file",
+            format!(
+                "{} is missing but {url} holds users: their TOTP secrets cannot be read \
+                 without it; copy the key file from another node",
+                key_file.display()
+            ),
+        )],
+        Err(e) => vec![problem("database.url", e.to_string())],
+    }
 }
 
 /// Why a file that does not exist yet could not be created on first use, if it could not.

@@ -3,6 +3,7 @@
 //! for no valid answer from the server).
 
 mod check_config;
+mod db;
 mod serve;
 mod test;
 mod user;
@@ -12,7 +13,7 @@ use std::path::PathBuf;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Config, ConfigError};
-use crate::store::{Keys, SqliteStore, Store};
+use crate::store::{Keys, PostgresStore, SqliteStore, Store};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -67,6 +68,9 @@ pub enum Command {
     User(user::UserCommand),
     /// Send a test Access-Request or Status-Server to a RADIUS server and check the answer.
     Test(test::TestArgs),
+    /// Create or upgrade the database schema; copy an SQLite installation to PostgreSQL.
+    #[command(subcommand, after_help = db::HELP)]
+    Db(db::DbCommand),
     /// Print a shell completion script.
     #[command(after_help = "Example:\n  radotp completions bash > /etc/bash_completion.d/radotp")]
     Completions {
@@ -113,6 +117,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::CheckConfig => check_config::run(&cli.config),
         Command::User(command) => user::run(&cli.config, command),
         Command::Test(args) => test::run(args),
+        Command::Db(command) => db::run(&cli.config, command),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "radotp", &mut std::io::stdout());
             Ok(())
@@ -123,13 +128,20 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-/// Open the configured store with its key file.
+/// Open the configured store (SQLite file or PostgreSQL URL) with its key file.
 fn open_store(config: &Config) -> Result<std::sync::Arc<dyn Store>, Failure> {
     let keys = Keys::load_or_create(&config.database.key_file)
         .map_err(|e| Failure::Runtime(e.to_string()))?;
-    let store = SqliteStore::open(&config.database.path, keys)
-        .map_err(|e| Failure::Runtime(e.to_string()))?;
-    Ok(std::sync::Arc::new(store))
+    let store: std::sync::Arc<dyn Store> = match &config.database.url {
+        Some(url) => std::sync::Arc::new(
+            PostgresStore::open(url, keys).map_err(|e| Failure::Runtime(e.to_string()))?,
+        ),
+        None => std::sync::Arc::new(
+            SqliteStore::open(&config.database.path, keys)
+                .map_err(|e| Failure::Runtime(e.to_string()))?,
+        ),
+    };
+    Ok(store)
 }
 
 /// Load the configuration (warnings are for `serve` and `check-config` to report).

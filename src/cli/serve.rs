@@ -68,7 +68,7 @@ pub(super) fn run(path: &Path) -> Result<(), Failure> {
             users,
             clients = config.clients.len(),
             workers,
-            database = %config.database.path.display(),
+            database = %config.database.location(),
             "radotp {} ready",
             env!("CARGO_PKG_VERSION")
         );

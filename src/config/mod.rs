@@ -21,7 +21,7 @@ use crate::auth::Mode;
 use crate::auth::otp::TotpParams;
 use crate::authz::Authorization;
 use crate::secret::SecretBytes;
-use crate::store::{LockoutPolicy, SendLimits};
+use crate::store::{LockoutPolicy, PostgresUrl, SendLimits};
 
 pub use validate::MAX_REJECT_DELAY_MS;
 
@@ -59,10 +59,24 @@ pub struct ServerConfig {
 
 #[derive(Debug, Clone)]
 pub struct DatabaseConfig {
-    /// SQLite file, already resolved against the configuration file's folder.
+    /// SQLite file, already resolved against the configuration file's folder; empty when
+    /// `url` is set.
     pub path: PathBuf,
-    /// Key that seals TOTP seeds and MACs codes; kept apart from the database.
+    /// Shared PostgreSQL database, instead of the SQLite file.
+    pub url: Option<PostgresUrl>,
+    /// Key that seals TOTP seeds and MACs codes; kept apart from the database. Every node
+    /// sharing a PostgreSQL database needs the same one.
     pub key_file: PathBuf,
+}
+
+impl DatabaseConfig {
+    /// The database for log lines and messages: the SQLite path, or the URL without password.
+    pub fn location(&self) -> String {
+        match &self.url {
+            Some(url) => url.to_string(),
+            None => self.path.display().to_string(),
+        }
+    }
 }
 
 /// Defaults for new enrollments, and the verification window.
@@ -177,6 +191,16 @@ impl Config {
             config
                 .warnings
                 .extend(readable_by_others(path, "holds shared secrets"));
+        }
+        if config
+            .database
+            .url
+            .as_ref()
+            .is_some_and(PostgresUrl::has_password)
+        {
+            config
+                .warnings
+                .extend(readable_by_others(path, "holds the database password"));
         }
         Ok(config)
     }

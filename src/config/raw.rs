@@ -175,7 +175,10 @@ fn default_reject_delay_ms() -> u64 {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDatabase {
-    pub path: String,
+    /// SQLite file (one node).
+    pub path: Option<String>,
+    /// PostgreSQL URL (several nodes sharing one database); instead of `path`.
+    pub url: Option<String>,
     pub key_file: Option<String>,
 }
 

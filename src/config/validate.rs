@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ipnet::IpNet;
@@ -19,7 +19,7 @@ use crate::auth::otp::{Algorithm, TotpParams};
 use crate::authz::{self, Authorization, REPLY_ROOM};
 use crate::dictionary::Dictionary;
 use crate::secret::SecretBytes;
-use crate::store::{LockoutPolicy, SendLimits};
+use crate::store::{LockoutPolicy, PostgresUrl, SendLimits};
 
 /// Longer than this and NASes give up before the reject arrives.
 pub const MAX_REJECT_DELAY_MS: u64 = 10_000;
@@ -59,30 +59,17 @@ pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Pr
             ),
         }
     }
-    let database = match &raw.database {
-        Some(db) if db.path.trim().is_empty() => {
-            problems.add("database.path", "must not be empty");
-            None
-        }
-        Some(db) if db.key_file.as_deref().is_some_and(|k| k.trim().is_empty()) => {
-            problems.add(
-                "database.key_file",
-                "must not be empty (leave it out for radotp.key)",
-            );
-            None
-        }
-        Some(db) => Some(DatabaseConfig {
-            path: base_dir.join(&db.path),
-            key_file: base_dir.join(db.key_file.as_deref().unwrap_or(DEFAULT_KEY_FILE)),
-        }),
-        None => {
-            problems.add(
-                "database",
-                "the [database] section is missing; add one with path = \"radotp.db\"",
-            );
-            None
-        }
-    };
+    let database = raw
+        .database
+        .as_ref()
+        .and_then(|db| database(db, base_dir, &mut problems));
+    if raw.database.is_none() {
+        problems.add(
+            "database",
+            "the [database] section is missing; add one with path = \"radotp.db\" (SQLite) \
+             or url = \"postgres://…\" (PostgreSQL, shared by several nodes)",
+        );
+    }
     let otp = otp(&raw.otp, &mut problems);
     let password = password(&raw.password, &mut problems, &mut warnings);
     let clients = clients(&raw.clients, base_dir, &mut problems, &mut warnings);
@@ -118,6 +105,59 @@ pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Pr
             })
         }
         _ => Err(problems.list),
+    }
+}
+
+/// `path` (SQLite) or `url` (PostgreSQL), exactly one; and the key file.
+fn database(
+    db: &raw::RawDatabase,
+    base_dir: &Path,
+    problems: &mut Problems,
+) -> Option<DatabaseConfig> {
+    if db.key_file.as_deref().is_some_and(|k| k.trim().is_empty()) {
+        problems.add(
+            "database.key_file",
+            "must not be empty (leave it out for radotp.key)",
+        );
+        return None;
+    }
+    let key_file = base_dir.join(db.key_file.as_deref().unwrap_or(DEFAULT_KEY_FILE));
+    match (&db.path, &db.url) {
+        (Some(_), Some(_)) => {
+            problems.add(
+                "database.url",
+                "set either path (SQLite, one node) or url (PostgreSQL, several nodes), not both",
+            );
+            None
+        }
+        (None, None) => {
+            problems.add(
+                "database.path",
+                "is required: path = \"radotp.db\" (SQLite), or instead url = \"postgres://…\" \
+                 (PostgreSQL)",
+            );
+            None
+        }
+        (Some(path), None) if path.trim().is_empty() => {
+            problems.add("database.path", "must not be empty");
+            None
+        }
+        (Some(path), None) => Some(DatabaseConfig {
+            path: base_dir.join(path),
+            url: None,
+            key_file,
+        }),
+        (None, Some(url)) => match PostgresUrl::parse(url) {
+            Ok(url) => Some(DatabaseConfig {
+                path: PathBuf::new(),
+                url: Some(url),
+                key_file,
+            }),
+            Err(message) => {
+                problems.add("database.url", message);
+                None
+            }
+        },
     }
 }
 

@@ -1,11 +1,15 @@
 //! Persistent state behind one trait: users, their seeds and the last TOTP step each used.
 //!
 //! Every state change that guards security is a single conditional statement, so it holds
-//! under concurrency and across restarts. SQLite (`sqlite`) is the embedded default; the trait
-//! is what a shared PostgreSQL backend implements for several nodes.
+//! under concurrency and across restarts. SQLite (`sqlite`) is the embedded default;
+//! PostgreSQL (`postgres`) is shared by several nodes. One test suite (`suite`) runs against
+//! both.
 
 pub mod keys;
+pub mod postgres;
 mod sqlite;
+#[cfg(test)]
+mod suite;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -14,6 +18,7 @@ use crate::auth::otp::TotpParams;
 use crate::secret::SecretBytes;
 
 pub use keys::{KeyError, Keys};
+pub use postgres::{PostgresStore, PostgresUrl};
 pub use sqlite::SqliteStore;
 
 /// A user's TOTP seed and its parameters.

@@ -60,6 +60,10 @@ pub struct Conf {
     pub workers: usize,
     /// More TOML appended at the end (e.g. a [delivery] section).
     pub extra: String,
+    /// `[database] url = …` (PostgreSQL) instead of `path = "radotp.db"`.
+    pub database_url: Option<String>,
+    /// `[database] key_file = …`; nodes sharing a database share one.
+    pub key_file: Option<String>,
 }
 
 impl Default for Conf {
@@ -72,6 +76,8 @@ impl Default for Conf {
             iterations: 1,
             workers: 2,
             extra: String::new(),
+            database_url: None,
+            key_file: None,
         }
     }
 }
@@ -101,9 +107,16 @@ impl Conf {
 
     pub fn to_toml(&self) -> String {
         let listen: Vec<String> = self.listen.iter().map(|s| q(s)).collect();
+        let mut database = match &self.database_url {
+            Some(url) => format!("url = {}\n", q(url)),
+            None => "path = \"radotp.db\"\n".to_owned(),
+        };
+        if let Some(key_file) = &self.key_file {
+            database += &format!("key_file = {}\n", q(key_file));
+        }
         let mut t = format!(
             "[server]\nlisten = [{}]\nreject_delay_ms = {}\nworkers = {}\n\n\
-             [database]\npath = \"radotp.db\"\n\n\
+             [database]\n{database}\n\
              [otp]\nissuer = \"radotp\"\ndigits = 6\nperiod = 30\nalgorithm = \"SHA1\"\nwindow = 1\n\n\
              [password]\nmemory_kib = {}\niterations = {}\nparallelism = 1\n",
             listen.join(", "),

@@ -1,7 +1,5 @@
 //! The embedded SQLite store: one file, WAL journal, schema versioned with `user_version`.
 
-#[cfg(test)]
-mod login_state_tests;
 mod schema;
 #[cfg(test)]
 mod tests;

@@ -1,28 +1,8 @@
-//! The SQLite store's login state: sent codes and their limits, challenges, delivery, drift.
+//! Login state: sent codes and their limits, challenges, delivery, drift, groups and reply
+//! attributes — the same assertions on every backend.
 
 use super::*;
-
-fn store_with(name: &str) -> (tempfile::TempDir, SqliteStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("radotp.db"), Keys::from_master(b"k")).unwrap();
-    let seed = TotpSeed {
-        secret: SecretBytes::new(vec![1; 20]),
-        params: TotpParams {
-            algorithm: Algorithm::Sha1,
-            digits: 6,
-            period: 30,
-        },
-    };
-    store
-        .add_users(&[NewUser {
-            name,
-            password_hash: "h",
-            totp: &seed,
-            now: 0,
-        }])
-        .unwrap();
-    (dir, store)
-}
+use crate::store::{Channel, Delivery, IssueOutcome, MAX_CODE_ATTEMPTS, SendLimits};
 
 const LIMITS: SendLimits = SendLimits {
     ttl: 300,
@@ -30,13 +10,8 @@ const LIMITS: SendLimits = SendLimits {
     per_hour: 3,
 };
 
-fn code(text: &str) -> SecretBytes {
-    SecretBytes::from(text.as_bytes())
-}
-
-#[test]
-fn sent_codes_respect_cooldown_hourly_limit_and_expiry() {
-    let (_dir, store) = store_with("alice");
+pub(crate) fn sent_codes_respect_cooldown_hourly_limit_and_expiry(backend: &dyn Backend) {
+    let store = store_with(backend, "alice");
     let t = 10_000;
     assert_eq!(
         store
@@ -109,9 +84,8 @@ fn sent_codes_respect_cooldown_hourly_limit_and_expiry() {
     );
 }
 
-#[test]
-fn challenges_are_single_use_bound_to_client_and_expire() {
-    let (_dir, store) = store_with("bob");
+pub(crate) fn challenges_are_single_use_bound_to_client_and_expire(backend: &dyn Backend) {
+    let store = store_with(backend, "bob");
     store
         .create_challenge(b"state-1", "bob", "vpn", 1_120, 1_000)
         .unwrap();
@@ -149,16 +123,8 @@ fn challenges_are_single_use_bound_to_client_and_expire() {
     ));
 }
 
-#[test]
-fn an_in_memory_store_has_the_schema() {
-    let store = SqliteStore::open_in_memory(Keys::from_master(b"k")).unwrap();
-    assert_eq!(store.count_users().unwrap(), 0);
-    assert!(store.find_user("x").unwrap().is_none());
-}
-
-#[test]
-fn delivery_and_drift_are_stored() {
-    let (_dir, store) = store_with("carol");
+pub(crate) fn delivery_and_drift_are_stored(backend: &dyn Backend) {
+    let store = store_with(backend, "carol");
     let delivery = Delivery {
         channel: Channel::Email,
         destination: "carol@example.org".into(),
@@ -184,9 +150,8 @@ fn delivery_and_drift_are_stored() {
     assert_eq!(store.find_user("carol").unwrap().unwrap().drift, -2);
 }
 
-#[test]
-fn groups_and_reply_attributes_are_stored() {
-    let (_dir, store) = store_with("dave");
+pub(crate) fn groups_and_reply_attributes_are_stored(backend: &dyn Backend) {
+    let store = store_with(backend, "dave");
     let groups = vec!["vpn-users".to_owned(), "admins".to_owned()];
     let reply = vec!["Framed-IP-Address=10.8.0.5".to_owned()];
     store.set_groups("dave", &groups).unwrap();

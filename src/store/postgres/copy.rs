@@ -1,0 +1,202 @@
+//! `radotp db copy`: an SQLite installation moved into an empty PostgreSQL database, all or
+//! nothing (one transaction on the target).
+//!
+//! Rows are copied as stored: seeds stay sealed and codes stay MACs, so the nodes must use the
+//! key file the SQLite installation used. Users come with everything that guards them (used
+//! steps, drift, failures and locks, recovery codes with their use, groups and reply
+//! attributes). Sent codes and challenges are not copied: they live minutes, and a user
+//! mid-login simply asks again.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use rusqlite::{OpenFlags, Row};
+
+use super::pool::Conn;
+use super::{PostgresStore, PostgresUrl};
+use crate::store::{Keys, SqliteStore, StoreError};
+
+/// What `copy_from_sqlite` wrote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CopySummary {
+    pub users: u64,
+    pub recovery_codes: u64,
+}
+
+/// A `users` row as SQLite holds it.
+struct UserRow {
+    id: i64,
+    name: String,
+    password_hash: String,
+    password_expires_at: Option<i64>,
+    totp_sealed: Option<Vec<u8>>,
+    totp_algorithm: String,
+    totp_digits: i64,
+    totp_period: i64,
+    last_step: Option<i64>,
+    failures: i64,
+    locks: i64,
+    locked_until: Option<i64>,
+    disabled: bool,
+    created_at: i64,
+    last_login_at: Option<i64>,
+    delivery_channel: Option<String>,
+    delivery_destination: Option<String>,
+    drift_steps: i64,
+    groups: String,
+    reply: String,
+}
+
+impl UserRow {
+    fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get("id")?,
+            name: row.get("name")?,
+            password_hash: row.get("password_hash")?,
+            password_expires_at: row.get("password_expires_at")?,
+            totp_sealed: row.get("totp_sealed")?,
+            totp_algorithm: row.get("totp_algorithm")?,
+            totp_digits: row.get("totp_digits")?,
+            totp_period: row.get("totp_period")?,
+            last_step: row.get("last_step")?,
+            failures: row.get("failures")?,
+            locks: row.get("locks")?,
+            locked_until: row.get("locked_until")?,
+            disabled: row.get::<_, i64>("disabled")? != 0,
+            created_at: row.get("created_at")?,
+            last_login_at: row.get("last_login_at")?,
+            delivery_channel: row.get("delivery_channel")?,
+            delivery_destination: row.get("delivery_destination")?,
+            drift_steps: row.get("drift_steps")?,
+            groups: row.get("groups")?,
+            reply: row.get("reply")?,
+        })
+    }
+}
+
+/// `(mac, used_at)` of each recovery code, by user id.
+type RecoveryCodes = HashMap<i64, Vec<(Vec<u8>, Option<i64>)>>;
+
+const INSERT_USER: &str = "INSERT INTO users (id, name, password_hash, password_expires_at,
+        totp_sealed, totp_algorithm, totp_digits, totp_period, last_step, failures, locks,
+        locked_until, disabled, created_at, last_login_at, delivery_channel,
+        delivery_destination, drift_steps, groups, reply)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+            $19, $20)";
+
+const INSERT_RECOVERY_CODE: &str =
+    "INSERT INTO recovery_codes (user_id, mac, used_at) VALUES ($1, $2, $3)";
+
+/// Copy the SQLite database at `source` into the (empty) PostgreSQL database at `target`,
+/// creating its schema first. `keys` must open the source's seeds: the target is only useful
+/// with the same key file. `progress(done, total)` is called as users are written.
+pub fn copy_from_sqlite(
+    source: &Path,
+    keys: &Keys,
+    target: &PostgresUrl,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<CopySummary, StoreError> {
+    if !source.exists() {
+        return Err(StoreError::Open {
+            path: source.to_owned(),
+            reason: "no such file".to_owned(),
+        });
+    }
+    SqliteStore::check(source, keys)?;
+    let (users, codes) = read_sqlite(source).map_err(|e| StoreError::Open {
+        path: source.to_owned(),
+        reason: e.to_string(),
+    })?;
+    let store = PostgresStore::open(target, keys.clone())?;
+    let pool = store.pool();
+    let total = users.len() as u64;
+    // Bounded, but generous: statements keep their own timeout each.
+    let budget = pool.operation_timeout() * 720;
+    pool.run(budget, async |conn: &mut Conn| {
+        let tx = conn.client.transaction().await?;
+        // Nodes already pointed at the target wait until the copy is whole.
+        tx.batch_execute(
+            "LOCK TABLE users, recovery_codes, sent_codes, challenges IN EXCLUSIVE MODE",
+        )
+        .await?;
+        let present: i64 = tx
+            .query_one(
+                "SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM recovery_codes)
+                      + (SELECT COUNT(*) FROM sent_codes) + (SELECT COUNT(*) FROM challenges)",
+                &[],
+            )
+            .await?
+            .get(0);
+        if present > 0 {
+            return Err(StoreError::Database(format!(
+                "{target} is not empty ({present} rows); db copy only fills an empty database"
+            ))
+            .into());
+        }
+        let insert_user = tx.prepare(INSERT_USER).await?;
+        let insert_code = tx.prepare(INSERT_RECOVERY_CODE).await?;
+        let mut summary = CopySummary {
+            users: 0,
+            recovery_codes: 0,
+        };
+        progress(0, total);
+        for user in &users {
+            tx.execute(
+                &insert_user,
+                &[
+                    &user.id,
+                    &user.name,
+                    &user.password_hash,
+                    &user.password_expires_at,
+                    &user.totp_sealed,
+                    &user.totp_algorithm,
+                    &user.totp_digits,
+                    &user.totp_period,
+                    &user.last_step,
+                    &user.failures,
+                    &user.locks,
+                    &user.locked_until,
+                    &user.disabled,
+                    &user.created_at,
+                    &user.last_login_at,
+                    &user.delivery_channel,
+                    &user.delivery_destination,
+                    &user.drift_steps,
+                    &user.groups,
+                    &user.reply,
+                ],
+            )
+            .await?;
+            for (mac, used_at) in codes.get(&user.id).into_iter().flatten() {
+                tx.execute(&insert_code, &[&user.id, mac, used_at]).await?;
+                summary.recovery_codes += 1;
+            }
+            summary.users += 1;
+            progress(summary.users, total);
+        }
+        // New users get ids after the copied ones.
+        tx.batch_execute(
+            "SELECT setval(pg_get_serial_sequence('users', 'id'),
+                           GREATEST((SELECT MAX(id) FROM users), 1))",
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(summary)
+    })
+}
+
+fn read_sqlite(path: &Path) -> rusqlite::Result<(Vec<UserRow>, RecoveryCodes)> {
+    let conn = rusqlite::Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let users = conn
+        .prepare("SELECT * FROM users ORDER BY id")?
+        .query_map([], UserRow::read)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut codes = RecoveryCodes::new();
+    let mut statement = conn.prepare("SELECT user_id, mac, used_at FROM recovery_codes")?;
+    let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    for row in rows {
+        let (user_id, mac, used_at) = row?;
+        codes.entry(user_id).or_default().push((mac, used_at));
+    }
+    Ok((users, codes))
+}

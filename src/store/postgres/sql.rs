@@ -1,0 +1,140 @@
+//! The store's statements, each the PostgreSQL twin of the SQLite one.
+//!
+//! Under READ COMMITTED a conditional `UPDATE`/`DELETE` that waits for a row another node is
+//! changing re-checks its `WHERE` against the row as committed, and computes `SET` from it: so
+//! a step is used once, a code or a challenge taken once, and every failure counted. An
+//! `INSERT … WHERE NOT EXISTS` gets no such re-check; `issue_code` therefore locks the user's
+//! row first (see there). Parameters carry explicit types where PostgreSQL cannot infer them.
+
+macro_rules! select_user {
+    ($tail:literal) => {
+        concat!(
+            "SELECT u.*, (SELECT COUNT(*) FROM recovery_codes r
+                          WHERE r.user_id = u.id AND r.used_at IS NULL) AS recovery_codes_left
+             FROM users u ",
+            $tail
+        )
+    };
+}
+
+pub(super) const FIND_USER: &str = select_user!("WHERE u.name = $1");
+/// `COLLATE "C"`: byte order, as SQLite sorts.
+pub(super) const LIST_USERS: &str = select_user!("ORDER BY u.name COLLATE \"C\"");
+
+pub(super) const ADD_USER: &str = "INSERT INTO users (name, password_hash, totp_sealed,
+                                                      totp_algorithm, totp_digits, totp_period,
+                                                      created_at)
+                                   VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+pub(super) const SET_PASSWORD: &str =
+    "UPDATE users SET password_hash = $2, password_expires_at = $3 WHERE name = $1";
+
+/// A new seed starts a new step history: the old one described other codes.
+pub(super) const SET_TOTP: &str = "UPDATE users SET totp_sealed = $2, totp_algorithm = $3,
+                                                   totp_digits = $4, totp_period = $5,
+                                                   last_step = NULL
+                                   WHERE name = $1";
+
+pub(super) const SET_DISABLED: &str = "UPDATE users SET disabled = $2 WHERE name = $1";
+
+pub(super) const UNLOCK: &str =
+    "UPDATE users SET failures = 0, locks = 0, locked_until = NULL WHERE name = $1";
+
+/// Recovery codes, sent codes and challenges go with the user (ON DELETE CASCADE).
+pub(super) const REMOVE_USER: &str = "DELETE FROM users WHERE name = $1";
+
+/// The user's row, locked until the transaction ends: concurrent writers of the same user's
+/// codes wait for each other.
+pub(super) const LOCK_USER: &str = "SELECT id FROM users WHERE name = $1 FOR UPDATE";
+
+pub(super) const DELETE_RECOVERY_CODES: &str = "DELETE FROM recovery_codes WHERE user_id = $1";
+
+pub(super) const ADD_RECOVERY_CODE: &str =
+    "INSERT INTO recovery_codes (user_id, mac) VALUES ($1, $2)";
+
+pub(super) const CONSUME_RECOVERY_CODE: &str = "UPDATE recovery_codes SET used_at = $3
+     WHERE mac = $2 AND used_at IS NULL
+       AND user_id = (SELECT id FROM users WHERE name = $1)";
+
+pub(super) const RECOVERY_CODES_LEFT: &str = "SELECT COUNT(*) FROM recovery_codes
+     WHERE used_at IS NULL AND user_id = (SELECT id FROM users WHERE name = $1)";
+
+pub(super) const RECOVERY_CODE_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM recovery_codes
+                    WHERE mac = $2 AND used_at IS NULL
+                      AND user_id = (SELECT id FROM users WHERE name = $1))";
+
+/// Record a successful login made with a code other than TOTP.
+pub(super) const TOUCH_LOGIN: &str = "UPDATE users SET last_login_at = $2 WHERE name = $1";
+
+pub(super) const CONSUME_TOTP_STEP: &str =
+    "UPDATE users SET last_step = $2, drift_steps = $3, last_login_at = $4,
+                      failures = 0, locks = 0
+     WHERE name = $1 AND (last_step IS NULL OR last_step < $2)";
+
+pub(super) const SET_DELIVERY: &str =
+    "UPDATE users SET delivery_channel = $2, delivery_destination = $3 WHERE name = $1";
+
+pub(super) const DELETE_OLD_SENT_CODES: &str = "DELETE FROM sent_codes WHERE expires_at < $1";
+
+/// Decides and inserts in one statement. It runs after `LOCK_USER` in the same transaction:
+/// under READ COMMITTED each statement sees what was committed before it started, so a
+/// concurrent sender for the same user, which held the lock, is seen here.
+pub(super) const ISSUE_CODE: &str = "INSERT INTO sent_codes (user_id, mac, created_at, expires_at)
+     SELECT u.id, $2::bytea, $3::bigint, $3::bigint + $4::bigint FROM users u
+     WHERE u.name = $1
+       AND NOT EXISTS (SELECT 1 FROM sent_codes s
+                       WHERE s.user_id = u.id AND s.created_at > $3::bigint - $5::bigint)
+       AND (SELECT COUNT(*) FROM sent_codes s
+            WHERE s.user_id = u.id AND s.created_at > $3::bigint - 3600) < $6::bigint";
+
+pub(super) const LAST_SENT: &str = "SELECT MAX(created_at) FROM sent_codes
+                                    WHERE user_id = (SELECT id FROM users WHERE name = $1)";
+
+pub(super) const SENT_CODE_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM sent_codes
+                    WHERE mac = $2 AND used_at IS NULL AND expires_at > $3 AND attempts < $4
+                      AND user_id = (SELECT id FROM users WHERE name = $1))";
+
+pub(super) const CONSUME_SENT_CODE: &str = "UPDATE sent_codes SET used_at = $3
+     WHERE mac = $2 AND used_at IS NULL AND expires_at > $3 AND attempts < $4
+       AND user_id = (SELECT id FROM users WHERE name = $1)";
+
+pub(super) const COUNT_CODE_ATTEMPT: &str = "UPDATE sent_codes SET attempts = attempts + 1
+     WHERE used_at IS NULL AND expires_at > $2
+       AND user_id = (SELECT id FROM users WHERE name = $1)";
+
+pub(super) const DELETE_OLD_CHALLENGES: &str = "DELETE FROM challenges WHERE expires_at < $1";
+
+pub(super) const CREATE_CHALLENGE: &str =
+    "INSERT INTO challenges (state_mac, user_id, client, expires_at)
+     SELECT $1::bytea, id, $3::text, $4::bigint FROM users WHERE name = $2";
+
+/// DELETE … RETURNING: whoever deletes the row owns the challenge; a second use finds none.
+pub(super) const TAKE_CHALLENGE: &str = "DELETE FROM challenges c USING users u
+     WHERE c.state_mac = $1 AND c.client = $2 AND c.expires_at > $3 AND u.id = c.user_id
+     RETURNING u.name";
+
+pub(super) const SET_DRIFT: &str =
+    "UPDATE users SET drift_steps = $2, last_step = GREATEST(COALESCE(last_step, 0), $3)
+     WHERE name = $1";
+
+/// Every SET is computed from the row's old values, so the counter, the lock count and the
+/// lock agree even when nodes race.
+pub(super) const RECORD_FAILURE: &str = "UPDATE users SET
+        failures = CASE WHEN failures + 1 >= $3::bigint THEN 0 ELSE failures + 1 END,
+        locks = CASE WHEN failures + 1 >= $3::bigint THEN locks + 1 ELSE locks END,
+        locked_until = CASE WHEN failures + 1 >= $3::bigint
+            THEN $2::bigint
+                 + LEAST($4::bigint * (1::bigint << LEAST(locks, 20)::integer), $5::bigint)
+            ELSE locked_until END
+     WHERE name = $1
+     RETURNING CASE WHEN locked_until > $2::bigint THEN locked_until END";
+
+pub(super) const SET_GROUPS: &str = "UPDATE users SET groups = $2 WHERE name = $1";
+
+pub(super) const SET_REPLY: &str = "UPDATE users SET reply = $2 WHERE name = $1";
+
+pub(super) const COUNT_USERS: &str = "SELECT COUNT(*) FROM users";
+
+/// One sealed seed to check the key file against (`check`).
+pub(super) const SAMPLE_SEALED: &str =
+    "SELECT name, totp_sealed FROM users WHERE totp_sealed IS NOT NULL LIMIT 1";

@@ -1,0 +1,350 @@
+//! `Store` for `PostgresStore`: each method is the SQLite store's, statement for statement.
+
+use super::pool::Conn;
+use super::*;
+
+impl Store for PostgresStore {
+    fn find_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        let row = self.run(async |conn: &mut Conn| {
+            let statement = conn.statement(sql::FIND_USER).await?;
+            Ok(conn.client.query_opt(&statement, &[&name]).await?)
+        })?;
+        row.map(|row| self.row_to_user(&row)).transpose()
+    }
+
+    fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let rows = self.pool.run(
+            self.pool.operation_timeout() * 12,
+            async |conn: &mut Conn| Ok(conn.client.query(sql::LIST_USERS, &[]).await?),
+        )?;
+        rows.iter().map(|row| self.row_to_user(row)).collect()
+    }
+
+    fn add_users(&self, users: &[NewUser<'_>]) -> Result<(), StoreError> {
+        // Sealed once, outside the retry loop of the pool.
+        let sealed: Vec<Vec<u8>> = users
+            .iter()
+            .map(|u| self.keys.seal(u.name, &u.totp.secret))
+            .collect();
+        // A big import may take a while; each statement keeps its own timeout.
+        let budget = self.pool.operation_timeout() * 60;
+        self.pool.run(budget, async |conn: &mut Conn| {
+            let statement = conn.statement(sql::ADD_USER).await?;
+            let tx = conn.client.transaction().await?;
+            for (user, sealed) in users.iter().zip(&sealed) {
+                let params = user.totp.params;
+                let inserted = tx
+                    .execute(
+                        &statement,
+                        &[
+                            &user.name,
+                            &user.password_hash,
+                            sealed,
+                            &params.algorithm.as_str(),
+                            &i64::from(params.digits),
+                            &(params.period as i64),
+                            &user.now,
+                        ],
+                    )
+                    .await;
+                match inserted {
+                    Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                        return Err(StoreError::UserExists(user.name.to_owned()).into());
+                    }
+                    other => other?,
+                };
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn set_password(
+        &self,
+        name: &str,
+        password_hash: &str,
+        expires_at: Option<i64>,
+    ) -> Result<(), StoreError> {
+        self.update(
+            name,
+            sql::SET_PASSWORD,
+            &[&name, &password_hash, &expires_at],
+        )
+    }
+
+    fn set_totp(&self, name: &str, seed: &TotpSeed) -> Result<(), StoreError> {
+        let sealed = self.keys.seal(name, &seed.secret);
+        self.update(
+            name,
+            sql::SET_TOTP,
+            &[
+                &name,
+                &sealed,
+                &seed.params.algorithm.as_str(),
+                &i64::from(seed.params.digits),
+                &(seed.params.period as i64),
+            ],
+        )
+    }
+
+    fn set_disabled(&self, name: &str, disabled: bool) -> Result<(), StoreError> {
+        self.update(name, sql::SET_DISABLED, &[&name, &disabled])
+    }
+
+    fn unlock(&self, name: &str) -> Result<(), StoreError> {
+        self.update(name, sql::UNLOCK, &[&name])
+    }
+
+    fn remove_user(&self, name: &str) -> Result<(), StoreError> {
+        self.update(name, sql::REMOVE_USER, &[&name])
+    }
+
+    fn replace_recovery_codes(&self, name: &str, codes: &[SecretBytes]) -> Result<(), StoreError> {
+        let macs: Vec<Vec<u8>> = codes
+            .iter()
+            .map(|code| self.keys.code_mac(RECOVERY, name, code.expose()))
+            .collect();
+        self.run(async |conn: &mut Conn| {
+            let tx = conn.client.transaction().await?;
+            // Locked: two replacements one after the other, never a mix of both sets.
+            let id: i64 = tx
+                .query_opt(sql::LOCK_USER, &[&name])
+                .await?
+                .ok_or_else(|| StoreError::UserNotFound(name.to_owned()))?
+                .get(0);
+            tx.execute(sql::DELETE_RECOVERY_CODES, &[&id]).await?;
+            for mac in &macs {
+                tx.execute(sql::ADD_RECOVERY_CODE, &[&id, mac]).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn consume_recovery_code(
+        &self,
+        name: &str,
+        code: &SecretBytes,
+        now: i64,
+    ) -> Result<Option<u32>, StoreError> {
+        let mac = self.keys.code_mac(RECOVERY, name, code.expose());
+        self.run(async |conn: &mut Conn| {
+            let consume = conn.statement(sql::CONSUME_RECOVERY_CODE).await?;
+            if conn.client.execute(&consume, &[&name, &mac, &now]).await? == 0 {
+                return Ok(None);
+            }
+            let touch = conn.statement(sql::TOUCH_LOGIN).await?;
+            conn.client.execute(&touch, &[&name, &now]).await?;
+            let count = conn.statement(sql::RECOVERY_CODES_LEFT).await?;
+            let left: i64 = conn.client.query_one(&count, &[&name]).await?.get(0);
+            Ok(Some(u32::try_from(left).unwrap_or(0)))
+        })
+    }
+
+    fn consume_totp_step(
+        &self,
+        name: &str,
+        step: u64,
+        drift: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let step = step_param(step)?;
+        let changed = self.execute(sql::CONSUME_TOTP_STEP, &[&name, &step, &drift, &now])?;
+        Ok(changed == 1)
+    }
+
+    fn set_delivery(&self, name: &str, delivery: Option<&Delivery>) -> Result<(), StoreError> {
+        self.update(
+            name,
+            sql::SET_DELIVERY,
+            &[
+                &name,
+                &delivery.map(|d| d.channel.as_str()),
+                &delivery.map(|d| d.destination.as_str()),
+            ],
+        )
+    }
+
+    fn recovery_code_exists(&self, name: &str, code: &SecretBytes) -> Result<bool, StoreError> {
+        let mac = self.keys.code_mac(RECOVERY, name, code.expose());
+        self.run(async |conn: &mut Conn| {
+            let statement = conn.statement(sql::RECOVERY_CODE_EXISTS).await?;
+            Ok(conn
+                .client
+                .query_one(&statement, &[&name, &mac])
+                .await?
+                .get(0))
+        })
+    }
+
+    fn issue_code(
+        &self,
+        name: &str,
+        code: &SecretBytes,
+        now: i64,
+        limits: SendLimits,
+    ) -> Result<IssueOutcome, StoreError> {
+        let mac = self.keys.code_mac(SENT, name, code.expose());
+        let per_hour = i64::from(limits.per_hour);
+        self.run(async |conn: &mut Conn| {
+            let delete_old = conn.statement(sql::DELETE_OLD_SENT_CODES).await?;
+            let lock = conn.statement(sql::LOCK_USER).await?;
+            let issue = conn.statement(sql::ISSUE_CODE).await?;
+            let last_sent = conn.statement(sql::LAST_SENT).await?;
+            let tx = conn.client.transaction().await?;
+            tx.execute(&delete_old, &[&(now - KEEP_EXPIRED_SECS)])
+                .await?;
+            // Serialises senders of this user (see sql::ISSUE_CODE); no row: no such user.
+            tx.query_opt(&lock, &[&name]).await?;
+            let issued = tx
+                .execute(
+                    &issue,
+                    &[&name, &mac, &now, &limits.ttl, &limits.cooldown, &per_hour],
+                )
+                .await?;
+            if issued == 1 {
+                tx.commit().await?;
+                return Ok(IssueOutcome::Issued);
+            }
+            let last: Option<i64> = tx.query_one(&last_sent, &[&name]).await?.get(0);
+            tx.commit().await?;
+            Ok(match last {
+                Some(at) if at > now - limits.cooldown => IssueOutcome::Cooldown,
+                _ => IssueOutcome::HourlyLimit,
+            })
+        })
+    }
+
+    fn sent_code_exists(
+        &self,
+        name: &str,
+        code: &SecretBytes,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mac = self.keys.code_mac(SENT, name, code.expose());
+        let max = i64::from(MAX_CODE_ATTEMPTS);
+        self.run(async |conn: &mut Conn| {
+            let statement = conn.statement(sql::SENT_CODE_EXISTS).await?;
+            let row = conn
+                .client
+                .query_one(&statement, &[&name, &mac, &now, &max])
+                .await?;
+            Ok(row.get(0))
+        })
+    }
+
+    fn consume_sent_code(
+        &self,
+        name: &str,
+        code: &SecretBytes,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mac = self.keys.code_mac(SENT, name, code.expose());
+        let max = i64::from(MAX_CODE_ATTEMPTS);
+        self.run(async |conn: &mut Conn| {
+            let consume = conn.statement(sql::CONSUME_SENT_CODE).await?;
+            let used = conn
+                .client
+                .execute(&consume, &[&name, &mac, &now, &max])
+                .await?;
+            if used == 1 {
+                let touch = conn.statement(sql::TOUCH_LOGIN).await?;
+                conn.client.execute(&touch, &[&name, &now]).await?;
+            }
+            Ok(used == 1)
+        })
+    }
+
+    fn count_code_attempt(&self, name: &str, now: i64) -> Result<(), StoreError> {
+        self.execute(sql::COUNT_CODE_ATTEMPT, &[&name, &now])
+            .map(|_| ())
+    }
+
+    fn create_challenge(
+        &self,
+        state: &[u8],
+        name: &str,
+        client: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mac = self.keys.code_mac(CHALLENGE, "", state);
+        let created = self.run(async |conn: &mut Conn| {
+            let delete_old = conn.statement(sql::DELETE_OLD_CHALLENGES).await?;
+            conn.client.execute(&delete_old, &[&now]).await?;
+            let create = conn.statement(sql::CREATE_CHALLENGE).await?;
+            Ok(conn
+                .client
+                .execute(&create, &[&mac, &name, &client, &expires_at])
+                .await?)
+        })?;
+        match created {
+            0 => Err(StoreError::UserNotFound(name.to_owned())),
+            _ => Ok(()),
+        }
+    }
+
+    fn take_challenge(
+        &self,
+        state: &[u8],
+        client: &str,
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let mac = self.keys.code_mac(CHALLENGE, "", state);
+        self.run(async |conn: &mut Conn| {
+            let statement = conn.statement(sql::TAKE_CHALLENGE).await?;
+            let row = conn
+                .client
+                .query_opt(&statement, &[&mac, &client, &now])
+                .await?;
+            Ok(row.map(|r| r.get(0)))
+        })
+    }
+
+    fn set_drift(&self, name: &str, drift: i64, last_step: u64) -> Result<(), StoreError> {
+        let step = i64::try_from(last_step).unwrap_or(i64::MAX);
+        self.update(name, sql::SET_DRIFT, &[&name, &drift, &step])
+    }
+
+    fn record_failure(
+        &self,
+        name: &str,
+        now: i64,
+        policy: LockoutPolicy,
+    ) -> Result<Option<i64>, StoreError> {
+        let max_failures = i64::from(policy.max_failures);
+        self.run(async |conn: &mut Conn| {
+            let statement = conn.statement(sql::RECORD_FAILURE).await?;
+            let row = conn
+                .client
+                .query_opt(
+                    &statement,
+                    &[
+                        &name,
+                        &now,
+                        &max_failures,
+                        &policy.base_secs,
+                        &policy.max_secs,
+                    ],
+                )
+                .await?;
+            Ok(row.and_then(|r| r.get::<_, Option<i64>>(0)))
+        })
+    }
+
+    fn set_groups(&self, name: &str, groups: &[String]) -> Result<(), StoreError> {
+        self.update(name, sql::SET_GROUPS, &[&name, &json(groups)?])
+    }
+
+    fn set_reply(&self, name: &str, reply: &[String]) -> Result<(), StoreError> {
+        self.update(name, sql::SET_REPLY, &[&name, &json(reply)?])
+    }
+
+    fn count_users(&self) -> Result<u64, StoreError> {
+        let count: i64 = self.run(async |conn: &mut Conn| {
+            let statement = conn.statement(sql::COUNT_USERS).await?;
+            Ok(conn.client.query_one(&statement, &[]).await?.get(0))
+        })?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+}

@@ -1,0 +1,237 @@
+//! `db copy`: SQLite → PostgreSQL, everything that guards a user preserved, all or nothing.
+
+use super::*;
+use crate::store::postgres::copy::{CopySummary, copy_from_sqlite};
+use crate::store::{Channel, Delivery, LockoutPolicy, SendLimits, SqliteStore, UserRecord};
+
+fn seed(byte: u8) -> TotpSeed {
+    TotpSeed {
+        secret: SecretBytes::new(vec![byte; 20]),
+        params: TotpParams {
+            algorithm: Algorithm::Sha512,
+            digits: 8,
+            period: 60,
+        },
+    }
+}
+
+/// Every field of a user, for comparing two stores.
+fn fields(u: &UserRecord) -> String {
+    let totp = u
+        .totp
+        .as_ref()
+        .map(|t| (t.secret.expose().to_vec(), t.params));
+    format!(
+        "{} {} {:?} {:?} {:?} {} {} {:?} {} {} {:?} {} {:?} {} {:?} {:?}",
+        u.name,
+        u.password_hash,
+        u.password_expires_at,
+        totp,
+        u.last_step,
+        u.failures,
+        u.locks,
+        u.locked_until,
+        u.disabled,
+        u.created_at,
+        u.last_login_at,
+        u.recovery_codes_left,
+        u.delivery,
+        u.drift,
+        u.groups,
+        u.reply
+    )
+}
+
+/// An SQLite installation with users in every state a copy must keep.
+fn sqlite_source(dir: &std::path::Path, names: &[&str]) -> std::path::PathBuf {
+    let path = dir.join("radotp.db");
+    let store = SqliteStore::open(&path, suite::keys()).unwrap();
+    let seeds: Vec<TotpSeed> = (0..names.len()).map(|i| seed(i as u8 + 1)).collect();
+    let users: Vec<NewUser> = names
+        .iter()
+        .zip(&seeds)
+        .map(|(name, seed)| NewUser {
+            name,
+            password_hash: "$argon2id$v=19$h",
+            totp: seed,
+            now: 1_000,
+        })
+        .collect();
+    store.add_users(&users).unwrap();
+    let first = names[0];
+    store.consume_totp_step(first, 77, -1, 1_100).unwrap();
+    store.set_password(first, "temp", Some(9_999)).unwrap();
+    store
+        .set_delivery(
+            first,
+            Some(&Delivery {
+                channel: Channel::Sms,
+                destination: "+15550100".into(),
+            }),
+        )
+        .unwrap();
+    store
+        .set_groups(first, &["vpn".into(), "admins".into()])
+        .unwrap();
+    store
+        .set_reply(first, &["Session-Timeout=3600".into()])
+        .unwrap();
+    let codes = [
+        SecretBytes::from(b"rc-one".as_slice()),
+        SecretBytes::from(b"rc-two".as_slice()),
+    ];
+    store.replace_recovery_codes(first, &codes).unwrap();
+    store
+        .consume_recovery_code(first, &codes[0], 1_200)
+        .unwrap();
+    let second = names[1];
+    let policy = LockoutPolicy {
+        max_failures: 2,
+        base_secs: 60,
+        max_secs: 600,
+    };
+    for _ in 0..3 {
+        store.record_failure(second, 1_300, policy).unwrap();
+    }
+    store.set_disabled(second, true).unwrap();
+    // Short-lived state, not copied.
+    let limits = SendLimits {
+        ttl: 300,
+        cooldown: 60,
+        per_hour: 5,
+    };
+    store.issue_code(first, &codes[1], 1_400, limits).unwrap();
+    store
+        .create_challenge(b"state", first, "vpn", 2_000, 1_400)
+        .unwrap();
+    path
+}
+
+#[test]
+fn a_copy_keeps_users_steps_locks_and_recovery_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = ["sam", "tess", "uma"];
+    let source = sqlite_source(dir.path(), &names);
+    let backend = PgBackend::new();
+    let mut calls = Vec::new();
+    let summary = copy_from_sqlite(
+        &source,
+        &suite::keys(),
+        backend.url(),
+        &mut |done, total| calls.push((done, total)),
+    )
+    .unwrap();
+    assert_eq!(
+        summary,
+        CopySummary {
+            users: 3,
+            recovery_codes: 2
+        }
+    );
+    assert_eq!(calls.first(), Some(&(0, 3)));
+    assert_eq!(calls.last(), Some(&(3, 3)));
+
+    let sqlite = SqliteStore::open(&source, suite::keys()).unwrap();
+    let postgres = PostgresStore::open(backend.url(), suite::keys()).unwrap();
+    let before: Vec<String> = sqlite.list_users().unwrap().iter().map(fields).collect();
+    let after: Vec<String> = postgres.list_users().unwrap().iter().map(fields).collect();
+    assert_eq!(before, after);
+    assert_eq!(
+        backend.count_rows("sent_codes") + backend.count_rows("challenges"),
+        0
+    );
+
+    // What guards the users holds on the copy.
+    assert!(
+        !postgres.consume_totp_step("sam", 77, 0, 1_500).unwrap(),
+        "used step"
+    );
+    let used = SecretBytes::from(b"rc-one".as_slice());
+    let unused = SecretBytes::from(b"rc-two".as_slice());
+    assert_eq!(
+        postgres.consume_recovery_code("sam", &used, 1_500).unwrap(),
+        None
+    );
+    assert_eq!(
+        postgres
+            .consume_recovery_code("sam", &unused, 1_500)
+            .unwrap(),
+        Some(0)
+    );
+    let tess = postgres.find_user("tess").unwrap().unwrap();
+    assert_eq!(
+        (tess.locks, tess.locked_until, tess.disabled),
+        (1, Some(1_360), true)
+    );
+    // New users come after the copied ones.
+    let extra = seed(42);
+    postgres
+        .add_users(&[NewUser {
+            name: "vic",
+            password_hash: "h",
+            totp: &extra,
+            now: 2_000,
+        }])
+        .unwrap();
+    assert_eq!(postgres.count_users().unwrap(), 4);
+}
+
+#[test]
+fn a_copy_refuses_a_target_that_holds_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = sqlite_source(dir.path(), &["wes", "xena"]);
+    let backend = PgBackend::new();
+    let target = PostgresStore::open(backend.url(), suite::keys()).unwrap();
+    let other = seed(5);
+    target
+        .add_users(&[NewUser {
+            name: "already",
+            password_hash: "h",
+            totp: &other,
+            now: 0,
+        }])
+        .unwrap();
+    let err = copy_from_sqlite(&source, &suite::keys(), backend.url(), &mut |_, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("is not empty (1 rows)"), "{err}");
+    assert_eq!(target.count_users().unwrap(), 1);
+}
+
+#[test]
+fn a_failed_copy_leaves_the_target_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    // PostgreSQL text cannot hold NUL: the third user fails after two were written.
+    let source = sqlite_source(dir.path(), &["yara", "zack", "bad\0name"]);
+    let backend = PgBackend::new();
+    let mut written = 0;
+    let result = copy_from_sqlite(&source, &suite::keys(), backend.url(), &mut |done, _| {
+        written = done
+    });
+    let err = result.unwrap_err().to_string();
+    assert!(err.contains("0x00"), "{err}");
+    assert_eq!(written, 2, "the failure came after two users were written");
+    assert_eq!(backend.count_rows("users"), 0);
+    assert_eq!(backend.count_rows("recovery_codes"), 0);
+}
+
+#[test]
+fn a_copy_needs_the_key_file_of_the_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = sqlite_source(dir.path(), &["abe", "bea"]);
+    let backend = PgBackend::new();
+    let result = copy_from_sqlite(
+        &source,
+        &Keys::from_master(b"wrong"),
+        backend.url(),
+        &mut |_, _| {},
+    );
+    assert!(matches!(result, Err(StoreError::Key(_))), "{result:?}");
+    let missing = copy_from_sqlite(
+        &dir.path().join("nope.db"),
+        &suite::keys(),
+        backend.url(),
+        &mut |_, _| {},
+    );
+    assert!(missing.unwrap_err().to_string().contains("no such file"));
+}

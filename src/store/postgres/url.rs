@@ -1,0 +1,136 @@
+//! The `[database] url`: parsed once, and shown without its password wherever it is printed.
+
+use std::fmt;
+
+use tokio_postgres::config::Host;
+
+/// A PostgreSQL connection URL (`postgres://user[:password]@host[:port]/database[?options]`).
+/// `Display` and `Debug` show user, hosts, ports and database, never the password.
+#[derive(Clone)]
+pub struct PostgresUrl {
+    config: tokio_postgres::Config,
+}
+
+impl PostgresUrl {
+    /// Parse a URL; the error says what is wrong without repeating the text (it may hold a
+    /// password).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if !(text.starts_with("postgres://") || text.starts_with("postgresql://")) {
+            return Err("must be a PostgreSQL URL starting with postgres://, e.g. \
+                 \"postgres://radotp@db.example.org/radotp\""
+                .to_owned());
+        }
+        let config: tokio_postgres::Config = text
+            .parse()
+            .map_err(|e| format!("is not a valid PostgreSQL URL: {e}"))?;
+        if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
+            return Err(
+                "names no host; add one (postgres://radotp@HOST/radotp), or a socket folder \
+                 (postgres://radotp@%2Frun%2Fpostgresql/radotp)"
+                    .to_owned(),
+            );
+        }
+        Ok(Self { config })
+    }
+
+    /// Does the URL carry a password (so the file holding it must stay private)?
+    pub fn has_password(&self) -> bool {
+        self.config.get_password().is_some()
+    }
+
+    /// The same server and credentials, another database (tests, `db copy` targets).
+    pub fn with_database(&self, name: &str) -> Self {
+        let mut config = self.config.clone();
+        config.dbname(name);
+        Self { config }
+    }
+
+    pub(crate) fn config(&self) -> &tokio_postgres::Config {
+        &self.config
+    }
+}
+
+impl fmt::Display for PostgresUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("postgres://")?;
+        if let Some(user) = self.config.get_user() {
+            write!(f, "{user}@")?;
+        }
+        let hosts: Vec<String> = self
+            .config
+            .get_hosts()
+            .iter()
+            .map(|host| match host {
+                Host::Tcp(name) => name.clone(),
+                #[cfg(unix)]
+                Host::Unix(dir) => dir.display().to_string().replace('/', "%2F"),
+            })
+            .chain(self.config.get_hostaddrs().iter().map(|a| a.to_string()))
+            .collect();
+        let ports: Vec<String> = self.config.get_ports().iter().map(u16::to_string).collect();
+        f.write_str(&hosts.join(","))?;
+        if !ports.is_empty() {
+            write!(f, ":{}", ports.join(","))?;
+        }
+        if let Some(db) = self.config.get_dbname() {
+            write!(f, "/{db}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for PostgresUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PostgresUrl({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_never_shows() {
+        let url = PostgresUrl::parse(
+            "postgres://radotp:s3cr3t@db.example.org:5433/radotp?connect_timeout=2",
+        )
+        .unwrap();
+        assert_eq!(
+            url.to_string(),
+            "postgres://radotp@db.example.org:5433/radotp"
+        );
+        assert!(!format!("{url:?}").contains("s3cr3t"));
+        let other = url.with_database("radotp_copy");
+        assert_eq!(
+            other.to_string(),
+            "postgres://radotp@db.example.org:5433/radotp_copy"
+        );
+    }
+
+    #[test]
+    fn unix_socket_folders_are_hosts() {
+        let url = PostgresUrl::parse("postgresql://radotp@%2Frun%2Fpostgresql/radotp").unwrap();
+        assert_eq!(
+            url.to_string(),
+            "postgres://radotp@%2Frun%2Fpostgresql:5432/radotp"
+        );
+    }
+
+    #[test]
+    fn bad_urls_are_refused_without_echoing_them() {
+        for (text, want) in [
+            ("mysql://x:pw@h/db", "must be a PostgreSQL URL"),
+            ("radotp.db", "must be a PostgreSQL URL"),
+            (
+                "postgres://x:pw@h:notaport/db",
+                "not a valid PostgreSQL URL",
+            ),
+            ("postgres:///radotp", "names no host"),
+        ] {
+            let err = PostgresUrl::parse(text).unwrap_err();
+            assert!(err.contains(want), "{text}: {err}");
+            assert!(!err.contains("pw"), "{err}");
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! One test suite for every store backend. Each case is a function of a [`Backend`] (one empty
+//! database that can be opened several times: a restart, or a second node), and
+//! [`store_suite!`] turns the list of cases into one `#[test]` per case for a backend:
+//!
+//! ```ignore
+//! mod suite {
+//!     crate::store::suite::store_suite!(super::SqliteBackend::new());
+//! }
+//! ```
+
+mod concurrency;
+mod login_state;
+mod users;
+
+pub(crate) use concurrency::*;
+pub(crate) use login_state::*;
+pub(crate) use users::*;
+
+use crate::auth::otp::{Algorithm, TotpParams};
+use crate::secret::SecretBytes;
+use crate::store::{Keys, NewUser, Store, StoreError, TotpSeed};
+
+/// One empty database of a backend, dropped with it.
+pub(crate) trait Backend {
+    /// Open (again) this database: each call is another handle on the same data, as a
+    /// restarted node or a second node would have.
+    fn open(&self, keys: Keys) -> Result<Box<dyn Store>, StoreError>;
+
+    /// Rows in `table` (to check what a deletion took with it).
+    fn count_rows(&self, table: &str) -> i64;
+
+    /// Everything the database holds at rest, as bytes: what a thief of the database (the
+    /// SQLite file, or every value of every PostgreSQL table) would have.
+    fn raw_contents(&self) -> Vec<u8>;
+
+    /// Write `version` as the schema version, as a newer radotp would have.
+    fn set_schema_version(&self, version: i64);
+}
+
+/// Declare one `#[test]` per suite case, each on a fresh database made by `$backend`.
+macro_rules! store_suite {
+    ($backend:expr) => {
+        $crate::store::suite::store_suite!(@cases $backend;
+            add_find_and_refuse_duplicates,
+            batch_add_is_all_or_nothing,
+            a_step_is_consumed_once_and_only_forwards,
+            updates_name_missing_users,
+            recovery_codes_are_single_use_and_replaced_as_a_set,
+            remove_takes_everything_with_it,
+            the_database_alone_reveals_no_seed_and_no_code,
+            refuses_a_schema_from_the_future,
+            users_are_listed_in_byte_order,
+            failures_lock_and_each_lock_doubles,
+            sent_codes_respect_cooldown_hourly_limit_and_expiry,
+            challenges_are_single_use_bound_to_client_and_expire,
+            delivery_and_drift_are_stored,
+            groups_and_reply_attributes_are_stored,
+            racing_nodes_use_a_step_once,
+            racing_nodes_take_a_challenge_once,
+            failures_from_racing_nodes_all_count,
+            racing_nodes_send_one_code,
+            racing_nodes_use_a_recovery_code_once,
+            racing_nodes_use_a_sent_code_once,
+        );
+    };
+    (@cases $backend:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                let backend = $backend;
+                $crate::store::suite::$case(&backend);
+            }
+        )*
+    };
+}
+pub(crate) use store_suite;
+
+pub(crate) fn keys() -> Keys {
+    Keys::from_master(b"test master key")
+}
+
+fn open(backend: &dyn Backend) -> Box<dyn Store> {
+    backend.open(keys()).expect("open the store")
+}
+
+fn seed(byte: u8) -> TotpSeed {
+    TotpSeed {
+        secret: SecretBytes::new(vec![byte; 20]),
+        params: TotpParams {
+            algorithm: Algorithm::Sha256,
+            digits: 8,
+            period: 60,
+        },
+    }
+}
+
+fn add(store: &dyn Store, name: &str, seed: &TotpSeed) {
+    store
+        .add_users(&[NewUser {
+            name,
+            password_hash: "$argon2id$x",
+            totp: seed,
+            now: 100,
+        }])
+        .unwrap();
+}
+
+/// A store holding one user `name` (SHA1, 6 digits, 30 s).
+fn store_with(backend: &dyn Backend, name: &str) -> Box<dyn Store> {
+    let store = open(backend);
+    let seed = TotpSeed {
+        secret: SecretBytes::new(vec![1; 20]),
+        params: TotpParams {
+            algorithm: Algorithm::Sha1,
+            digits: 6,
+            period: 30,
+        },
+    };
+    store
+        .add_users(&[NewUser {
+            name,
+            password_hash: "h",
+            totp: &seed,
+            now: 0,
+        }])
+        .unwrap();
+    store
+}
+
+fn code(text: &str) -> SecretBytes {
+    SecretBytes::from(text.as_bytes())
+}
