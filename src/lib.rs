@@ -15,6 +15,7 @@
 //!   (embedded default) or PostgreSQL (several nodes).
 //! - [`server`]: the UDP loop, the staged packet pipeline and the bounded argon2 worker pool.
 //! - [`client`]: a RADIUS client: build requests, verify replies, send with retries.
+//! - [`bench`]: the load generator (`radotp bench`), benchmark users and the argon2 calibration.
 //! - [`metrics`]: Prometheus counters and histograms of what the server did.
 //! - [`cli`]: the subcommands (`serve`, `check-config`, `user`).
 //! - [`timefmt`]: UTC calendar times for logs and the CLI.
@@ -22,6 +23,7 @@
 
 pub mod auth;
 pub mod authz;
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod clients;

@@ -11,9 +11,12 @@
 //! - [`scenario`]: `status`, `reject`, `accept` and `mixed`, and the requests they send.
 //! - [`slots`]: the 256 Identifiers of one socket: outstanding requests, and which datagram
 //!   answers which (sans I/O).
+//! - [`target`]: where to send and with which shared secret; this machine only, unless allowed.
 //! - [`generator`]: the tokio driver: open loop at a rate, or closed loop with N outstanding,
 //!   bounded by duration and count.
 //! - [`report`]: counts and latency percentiles, as text or one JSON document.
+//! - [`warnings`]: what would make a run measure something else than intended (too few users
+//!   for the rate, lockouts, the reject delay), said before and after it.
 //! - [`calibrate`]: raw argon2 verifications per second on all cores, the ceiling for
 //!   authentications per second.
 
@@ -23,9 +26,11 @@ pub mod pool;
 pub mod report;
 pub mod scenario;
 pub mod slots;
+pub mod target;
 pub mod users;
+pub mod warnings;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -100,6 +105,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// Whether `ip` is this machine's loopback: 127.0.0.0/8, ::1, or ::ffff:127.0.0.0/104.
+pub fn is_loopback(ip: IpAddr) -> bool {
+    ip.to_canonical().is_loopback()
+}
+
 /// Seconds since the Unix epoch, as the TOTP steps count them.
 pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()
@@ -123,5 +133,22 @@ mod tests {
         assert!(ok("2h").is_err());
         assert!(ok("fast").is_err());
         assert!(ok("61m").is_err());
+    }
+
+    #[test]
+    fn loopback() {
+        for (ip, expected) in [
+            ("127.0.0.1", true),
+            ("127.255.0.9", true),
+            ("::1", true),
+            ("::ffff:127.0.0.1", true),
+            ("10.0.0.1", false),
+            ("0.0.0.0", false),
+            ("192.0.2.1", false),
+            ("2001:db8::1", false),
+            ("::ffff:192.0.2.1", false),
+        ] {
+            assert_eq!(is_loopback(ip.parse().unwrap()), expected, "{ip}");
+        }
     }
 }

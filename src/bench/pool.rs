@@ -235,10 +235,7 @@ mod tests {
     #[test]
     fn an_empty_pool_picks_nobody() {
         let mut pool = UserPool::new(0, 5);
-        assert_eq!(
-            pool.pick_accept(1, 0, &mut fresh).unwrap(),
-            Pick::NextStep
-        );
+        assert_eq!(pool.pick_accept(1, 0, &mut fresh).unwrap(), Pick::NextStep);
         assert_eq!(pool.pick_reject(0, &mut fresh).unwrap(), Pick::LockoutLimit);
     }
 }

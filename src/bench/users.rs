@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
@@ -230,7 +230,11 @@ pub fn setup(
                     existing: users.prefix,
                 });
             }
-            if setup.password.as_ref().is_some_and(|p| *p != users.password) {
+            if setup
+                .password
+                .as_ref()
+                .is_some_and(|p| *p != users.password)
+            {
                 return Err(BenchError::OtherPassword);
             }
             users

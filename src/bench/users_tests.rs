@@ -83,7 +83,12 @@ fn setup_adds_only_the_missing_users_and_keeps_prefix_and_password() {
         Err(BenchError::OtherPrefix { existing }) if existing == "b"
     ));
     assert!(matches!(
-        setup(&store, &file, ask(30, "b", Some("not the same")), &mut |_, _| {}),
+        setup(
+            &store,
+            &file,
+            ask(30, "b", Some("not the same")),
+            &mut |_, _| {}
+        ),
         Err(BenchError::OtherPassword)
     ));
     assert_eq!(store.count_users().unwrap(), 25);

@@ -2,6 +2,7 @@
 //! convention (0 success, 1 runtime failure, 2 usage or configuration mistake; `test` adds 3
 //! for no valid answer from the server).
 
+mod bench;
 mod check_config;
 mod db;
 mod serve;
@@ -68,6 +69,10 @@ pub enum Command {
     User(user::UserCommand),
     /// Send a test Access-Request or Status-Server to a RADIUS server and check the answer.
     Test(test::TestArgs),
+    /// Load a RADIUS server with signed requests and report throughput and latency; create
+    /// benchmark users; measure the argon2 ceiling.
+    #[command(after_help = bench::HELP)]
+    Bench(bench::BenchArgs),
     /// Create or upgrade the database schema; copy an SQLite installation to PostgreSQL.
     #[command(subcommand, after_help = db::HELP)]
     Db(db::DbCommand),
@@ -117,6 +122,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::CheckConfig => check_config::run(&cli.config),
         Command::User(command) => user::run(&cli.config, command),
         Command::Test(args) => test::run(args),
+        Command::Bench(args) => bench::run(&cli.config, args),
         Command::Db(command) => db::run(&cli.config, command),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "radotp", &mut std::io::stdout());
