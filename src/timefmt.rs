@@ -27,6 +27,29 @@ pub fn rfc3339(unix: i64) -> String {
     civil(unix).replace(' ', "T") + "Z"
 }
 
+/// Parse `300ms`, `3s`, `1.5s`, `2m` or a bare number of seconds, from 1 ms up to `max`.
+pub fn parse_duration(text: &str, max: std::time::Duration) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit_secs) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (text, 1.0)
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration; write e.g. 300ms, 3s or 2m"))?;
+    let secs = value * unit_secs;
+    if !(0.001..=max.as_secs_f64()).contains(&secs) {
+        return Err(format!("{text} is outside 1ms..{}s", max.as_secs()));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

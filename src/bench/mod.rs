@@ -84,25 +84,7 @@ pub enum BenchError {
 
 /// Parse `300ms`, `10s`, `1.5s`, `2m` or a bare number of seconds, within `1ms..=1h`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (number, unit_secs) = if let Some(n) = text.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = text.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = text.strip_suffix('m') {
-        (n, 60.0)
-    } else {
-        (text, 1.0)
-    };
-    let value: f64 = number
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration; write e.g. 300ms, 10s or 2m"))?;
-    let secs = value * unit_secs;
-    if !(0.001..=3600.0).contains(&secs) {
-        return Err(format!("{text} is outside 1ms..1h"));
-    }
-    Ok(Duration::from_secs_f64(secs))
+    crate::timefmt::parse_duration(text, Duration::from_secs(3600))
 }
 
 /// Whether `ip` is this machine's loopback: 127.0.0.0/8, ::1, or ::ffff:127.0.0.0/104.

@@ -212,27 +212,9 @@ fn read_password(args: &TestArgs, user: &str) -> Result<SecretBytes, Failure> {
     )))
 }
 
-/// Parse `300ms`, `3s`, `1.5s`, `1m` or a bare number of seconds.
+/// Parse `300ms`, `3s`, `1.5s`, `1m` or a bare number of seconds, at most 10 minutes.
 fn parse_timeout(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (number, unit_secs) = if let Some(n) = text.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = text.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = text.strip_suffix('m') {
-        (n, 60.0)
-    } else {
-        (text, 1.0)
-    };
-    let value: f64 = number
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration; write e.g. 300ms, 3s or 1.5s"))?;
-    let secs = value * unit_secs;
-    if !(0.001..=600.0).contains(&secs) {
-        return Err(format!("{text} is outside 1ms..10m"));
-    }
-    Ok(Duration::from_secs_f64(secs))
+    crate::timefmt::parse_duration(text, Duration::from_secs(600))
 }
 
 /// What is printed, on stdout, as text or as one JSON document.
