@@ -64,7 +64,9 @@ pub(super) const RECOVERY_CODE_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM reco
                       AND user_id = (SELECT id FROM users WHERE name = $1))";
 
 /// Record a successful login made with a code other than TOTP.
-pub(super) const TOUCH_LOGIN: &str = "UPDATE users SET last_login_at = $2 WHERE name = $1";
+/// Any successful login resets the failure count, whatever the factor.
+pub(super) const TOUCH_LOGIN: &str =
+    "UPDATE users SET last_login_at = $2, failures = 0, locks = 0 WHERE name = $1";
 
 pub(super) const CONSUME_TOTP_STEP: &str =
     "UPDATE users SET last_step = $2, drift_steps = $3, last_login_at = $4,

@@ -166,10 +166,11 @@ fn json_list(user: &str, column: &str, text: &str) -> rusqlite::Result<Vec<Strin
     })
 }
 
-/// Record a successful login made with a code other than TOTP.
+/// Record a successful login made with a code other than TOTP: like any success, it resets
+/// the failure count.
 fn touch_login(conn: &Connection, name: &str, now: i64) -> Result<(), StoreError> {
     conn.execute(
-        "UPDATE users SET last_login_at = ?2 WHERE name = ?1",
+        "UPDATE users SET last_login_at = ?2, failures = 0, locks = 0 WHERE name = ?1",
         params![name, now],
     )
     .map(|_| ())

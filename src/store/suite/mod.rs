@@ -51,6 +51,7 @@ macro_rules! store_suite {
             refuses_a_schema_from_the_future,
             users_are_listed_in_byte_order,
             failures_lock_and_each_lock_doubles,
+            any_successful_login_resets_failures,
             sent_codes_respect_cooldown_hourly_limit_and_expiry,
             challenges_are_single_use_bound_to_client_and_expire,
             delivery_and_drift_are_stored,

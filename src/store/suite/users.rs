@@ -275,3 +275,42 @@ pub(crate) fn failures_lock_and_each_lock_doubles(backend: &dyn Backend) {
     );
     assert_eq!(store.record_failure("nobody", 1, policy).unwrap(), None);
 }
+
+/// A login with a recovery code or a sent code is a success like a TOTP login: it resets the
+/// failure count, so earlier guesses do not carry over into the next lock.
+pub(crate) fn any_successful_login_resets_failures(backend: &dyn Backend) {
+    let store = open(backend);
+    add(&*store, "ivan", &seed(10));
+    let policy = LockoutPolicy {
+        max_failures: 5,
+        base_secs: 60,
+        max_secs: 200,
+    };
+    let code = SecretBytes::from(b"aaaaabbbbb".as_slice());
+    store
+        .replace_recovery_codes("ivan", std::slice::from_ref(&code))
+        .unwrap();
+    for now in 1..=3 {
+        store.record_failure("ivan", now, policy).unwrap();
+    }
+    assert_eq!(
+        store.consume_recovery_code("ivan", &code, 10).unwrap(),
+        Some(0)
+    );
+    let ivan = store.find_user("ivan").unwrap().unwrap();
+    assert_eq!((ivan.failures, ivan.last_login_at), (0, Some(10)));
+
+    let limits = crate::store::SendLimits {
+        ttl: 300,
+        cooldown: 0,
+        per_hour: 5,
+    };
+    let sent = SecretBytes::from(b"424242".as_slice());
+    store.issue_code("ivan", &sent, 20, limits).unwrap();
+    for now in 21..=23 {
+        store.record_failure("ivan", now, policy).unwrap();
+    }
+    assert!(store.consume_sent_code("ivan", &sent, 30).unwrap());
+    let ivan = store.find_user("ivan").unwrap().unwrap();
+    assert_eq!((ivan.failures, ivan.last_login_at), (0, Some(30)));
+}
