@@ -14,7 +14,7 @@ mod suite;
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::auth::otp::TotpParams;
+use crate::auth::otp::{Algorithm, TotpParams};
 use crate::secret::SecretBytes;
 
 pub use keys::{KeyError, Keys};
@@ -289,4 +289,27 @@ pub trait Store: Send + Sync {
 
     /// Number of users (metrics, status).
     fn count_users(&self) -> Result<u64, StoreError>;
+}
+
+/// A stored delivery address, when both columns are set and the channel is known.
+pub(crate) fn delivery(channel: Option<String>, destination: Option<String>) -> Option<Delivery> {
+    Some(Delivery {
+        channel: Channel::parse(&channel?)?,
+        destination: destination?,
+    })
+}
+
+/// Stored TOTP parameters, refusing values no enrollment could have written.
+pub(crate) fn totp_params(algorithm: &str, digits: i64, period: i64) -> Result<TotpParams, String> {
+    let algorithm = algorithm.parse::<Algorithm>()?;
+    match (u8::try_from(digits), u64::try_from(period)) {
+        (Ok(digits @ (6 | 8)), Ok(period @ 1..=300)) => Ok(TotpParams {
+            algorithm,
+            digits,
+            period,
+        }),
+        _ => Err(format!(
+            "TOTP digits {digits} / period {period} out of range"
+        )),
+    }
 }

@@ -21,10 +21,9 @@ use tokio_postgres::error::SqlState;
 use self::error::{OpError, database_error};
 use self::pool::{Conn, Pool};
 use super::{
-    Channel, Delivery, IssueOutcome, Keys, LockoutPolicy, MAX_CODE_ATTEMPTS, NewUser, SendLimits,
-    Store, StoreError, TotpSeed, UserRecord,
+    Delivery, IssueOutcome, Keys, LockoutPolicy, MAX_CODE_ATTEMPTS, NewUser, SendLimits, Store,
+    StoreError, TotpSeed, UserRecord, delivery, totp_params,
 };
-use crate::auth::otp::{Algorithm, TotpParams};
 use crate::secret::SecretBytes;
 
 pub use pool::Limits;
@@ -195,27 +194,6 @@ impl PostgresStore {
             reply: list("reply")?,
             name,
         })
-    }
-}
-
-fn delivery(channel: Option<String>, destination: Option<String>) -> Option<Delivery> {
-    Some(Delivery {
-        channel: Channel::parse(&channel?)?,
-        destination: destination?,
-    })
-}
-
-fn totp_params(algorithm: &str, digits: i64, period: i64) -> Result<TotpParams, String> {
-    let algorithm = algorithm.parse::<Algorithm>()?;
-    match (u8::try_from(digits), u64::try_from(period)) {
-        (Ok(digits @ (6 | 8)), Ok(period @ 1..=300)) => Ok(TotpParams {
-            algorithm,
-            digits,
-            period,
-        }),
-        _ => Err(format!(
-            "TOTP digits {digits} / period {period} out of range"
-        )),
     }
 }
 

@@ -11,6 +11,7 @@ mod outage;
 use std::time::Duration;
 
 use super::*;
+use crate::auth::otp::{Algorithm, TotpParams};
 use crate::secret::random_bytes;
 use crate::store::suite::{self, Backend};
 

@@ -10,10 +10,9 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    Channel, Delivery, IssueOutcome, Keys, LockoutPolicy, MAX_CODE_ATTEMPTS, NewUser, SendLimits,
-    Store, StoreError, TotpSeed, UserRecord,
+    Delivery, IssueOutcome, Keys, LockoutPolicy, MAX_CODE_ATTEMPTS, NewUser, SendLimits, Store,
+    StoreError, TotpSeed, UserRecord, delivery, totp_params,
 };
-use crate::auth::otp::{Algorithm, TotpParams};
 use crate::secret::SecretBytes;
 
 /// Purpose labels of the MACs stored for codes and challenge States.
@@ -175,27 +174,6 @@ fn touch_login(conn: &Connection, name: &str, now: i64) -> Result<(), StoreError
     )
     .map(|_| ())
     .map_err(db_error)
-}
-
-fn delivery(channel: Option<String>, destination: Option<String>) -> Option<Delivery> {
-    Some(Delivery {
-        channel: Channel::parse(&channel?)?,
-        destination: destination?,
-    })
-}
-
-fn totp_params(algorithm: &str, digits: i64, period: i64) -> Result<TotpParams, String> {
-    let algorithm = algorithm.parse::<Algorithm>()?;
-    match (u8::try_from(digits), u64::try_from(period)) {
-        (Ok(digits @ (6 | 8)), Ok(period @ 1..=300)) => Ok(TotpParams {
-            algorithm,
-            digits,
-            period,
-        }),
-        _ => Err(format!(
-            "TOTP digits {digits} / period {period} out of range"
-        )),
-    }
 }
 
 impl Store for SqliteStore {

@@ -1,6 +1,7 @@
 //! `db copy`: SQLite → PostgreSQL, everything that guards a user preserved, all or nothing.
 
 use super::*;
+use crate::auth::otp::{Algorithm, TotpParams};
 use crate::store::postgres::copy::{CopySummary, copy_from_sqlite};
 use crate::store::{Channel, Delivery, LockoutPolicy, SendLimits, SqliteStore, UserRecord};
 

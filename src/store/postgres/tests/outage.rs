@@ -5,6 +5,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::auth::otp::{Algorithm, TotpParams};
 
 fn user(store: &PostgresStore, name: &str) {
     let seed = TotpSeed {
