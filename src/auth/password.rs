@@ -131,7 +131,11 @@ mod tests {
         // If the dummy failed to parse, an unknown user would be refused without argon2 and
         // timing would tell who exists: it must be a verifiable hash of the same cost.
         let dummy = DummyHash::new(TEST_COST).unwrap();
-        assert!(dummy.0.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{}", dummy.0);
+        assert!(
+            dummy.0.starts_with("$argon2id$v=19$m=64,t=1,p=1$"),
+            "{}",
+            dummy.0
+        );
         assert_eq!(verify(b"anything", &dummy.0), Ok(false));
         assert_eq!(verify(b"", &dummy.0), Ok(false));
     }

@@ -209,12 +209,27 @@ impl Config {
     pub fn from_toml(text: &str, base_dir: &Path) -> Result<Config, ConfigError> {
         let raw: raw::RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: PathBuf::from("configuration"),
-            message: e.to_string(),
+            message: parse_message(text, &e),
         })?;
         validate::validate(raw, base_dir).map_err(|problems| ConfigError::Invalid {
             path: PathBuf::from("configuration"),
             problems,
         })
+    }
+}
+
+/// The parser's message with its position, but without the quoted source line: that line may
+/// be `secret = "…"`, and a shared secret must not reach an error message.
+fn parse_message(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message().trim_end();
+    match error.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message.to_owned(),
     }
 }
 

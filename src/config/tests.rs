@@ -219,3 +219,16 @@ fn groups_are_checked_against_the_dictionary() {
         "{found:?}"
     );
 }
+
+#[test]
+fn parse_errors_never_quote_a_secret() {
+    let text = MINIMAL.replace(
+        "secret = \"a-long-random-shared-secret\"",
+        "secret = \"a-long-random-shared-secret",
+    );
+    let err = Config::from_toml(&text, Path::new("."))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("line 8"), "{err}");
+    assert!(!err.contains("a-long-random-shared-secret"), "{err}");
+}
