@@ -103,6 +103,26 @@ thread_local! {
     static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Give the calling thread the argon2 memory for hashes of `cost` now, pages touched, rather
+/// than on its first verification: a worker's footprint is then fixed from the start and does
+/// not grow under load. Returns the bytes the thread keeps (0 if `cost` is above what a thread
+/// keeps, or invalid).
+pub fn reserve_memory(cost: PasswordCost) -> usize {
+    let Ok(params) = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None) else {
+        return 0;
+    };
+    let blocks = params.block_count();
+    if blocks > MAX_KEPT_BLOCKS {
+        return 0;
+    }
+    MEMORY.with_borrow_mut(|memory| {
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::default());
+        }
+        memory.len() * size_of::<Block>()
+    })
+}
+
 /// Run `hash` with `blocks` blocks of argon2 memory.
 fn with_memory<R>(blocks: usize, hash: impl FnOnce(&mut [Block]) -> R) -> R {
     if blocks > MAX_KEPT_BLOCKS {
@@ -192,6 +212,24 @@ mod tests {
             assert_eq!(verify(b"small", &large), Ok(false));
         }
         MEMORY.with_borrow(|memory| assert_eq!(memory.len(), 2048));
+    }
+
+    #[test]
+    fn reserved_memory_is_the_memory_verifications_use() {
+        let cost = PasswordCost {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        };
+        assert_eq!(reserve_memory(cost), 1024 * 1024);
+        let phc = hash(cost, b"pw").unwrap();
+        assert_eq!(verify(b"pw", &phc), Ok(true));
+        MEMORY.with_borrow(|memory| assert_eq!(memory.len(), 1024));
+        let too_big = PasswordCost {
+            memory_kib: (MAX_KEPT_BLOCKS + 1024) as u32,
+            ..cost
+        };
+        assert_eq!(reserve_memory(too_big), 0);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tokio::net::UdpSocket;
 
 use super::{Failure, load_config, open_store};
-use crate::auth::password::DummyHash;
+use crate::auth::password::{self, DummyHash};
 use crate::auth::{Authenticator, Policy};
 use crate::clients::ClientTable;
 use crate::config::{Config, DeliveryConfig, DeliveryMethod};
@@ -37,6 +37,7 @@ pub(super) fn run(path: &Path) -> Result<(), Failure> {
         0 => workers * QUEUE_PER_WORKER,
         n => n,
     };
+    let cost = config.password;
     let policy = Policy {
         window: config.otp.window,
         send_limits: config.delivery.as_ref().map(|d| d.limits),
@@ -51,7 +52,11 @@ pub(super) fn run(path: &Path) -> Result<(), Failure> {
     ));
     let state = Arc::new(ServerState::new(
         ClientTable::new(&config.clients),
-        WorkerPool::new(workers, max_pending),
+        // Each worker holds the argon2 memory of one verification from the start (one buffer,
+        // reused), so the server's footprint under load is known when it starts.
+        WorkerPool::with_start(workers, max_pending, move || {
+            password::reserve_memory(cost);
+        }),
         authenticator,
         config.server.reject_delay,
         config.server.max_queue_wait,
@@ -68,6 +73,7 @@ pub(super) fn run(path: &Path) -> Result<(), Failure> {
             users,
             clients = config.clients.len(),
             workers,
+            argon2_mib_per_worker = config.password.memory_kib / 1024,
             database = %config.database.location(),
             "radotp {} ready",
             env!("CARGO_PKG_VERSION")

@@ -27,16 +27,31 @@ pub struct WorkerPool {
 impl WorkerPool {
     /// `workers` threads (at least one) and room for `queue` waiting jobs.
     pub fn new(workers: usize, queue: usize) -> Self {
+        Self::with_start(workers, queue, || {})
+    }
+
+    /// As `new`, and each thread first runs `on_start` (e.g. to set up its own memory), before
+    /// it takes any job.
+    pub fn with_start(
+        workers: usize,
+        queue: usize,
+        on_start: impl Fn() + Send + Sync + 'static,
+    ) -> Self {
         let (sender, receiver) = sync_channel::<Job>(queue);
         let receiver = Arc::new(Mutex::new(receiver));
         let queued = Arc::new(AtomicUsize::new(0));
+        let on_start = Arc::new(on_start);
         let threads = (0..workers.max(1))
             .map(|i| {
                 let receiver = Arc::clone(&receiver);
                 let queued = Arc::clone(&queued);
+                let on_start = Arc::clone(&on_start);
                 std::thread::Builder::new()
                     .name(format!("radotp-worker-{i}"))
-                    .spawn(move || work(&receiver, &queued))
+                    .spawn(move || {
+                        on_start();
+                        work(&receiver, &queued)
+                    })
                     .expect("cannot start a worker thread")
             })
             .collect();
@@ -117,6 +132,25 @@ mod tests {
         assert!(rx.blocking_recv().is_err());
         let rx = pool.try_submit(|| "still working").unwrap();
         assert_eq!(rx.blocking_recv(), Ok("still working"));
+    }
+
+    #[test]
+    fn every_thread_runs_the_start_hook_before_jobs() {
+        thread_local!(static READY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+        let started = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&started);
+        let pool = WorkerPool::with_start(3, 16, move || {
+            READY.set(true);
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let answers: Vec<_> = (0..12)
+            .map(|_| pool.try_submit(|| READY.get()).unwrap())
+            .collect();
+        for answer in answers {
+            assert_eq!(answer.blocking_recv(), Ok(true));
+        }
+        drop(pool);
+        assert_eq!(started.load(Ordering::SeqCst), 3);
     }
 
     #[test]
