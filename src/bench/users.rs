@@ -20,7 +20,7 @@ use crate::auth::otp::{self, Algorithm, TotpParams};
 use crate::auth::password;
 use crate::config::PasswordCost;
 use crate::secret::{SecretBytes, random_bytes};
-use crate::store::{NewUser, Store, StoreError, TotpSeed};
+use crate::store::{NewUser, Store, TotpSeed};
 
 /// Rows per `add_users` transaction: each commit is one fsync.
 const BATCH: u64 = 20_000;
@@ -299,8 +299,12 @@ pub struct RemoveReport {
     pub elapsed: Duration,
 }
 
-/// Delete every recorded bench user, newest first (the file shrinks as they go, so an
-/// interrupted removal can be resumed), then the file.
+/// Users deleted per transaction by `--remove-users`.
+const REMOVE_BATCH: u64 = 10_000;
+
+/// Delete every recorded bench user, newest first and in batches of `REMOVE_BATCH`, one
+/// transaction each (the file shrinks after each, so an interrupted removal can be resumed),
+/// then the file.
 pub fn remove(
     store: &dyn Store,
     file: &Path,
@@ -313,20 +317,17 @@ pub fn remove(
     let total = users.count;
     let (mut removed, mut missing) = (0, 0);
     while users.count > 0 {
-        let index = users.count - 1;
-        match store.remove_user(&users.name(index)) {
-            Ok(()) => removed += 1,
-            Err(StoreError::UserNotFound(_)) => missing += 1,
-            Err(e) => {
-                users.save(file)?;
-                return Err(e.into());
-            }
-        }
-        users.count = index;
-        if index % 1000 == 0 {
+        let first = users.count.saturating_sub(REMOVE_BATCH);
+        let names: Vec<String> = (first..users.count).rev().map(|i| users.name(i)).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let gone = store.remove_users(&names)?;
+        removed += gone;
+        missing += names.len() as u64 - gone;
+        users.count = first;
+        if first > 0 {
             users.save(file)?;
-            progress(total - index, total);
         }
+        progress(total - first, total);
     }
     std::fs::remove_file(file).map_err(|e| BenchError::WriteUsers {
         path: file.to_owned(),

@@ -192,6 +192,9 @@ pub trait Store: Send + Sync {
     /// Delete the user and everything that belongs to them.
     fn remove_user(&self, name: &str) -> Result<(), StoreError>;
 
+    /// Delete these users (those that exist) in one transaction; how many there were.
+    fn remove_users(&self, names: &[&str]) -> Result<u64, StoreError>;
+
     /// Replace the user's recovery codes with these (stored as keyed MACs only).
     fn replace_recovery_codes(&self, name: &str, codes: &[SecretBytes]) -> Result<(), StoreError>;
 

@@ -42,6 +42,7 @@ pub(super) const UNLOCK: &str =
 
 /// Recovery codes, sent codes and challenges go with the user (ON DELETE CASCADE).
 pub(super) const REMOVE_USER: &str = "DELETE FROM users WHERE name = $1";
+pub(super) const REMOVE_USERS: &str = "DELETE FROM users WHERE name = ANY($1)";
 
 /// The user's row, locked until the transaction ends: concurrent writers of the same user's
 /// codes wait for each other.

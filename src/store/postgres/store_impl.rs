@@ -99,6 +99,17 @@ impl Store for PostgresStore {
         self.update(name, sql::REMOVE_USER, &[&name])
     }
 
+    fn remove_users(&self, names: &[&str]) -> Result<u64, StoreError> {
+        // One statement, so one transaction; a large batch gets the time an import gets.
+        self.pool.run(
+            self.pool.operation_timeout() * 60,
+            async |conn: &mut Conn| {
+                let statement = conn.statement(sql::REMOVE_USERS).await?;
+                Ok(conn.client.execute(&statement, &[&names]).await?)
+            },
+        )
+    }
+
     fn replace_recovery_codes(&self, name: &str, codes: &[SecretBytes]) -> Result<(), StoreError> {
         let macs: Vec<Vec<u8>> = codes
             .iter()

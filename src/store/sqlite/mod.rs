@@ -292,6 +292,22 @@ impl Store for SqliteStore {
         self.update(name, "DELETE FROM users WHERE name = ?1", &[&name])
     }
 
+    fn remove_users(&self, names: &[&str]) -> Result<u64, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db_error)?;
+        let mut removed = 0;
+        {
+            let mut delete = tx
+                .prepare_cached("DELETE FROM users WHERE name = ?1")
+                .map_err(db_error)?;
+            for name in names {
+                removed += delete.execute([name]).map_err(db_error)? as u64;
+            }
+        }
+        tx.commit().map_err(db_error)?;
+        Ok(removed)
+    }
+
     fn replace_recovery_codes(&self, name: &str, codes: &[SecretBytes]) -> Result<(), StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(db_error)?;

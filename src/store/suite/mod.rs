@@ -43,6 +43,7 @@ macro_rules! store_suite {
         $crate::store::suite::store_suite!(@cases $backend;
             add_find_and_refuse_duplicates,
             batch_add_is_all_or_nothing,
+            batch_remove_deletes_the_listed_users_that_exist,
             a_step_is_consumed_once_and_only_forwards,
             updates_name_missing_users,
             recovery_codes_are_single_use_and_replaced_as_a_set,

@@ -50,6 +50,30 @@ pub(crate) fn batch_add_is_all_or_nothing(backend: &dyn Backend) {
     );
 }
 
+pub(crate) fn batch_remove_deletes_the_listed_users_that_exist(backend: &dyn Backend) {
+    let store = open(backend);
+    for name in ["a", "b", "c", "d"] {
+        add(&*store, name, &seed(1));
+    }
+    store
+        .replace_recovery_codes("b", &[SecretBytes::from(b"code1-code1".as_slice())])
+        .unwrap();
+    assert_eq!(store.remove_users(&["b", "nobody", "d"]).unwrap(), 2);
+    assert_eq!(store.remove_users(&[]).unwrap(), 0);
+    let left: Vec<String> = store
+        .list_users()
+        .unwrap()
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
+    assert_eq!(left, ["a", "c"]);
+    assert_eq!(
+        backend.count_rows("recovery_codes"),
+        0,
+        "b's codes went with b"
+    );
+}
+
 pub(crate) fn a_step_is_consumed_once_and_only_forwards(backend: &dyn Backend) {
     let store = open(backend);
     add(&*store, "bob", &seed(2));
