@@ -313,9 +313,13 @@ fn trace_logging_with_the_directives_never_shows_the_code() {
     tracing::subscriber::with_default(subscriber, || webhook.send(&body())).expect("delivered");
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    // Something was captured: ureq's redacted request line and our retry notice.
+    // Something was captured: ureq's redacted request line, once per attempt (the 503 was
+    // retried). Our own "retrying" notice is not asserted: its callsite is shared with the
+    // webhook tests running in parallel without a subscriber, and tracing may cache "not
+    // interested" for it while this test's subscriber is being registered (seen once in a
+    // hundred runs). ureq's records come through the `log` bridge, which asks every time.
     assert!(logs.contains("127.0.0.1"), "{logs}");
-    assert!(logs.contains("retrying"), "{logs}");
+    assert!(logs.matches("POST https://").count() >= 2, "{logs}");
     for secret in [CODE, "apikey51x", "hunter2", "Basic "] {
         assert!(!logs.contains(secret), "{secret} in {logs}");
     }
