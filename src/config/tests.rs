@@ -232,3 +232,35 @@ fn parse_errors_never_quote_a_secret() {
     assert!(err.contains("line 8"), "{err}");
     assert!(!err.contains("a-long-random-shared-secret"), "{err}");
 }
+
+#[test]
+fn parse_errors_name_the_key() {
+    let cases = [
+        (
+            "[server]\nlisten = [\"127.0.0.1:1812\"]\n[metrics]\nlisten = [\"127.0.0.1:9812\"]\n",
+            "metrics.listen: invalid type: sequence, expected a string (line 4, column 10)",
+        ),
+        (
+            "[server]\nreject_delay_ms = \"soon\"\n",
+            "server.reject_delay_ms: invalid type: string",
+        ),
+        (
+            "[[client]]\nname = \"a\"\n[[client]]\nname = \"b\"\nmode = 3\n",
+            "client[1].mode: invalid type: integer",
+        ),
+        (
+            "[server]\nlisten = [\n  \"127.0.0.1:1812\",\n  5,\n]\n",
+            "server.listen: invalid type: integer",
+        ),
+        (
+            "[server]\nlisten = [\"127.0.0.1:1812\"]\nbogus = 1\n",
+            "server.bogus: unknown field `bogus`",
+        ),
+    ];
+    for (text, expected) in cases {
+        let err = Config::from_toml(text, Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(expected), "{expected:?} not in {err:?}");
+    }
+}
