@@ -39,8 +39,8 @@ pub fn hash(cost: PasswordCost, password: &[u8]) -> Result<String, HashError> {
         .map_err(|e| HashError::Argon2(e.to_string()))
 }
 
-/// Parse a PHC string and check that its cost is within bounds.
-fn parse(phc: &str) -> Result<PasswordHash, HashError> {
+/// Parse a PHC string and check that its cost is within bounds; its parameters with it.
+fn parse(phc: &str) -> Result<(PasswordHash, Params), HashError> {
     let parsed = PasswordHash::new(phc).map_err(|e| HashError::Unparsable(e.to_string()))?;
     let ident = parsed.algorithm.as_str();
     if !matches!(ident, "argon2id" | "argon2i" | "argon2d") {
@@ -54,7 +54,7 @@ fn parse(phc: &str) -> Result<PasswordHash, HashError> {
     if parsed.salt.is_none() || parsed.hash.is_none() {
         return Err(HashError::Unparsable("salt or hash missing".to_owned()));
     }
-    Ok(parsed)
+    Ok((parsed, params))
 }
 
 /// Check that a PHC string is an argon2 hash we would verify (for imports).
@@ -70,14 +70,13 @@ pub fn validate(phc: &str) -> Result<(), HashError> {
 /// while handing them back to the system each time halved the verification rate (every hash
 /// faulted its pages in again). Kept this way, memory is one buffer per worker thread.
 pub fn verify(password: &[u8], phc: &str) -> Result<bool, HashError> {
-    let parsed = parse(phc)?;
+    let (parsed, params) = parse(phc)?;
     let argon2_error = |e: argon2::Error| HashError::Argon2(e.to_string());
     let algorithm = Algorithm::new(parsed.algorithm.as_str()).map_err(argon2_error)?;
     let version = match parsed.version {
         Some(v) => Version::try_from(v).map_err(argon2_error)?,
         None => Version::default(),
     };
-    let params = Params::try_from(&parsed).map_err(|e| HashError::Unparsable(e.to_string()))?;
     let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
         return Err(HashError::Unparsable("salt or hash missing".to_owned()));
     };
@@ -105,25 +104,20 @@ thread_local! {
 
 /// Give the calling thread the argon2 memory for hashes of `cost` now, pages touched, rather
 /// than on its first verification: a worker's footprint is then fixed from the start and does
-/// not grow under load. Returns the bytes the thread keeps (0 if `cost` is above what a thread
-/// keeps, or invalid).
+/// not grow under load. Returns the bytes set aside for that cost (0 if `cost` is above what a
+/// thread keeps, or invalid).
 pub fn reserve_memory(cost: PasswordCost) -> usize {
     let Ok(params) = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None) else {
         return 0;
     };
-    let blocks = params.block_count();
-    if blocks > MAX_KEPT_BLOCKS {
+    if params.block_count() > MAX_KEPT_BLOCKS {
         return 0;
     }
-    MEMORY.with_borrow_mut(|memory| {
-        if memory.len() < blocks {
-            memory.resize(blocks, Block::default());
-        }
-        memory.len() * size_of::<Block>()
-    })
+    with_memory(params.block_count(), |blocks| size_of_val(blocks))
 }
 
-/// Run `hash` with `blocks` blocks of argon2 memory.
+/// Run `hash` with `blocks` blocks of argon2 memory: the thread's own, grown if need be, or for
+/// a cost above `MAX_KEPT_BLOCKS` a buffer of its own.
 fn with_memory<R>(blocks: usize, hash: impl FnOnce(&mut [Block]) -> R) -> R {
     if blocks > MAX_KEPT_BLOCKS {
         return hash(&mut vec![Block::default(); blocks]);
