@@ -107,13 +107,24 @@ thread_local! {
 /// not grow under load. Returns the bytes set aside for that cost (0 if `cost` is above what a
 /// thread keeps, or invalid).
 pub fn reserve_memory(cost: PasswordCost) -> usize {
-    let Ok(params) = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None) else {
-        return 0;
-    };
-    if params.block_count() > MAX_KEPT_BLOCKS {
-        return 0;
+    match kept_blocks(cost) {
+        0 => 0,
+        blocks => with_memory(blocks, |memory| size_of_val(memory)),
     }
-    with_memory(params.block_count(), |blocks| size_of_val(blocks))
+}
+
+/// The bytes of argon2 memory `reserve_memory(cost)` sets aside in each thread, without doing
+/// it (for the start-up log).
+pub fn reserved_bytes(cost: PasswordCost) -> usize {
+    kept_blocks(cost) * size_of::<Block>()
+}
+
+/// Blocks a thread keeps for hashes of `cost`: 0 if that is over `MAX_KEPT_BLOCKS` or invalid.
+fn kept_blocks(cost: PasswordCost) -> usize {
+    match Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None) {
+        Ok(params) if params.block_count() <= MAX_KEPT_BLOCKS => params.block_count(),
+        _ => 0,
+    }
 }
 
 /// Run `hash` with `blocks` blocks of argon2 memory: the thread's own, grown if need be, or for
@@ -216,6 +227,7 @@ mod tests {
             parallelism: 1,
         };
         assert_eq!(reserve_memory(cost), 1024 * 1024);
+        assert_eq!(reserved_bytes(cost), 1024 * 1024);
         let phc = hash(cost, b"pw").unwrap();
         assert_eq!(verify(b"pw", &phc), Ok(true));
         MEMORY.with_borrow(|memory| assert_eq!(memory.len(), 1024));
@@ -224,6 +236,7 @@ mod tests {
             ..cost
         };
         assert_eq!(reserve_memory(too_big), 0);
+        assert_eq!(reserved_bytes(too_big), 0);
     }
 
     #[test]

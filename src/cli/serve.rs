@@ -38,6 +38,13 @@ pub(super) fn run(path: &Path) -> Result<(), Failure> {
         n => n,
     };
     let cost = config.password;
+    if password::reserved_bytes(cost) == 0 {
+        tracing::warn!(
+            memory_kib = cost.memory_kib,
+            "password.memory_kib is above the 64 MiB a worker keeps between verifications: \
+             each verification allocates its memory afresh"
+        );
+    }
     let policy = Policy {
         window: config.otp.window,
         send_limits: config.delivery.as_ref().map(|d| d.limits),
@@ -73,7 +80,7 @@ pub(super) fn run(path: &Path) -> Result<(), Failure> {
             users,
             clients = config.clients.len(),
             workers,
-            argon2_mib_per_worker = config.password.memory_kib / 1024,
+            argon2_mib_per_worker = password::reserved_bytes(config.password) >> 20,
             database = %config.database.location(),
             "radotp {} ready",
             env!("CARGO_PKG_VERSION")
