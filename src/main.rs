@@ -1,10 +1,12 @@
 //! The `radotp` binary: parse arguments, set up logging, run, report.
 
+mod cli;
+
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use radotp::cli::{self, Cli, LogFormat};
+use cli::{Cli, LogFormat};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -30,7 +32,7 @@ fn init_logging(format: LogFormat, level: &str) -> Result<(), String> {
     // The HTTP client dumps whole requests (a sent code among them) at trace level: cap it.
     let filter = EnvFilter::new(format!(
         "{level},{}",
-        radotp::delivery::webhook::LOG_DIRECTIVES
+        radotp_server::delivery::webhook::LOG_DIRECTIVES
     ));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -45,6 +47,7 @@ fn init_logging(format: LogFormat, level: &str) -> Result<(), String> {
 
 /// Rust ignores SIGPIPE, which turns `radotp user list | head` into a panic on the next write.
 /// A command-line tool should just stop, as every other one in the pipeline does.
+#[allow(unsafe_code)] // the one libc call below, with its SAFETY note
 fn restore_sigpipe() {
     #[cfg(unix)]
     // SAFETY: called first thing in main, before any thread exists; SIG_DFL is always valid.

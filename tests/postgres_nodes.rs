@@ -257,7 +257,7 @@ fn db_migrate_creates_the_schema_and_check_config_reaches_the_database() {
     let key = SharedKey::new();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("radotp.toml");
-    let conf = postgres_support::node_conf(Conf::default(), &db, &key);
+    let conf = node_conf(Conf::default(), &db, &key);
     std::fs::write(&config, conf.to_toml()).unwrap();
 
     let checked = radotp(&config, &["check-config"], "");
@@ -281,7 +281,7 @@ fn db_migrate_creates_the_schema_and_check_config_reaches_the_database() {
         "pw-fay\n",
     ));
     let other = SharedKey::new();
-    let wrong = postgres_support::node_conf(Conf::default(), &db, &other);
+    let wrong = node_conf(Conf::default(), &db, &other);
     std::fs::write(&config, wrong.to_toml()).unwrap();
     let out = radotp(&config, &["check-config"], "");
     assert_eq!(out.status.code(), Some(2));

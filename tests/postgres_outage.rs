@@ -14,10 +14,10 @@ use common::client::*;
 use common::*;
 use postgres_support::proxy::Proxy;
 use postgres_support::*;
-use radotp::auth::otp::{Algorithm, TotpParams};
-use radotp::secret::SecretBytes;
-use radotp::store::postgres::Limits;
-use radotp::store::{Keys, NewUser, PostgresStore, PostgresUrl, Store, TotpSeed};
+use radotp_server::auth::otp::{Algorithm, TotpParams};
+use radotp_server::secret::SecretBytes;
+use radotp_server::store::postgres::Limits;
+use radotp_server::store::{Keys, NewUser, PostgresStore, PostgresUrl, Store, TotpSeed};
 
 #[test]
 fn a_store_rides_out_an_outage() {

@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::*;
-use radotp::protocol::reply::{self as signing, RequestHeader};
+use radotp_server::protocol::reply::{self as signing, RequestHeader};
 use serde_json::Value;
 
 const PASSWORD: &str = "correct horse";

@@ -7,7 +7,9 @@ use std::process::Output;
 
 use common::client::*;
 use common::*;
-use radotp::auth::otp::{Algorithm, TotpParams, code_at as lib_code_at, parse_base32_secret};
+use radotp_server::auth::otp::{
+    Algorithm, TotpParams, code_at as lib_code_at, parse_base32_secret,
+};
 use serde_json::Value;
 
 fn ok(out: &Output) -> String {

@@ -1,8 +1,8 @@
 //! The pure decision core called directly, beside the authenticator: `Tails`, `plan`, `verdict`
 //! and `respond`, with invariants that hold for any input and any answer from the store.
 
-use radotp::auth::decision::{self, Found, Tails, Verdict};
-use radotp::store::{Store, UserRecord};
+use radotp_server::auth::decision::{self, Found, Tails, Verdict};
+use radotp_server::store::{Store, UserRecord};
 
 use crate::world::{self, World};
 

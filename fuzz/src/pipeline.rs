@@ -8,12 +8,12 @@ use std::time::Instant;
 
 use radius::core::packet::Packet;
 use radius::core::rfc2865;
-use radotp::auth::{AuthRequest, Decision, Mode, Outcome};
-use radotp::dedup::{Lookup, RequestKey, ResponseCache};
-use radotp::dictionary::{WireAttribute, to_wire_all};
-use radotp::protocol::precheck::precheck;
-use radotp::protocol::{attr, code, message_authenticator, password, reply};
-use radotp::secret::SecretBytes;
+use radotp_server::auth::{AuthRequest, Decision, Mode, Outcome};
+use radotp_server::dedup::{Lookup, RequestKey, ResponseCache};
+use radotp_server::dictionary::{WireAttribute, to_wire_all};
+use radotp_server::protocol::precheck::precheck;
+use radotp_server::protocol::{attr, code, message_authenticator, password, reply};
+use radotp_server::secret::SecretBytes;
 
 use crate::wire;
 use crate::world::{self, World};

@@ -1,5 +1,5 @@
 //! An independent RADIUS checker, written from RFC 2865 §3 and RFC 3579 §3.2 rather than from
-//! `radotp::protocol`, so that a bug there is not mirrored here.
+//! `radotp_server::protocol`, so that a bug there is not mirrored here.
 
 use hmac::{Hmac, KeyInit, Mac};
 use md5::{Digest, Md5};

@@ -5,14 +5,14 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use radotp::auth::otp::{Algorithm, TotpParams};
-use radotp::auth::password::{self, DummyHash};
-use radotp::auth::{Authenticator, Policy, codes};
-use radotp::authz::{self, Authorization};
-use radotp::config::PasswordCost;
-use radotp::dictionary::{AttributeValue, Dictionary};
-use radotp::secret::SecretBytes;
-use radotp::store::{
+use radotp_server::auth::otp::{Algorithm, TotpParams};
+use radotp_server::auth::password::{self, DummyHash};
+use radotp_server::auth::{Authenticator, Policy, codes};
+use radotp_server::authz::{self, Authorization};
+use radotp_server::config::PasswordCost;
+use radotp_server::dictionary::{AttributeValue, Dictionary};
+use radotp_server::secret::SecretBytes;
+use radotp_server::store::{
     Channel, Delivery, Keys, LockoutPolicy, NewUser, SendLimits, SqliteStore, Store, TotpSeed,
 };
 
@@ -95,7 +95,7 @@ pub fn seed(user: &UserSpec) -> TotpSeed {
 
 /// The TOTP code of `user` at `now`.
 pub fn code_at(user: &UserSpec, now: u64) -> String {
-    radotp::auth::otp::code_at(&SecretBytes::from(user.seed), user.params, now)
+    radotp_server::auth::otp::code_at(&SecretBytes::from(user.seed), user.params, now)
 }
 
 /// The group Alice is in; Dave's group is not configured and grants nothing.

@@ -14,17 +14,17 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
 use super::{Failure, load_config, open_store};
-use crate::bench::calibrate::calibrate;
-use crate::bench::generator::{self, Load, Plan};
-use crate::bench::report::Summary;
-use crate::bench::scenario::{Factory, Scenario};
-use crate::bench::target::{self, TargetError};
-use crate::bench::users::{self, BenchUsers, Setup};
-use crate::bench::warnings::{self, UsersInfo};
-use crate::bench::{BenchError, parse_duration};
-use crate::client::ServerAddress;
-use crate::protocol::password::MAX_LEN as MAX_USER_PASSWORD_LEN;
-use crate::secret::SecretBytes;
+use radotp_server::protocol::password::MAX_LEN as MAX_USER_PASSWORD_LEN;
+use radotp_server::secret::SecretBytes;
+use radotp_tools::bench::calibrate::calibrate;
+use radotp_tools::bench::generator::{self, Load, Plan};
+use radotp_tools::bench::report::Summary;
+use radotp_tools::bench::scenario::{Factory, Scenario};
+use radotp_tools::bench::target::{self, TargetError};
+use radotp_tools::bench::users::{self, BenchUsers, Setup};
+use radotp_tools::bench::warnings::{self, UsersInfo};
+use radotp_tools::bench::{BenchError, parse_duration};
+use radotp_tools::client::ServerAddress;
 
 pub(super) const HELP: &str = "Examples:\n  \
     radotp bench --scenario status --concurrency 32 --duration 10s\n  \
@@ -46,7 +46,7 @@ pub(super) const HELP: &str = "Examples:\n  \
     group(ArgGroup::new("load").args(["rate", "concurrency"])),
     group(ArgGroup::new("shared_secret").args(["secret", "secret_file"])),
 )]
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     /// What to send: status (Status-Server), reject (bench users, wrong code), accept (bench
     /// users, password and current code, each user once per TOTP step), mixed (of every 20:
     /// 1 Status-Server, 4 rejects, 15 accepts).
@@ -268,7 +268,7 @@ fn setup_users(config_path: &Path, count: u64, args: &BenchArgs) -> Result<(), F
         password,
         params,
         cost: config.password,
-        now: crate::bench::unix_now() as i64,
+        now: radotp_tools::bench::unix_now() as i64,
     };
     let bar = progress("creating bench users");
     let report = users::setup(store.as_ref(), &file, setup, &mut |done, todo| {

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use super::Failure;
-use crate::config::{Config, ConfigError, Problem};
-use crate::store::{Keys, PostgresStore, PostgresUrl, SqliteStore, StoreError};
+use radotp_server::config::{Config, ConfigError, Problem};
+use radotp_server::store::{Keys, PostgresStore, PostgresUrl, SqliteStore, StoreError};
 
 pub(super) fn run(path: &Path) -> Result<(), Failure> {
     let config = Config::load(path)?;
@@ -90,7 +90,8 @@ fn check_postgres(url: &PostgresUrl, key_file: &Path) -> Vec<Problem> {
         None
     };
     // Without a key file, any key shows whether the database already holds sealed seeds.
-    let probe = keys.unwrap_or_else(|| Keys::from_master(&crate::secret::random_bytes::<32>()));
+    let probe =
+        keys.unwrap_or_else(|| Keys::from_master(&radotp_server::secret::random_bytes::<32>()));
     match PostgresStore::check(url, &probe) {
         Ok(()) => Vec::new(),
         Err(StoreError::Key(e)) if key_file.exists() => {

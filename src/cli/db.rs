@@ -7,9 +7,9 @@ use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Failure, load_config};
-use crate::store::postgres::SCHEMA_VERSION;
-use crate::store::postgres::copy::copy_from_sqlite;
-use crate::store::{Keys, PostgresStore, PostgresUrl, SqliteStore};
+use radotp_server::store::postgres::SCHEMA_VERSION;
+use radotp_server::store::postgres::copy::copy_from_sqlite;
+use radotp_server::store::{Keys, PostgresStore, PostgresUrl, SqliteStore};
 
 pub(super) const HELP: &str = "Examples:\n  \
     radotp --config /etc/radotp/radotp.toml db migrate\n  \
@@ -17,7 +17,7 @@ pub(super) const HELP: &str = "Examples:\n  \
     --to postgres://radotp@db.example.org/radotp";
 
 #[derive(Debug, Subcommand)]
-pub enum DbCommand {
+pub(crate) enum DbCommand {
     /// Create or upgrade the configured database's schema (`serve` does it too on start).
     #[command(after_help = "Example:\n  radotp --config /etc/radotp/radotp.toml db migrate")]
     Migrate,

@@ -13,8 +13,8 @@ use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::config::{Config, ConfigError};
-use crate::store::{Keys, PostgresStore, SqliteStore, Store};
+use radotp_server::config::{Config, ConfigError};
+use radotp_server::store::{Keys, PostgresStore, SqliteStore, Store};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,7 +28,7 @@ use crate::store::{Keys, PostgresStore, SqliteStore, Store};
         radotp --config config/radotp.toml serve\n  \
         echo 'their password' | radotp user add alice --password-stdin"
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Configuration file; relative paths inside it resolve against its folder.
     #[arg(
         long,
@@ -51,13 +51,13 @@ pub struct Cli {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     Text,
     Json,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Answer RADIUS requests until SIGINT or SIGTERM.
     #[command(after_help = "Example:\n  radotp --config /etc/radotp/radotp.toml serve")]
     Serve,
@@ -89,7 +89,7 @@ pub enum Command {
 
 /// How a command failed, which decides the exit code.
 #[derive(Debug, thiserror::Error)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// A mistake in how the command was called (exit 2).
     #[error("{0}")]
     Usage(String),
@@ -106,7 +106,7 @@ pub enum Failure {
 }
 
 impl Failure {
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Failure::Usage(_) | Failure::Config(_) => 2,
             Failure::Runtime(_) => 1,
@@ -116,7 +116,7 @@ impl Failure {
 }
 
 /// Run the parsed command.
-pub fn run(cli: Cli) -> Result<(), Failure> {
+pub(crate) fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Serve => serve::run(&cli.config),
         Command::CheckConfig => check_config::run(&cli.config),

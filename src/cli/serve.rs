@@ -6,13 +6,13 @@ use std::sync::Arc;
 use tokio::net::UdpSocket;
 
 use super::{Failure, load_config, open_store};
-use crate::auth::password::{self, DummyHash};
-use crate::auth::{Authenticator, Policy};
-use crate::clients::ClientTable;
-use crate::config::{Config, DeliveryConfig, DeliveryMethod};
-use crate::delivery::webhook::{Webhook, WebhookConfig};
-use crate::delivery::{CommandSender, Dispatcher, Sender};
-use crate::server::{self, ServerState, pool::WorkerPool};
+use radotp_server::auth::password::{self, DummyHash};
+use radotp_server::auth::{Authenticator, Policy};
+use radotp_server::clients::ClientTable;
+use radotp_server::config::{Config, DeliveryConfig, DeliveryMethod};
+use radotp_server::delivery::webhook::{Webhook, WebhookConfig};
+use radotp_server::delivery::{CommandSender, Dispatcher, Sender};
+use radotp_server::server::{self, ServerState, pool::WorkerPool};
 
 /// Jobs allowed to wait per worker: at ~25 ms a verification, 64 waiting means an answer
 /// within ~1.6 s, inside common NAS timeouts.

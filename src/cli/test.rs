@@ -15,11 +15,11 @@ use serde_json::{Map, Value, json};
 use zeroize::Zeroize;
 
 use super::Failure;
-use crate::client::{
+use radotp_server::protocol::{code, password::MAX_LEN as MAX_USER_PASSWORD_LEN};
+use radotp_server::secret::SecretBytes;
+use radotp_tools::client::{
     self, Answer, ExchangeError, Ignored, Request, RequestBuilder, ServerAddress, Timing, display,
 };
-use crate::protocol::{code, password::MAX_LEN as MAX_USER_PASSWORD_LEN};
-use crate::secret::SecretBytes;
 
 #[derive(Debug, Args)]
 #[command(
@@ -33,7 +33,7 @@ use crate::secret::SecretBytes;
         3 no valid answer (timeout, bad Response Authenticator, bad Message-Authenticator,\n\
         malformed reply)."
 )]
-pub struct TestArgs {
+pub(crate) struct TestArgs {
     /// The RADIUS server: HOST or HOST:PORT (port 1812 unless given); an IPv6 address with a
     /// port goes in brackets, as [2001:db8::1]:1812.
     #[arg(long, value_name = "HOST[:PORT]")]
@@ -214,7 +214,7 @@ fn read_password(args: &TestArgs, user: &str) -> Result<SecretBytes, Failure> {
 
 /// Parse `300ms`, `3s`, `1.5s`, `1m` or a bare number of seconds, at most 10 minutes.
 fn parse_timeout(text: &str) -> Result<Duration, String> {
-    crate::timefmt::parse_duration(text, Duration::from_secs(600))
+    radotp_server::timefmt::parse_duration(text, Duration::from_secs(600))
 }
 
 /// What is printed, on stdout, as text or as one JSON document.
@@ -323,7 +323,7 @@ impl Report<'_> {
                 println!("Attributes: none");
             } else {
                 println!("Attributes:");
-                let dictionary = crate::dictionary::Dictionary::builtin();
+                let dictionary = radotp_server::dictionary::Dictionary::builtin();
                 for attribute in &reply.attributes {
                     // Vendor attributes by name, from the built-in dictionaries.
                     if attribute.kind == 26 {

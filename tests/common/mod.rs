@@ -1,5 +1,5 @@
 //! Test harness: runs the real `radotp` binary in a temporary folder, plus TOTP helpers.
-#![allow(dead_code, unused_imports)]
+#![allow(dead_code, unused_imports, unreachable_pub)]
 
 pub mod client;
 pub mod otp;

@@ -1,6 +1,6 @@
 //! PostgreSQL for the integration tests: a database of each test's own on the server named by
 //! `RADOTP_TEST_POSTGRES_URL`, dropped afterwards; and radotp nodes that share it.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 pub mod proxy;
 

@@ -17,10 +17,10 @@ use std::time::Duration;
 use crate::pipeline::{self, Client, Handled, History};
 use crate::world::{self, RECOVERY_CODES, USERS};
 use crate::{Cursor, wire};
-use radotp::auth::Mode;
-use radotp::dedup::ResponseCache;
-use radotp::protocol::{code, password};
-use radotp::secret::SecretBytes;
+use radotp_server::auth::Mode;
+use radotp_server::dedup::ResponseCache;
+use radotp_server::protocol::{code, password};
+use radotp_server::secret::SecretBytes;
 
 const SECRET: &[u8] = b"fuzzing-secret";
 

@@ -6,9 +6,9 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use radotp::auth::{codes, otp, split};
-use radotp::config::Config;
-use radotp::dictionary::{AttributeValue, Dictionary};
+use radotp_server::auth::{codes, otp, split};
+use radotp_server::config::Config;
+use radotp_server::dictionary::{AttributeValue, Dictionary};
 
 /// One fuzzing input: panics on a bug.
 pub fn run(data: &[u8]) {

@@ -10,9 +10,9 @@
 use std::sync::OnceLock;
 
 use crate::{Cursor, wire};
-use radotp::dictionary::Dictionary;
-use radotp::protocol::reply::{self, MAX_VALUE_LEN, ReplyError, RequestHeader};
-use radotp::protocol::{HEADER_LEN, MAX_PACKET_LEN, attr};
+use radotp_server::dictionary::Dictionary;
+use radotp_server::protocol::reply::{self, MAX_VALUE_LEN, ReplyError, RequestHeader};
+use radotp_server::protocol::{HEADER_LEN, MAX_PACKET_LEN, attr};
 
 fn dictionary() -> &'static Dictionary {
     static DICTIONARY: OnceLock<Dictionary> = OnceLock::new();

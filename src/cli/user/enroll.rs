@@ -8,14 +8,14 @@ use qrcode::QrCode;
 use qrcode::render::unicode::Dense1x2;
 
 use super::{Failure, now, print_json, read_new_password, store_failure, validate_name};
-use crate::auth::otp::{self, Algorithm, TotpParams};
-use crate::auth::password;
 use crate::cli::{load_config, open_store};
-use crate::config::Config;
-use crate::store::{NewUser, StoreError, TotpSeed};
+use radotp_server::auth::otp::{self, Algorithm, TotpParams};
+use radotp_server::auth::password;
+use radotp_server::config::Config;
+use radotp_server::store::{NewUser, StoreError, TotpSeed};
 
 #[derive(Debug, Args)]
-pub struct TotpArgs {
+pub(crate) struct TotpArgs {
     /// Import an existing TOTP secret (base32; case, spaces, dashes and padding are ignored)
     /// instead of generating one.
     #[arg(long, value_name = "BASE32")]
@@ -43,7 +43,7 @@ pub struct TotpArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct AddArgs {
+pub(crate) struct AddArgs {
     /// User name, as the NAS sends it in User-Name.
     pub name: String,
     /// Read the password from the first line of standard input (else: asked on the terminal).
@@ -58,7 +58,7 @@ pub struct AddArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ResetOtpArgs {
+pub(crate) struct ResetOtpArgs {
     pub name: String,
     #[command(flatten)]
     pub totp: TotpArgs,

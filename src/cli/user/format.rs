@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
-use crate::store::UserRecord;
-use crate::timefmt::civil;
+use radotp_server::store::UserRecord;
+use radotp_server::timefmt::civil;
 
 /// `2026-11-25 17:30:00 UTC`, or `-` for none.
 pub(super) fn time(unix: Option<i64>) -> String {
@@ -13,7 +13,9 @@ pub(super) fn time(unix: Option<i64>) -> String {
 
 /// RFC 3339 for JSON (`2026-11-25T17:30:00Z`), or null.
 pub(super) fn rfc3339(unix: Option<i64>) -> Value {
-    unix.map_or(Value::Null, |t| Value::String(crate::timefmt::rfc3339(t)))
+    unix.map_or(Value::Null, |t| {
+        Value::String(radotp_server::timefmt::rfc3339(t))
+    })
 }
 
 /// Is the lock still in force at `now`?

@@ -11,12 +11,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Failure, check_password, now, print_json, store_failure, validate_name};
-use crate::auth::otp::{self, Algorithm, TotpParams};
-use crate::auth::password;
 use crate::cli::{load_config, open_store};
-use crate::config::Config;
-use crate::secret::SecretBytes;
-use crate::store::{NewUser, StoreError, TotpSeed};
+use radotp_server::auth::otp::{self, Algorithm, TotpParams};
+use radotp_server::auth::password;
+use radotp_server::config::Config;
+use radotp_server::secret::SecretBytes;
+use radotp_server::store::{NewUser, StoreError, TotpSeed};
 
 pub(super) const HELP: &str = "Examples:\n  \
     radotp user import staff.csv\n  \
@@ -30,7 +30,7 @@ pub(super) const HELP: &str = "Examples:\n  \
 const MAX_ERRORS_SHOWN: usize = 20;
 
 #[derive(Debug, Args)]
-pub struct ImportArgs {
+pub(crate) struct ImportArgs {
     /// CSV (.csv) or JSON lines (.jsonl, .ndjson); other names are recognised by content.
     pub file: PathBuf,
     /// Print one JSON object {"imported", "users": [{"name", "secret", "otpauth_uri"}]} listing

@@ -8,19 +8,19 @@ use serde_json::json;
 
 use super::format::{self, parse_duration};
 use super::{Failure, now, print_json, read_new_password, store_failure};
-use crate::auth::codes;
-use crate::auth::password;
 use crate::cli::{load_config, open_store};
-use crate::secret::SecretBytes;
-use crate::store::{Store, StoreError, UserRecord};
+use radotp_server::auth::codes;
+use radotp_server::auth::password;
+use radotp_server::secret::SecretBytes;
+use radotp_server::store::{Store, StoreError, UserRecord};
 
 #[derive(Debug, Args)]
-pub struct Name {
+pub(crate) struct Name {
     pub name: String,
 }
 
 #[derive(Debug, Args)]
-pub struct NameJson {
+pub(crate) struct NameJson {
     pub name: String,
     /// Print one JSON document on stdout.
     #[arg(long)]
@@ -28,14 +28,14 @@ pub struct NameJson {
 }
 
 #[derive(Debug, Args)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     /// Print one JSON array on stdout.
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct PasswdArgs {
+pub(crate) struct PasswdArgs {
     pub name: String,
     /// Read the password from the first line of standard input (else: asked on the terminal).
     #[arg(long)]
@@ -43,7 +43,7 @@ pub struct PasswdArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct TempPasswordArgs {
+pub(crate) struct TempPasswordArgs {
     pub name: String,
     /// How long it works: e.g. 30m, 8h, 2d.
     #[arg(long, default_value = "24h")]
@@ -185,7 +185,7 @@ pub(super) fn passwd(config_path: &Path, args: PasswdArgs) -> Result<(), Failure
     Ok(())
 }
 
-fn hash(config: &crate::config::Config, password: &SecretBytes) -> Result<String, Failure> {
+fn hash(config: &radotp_server::config::Config, password: &SecretBytes) -> Result<String, Failure> {
     password::hash(config.password, password.expose())
         .map_err(|e| Failure::Runtime(format!("cannot hash the password: {e}")))
 }

@@ -13,12 +13,12 @@ use std::path::Path;
 use clap::Subcommand;
 
 use super::Failure;
-use crate::protocol::password::MAX_LEN as MAX_USER_PASSWORD_LEN;
-use crate::secret::SecretBytes;
-use crate::store::StoreError;
+use radotp_server::protocol::password::MAX_LEN as MAX_USER_PASSWORD_LEN;
+use radotp_server::secret::SecretBytes;
+use radotp_server::store::StoreError;
 
 #[derive(Debug, Subcommand)]
-pub enum UserCommand {
+pub(crate) enum UserCommand {
     /// Create a user with a password and a TOTP secret; prints the enrollment QR code.
     #[command(after_help = "Examples:\n  \
         radotp user add alice                       (asks for the password twice)\n  \

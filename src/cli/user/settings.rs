@@ -5,13 +5,13 @@ use std::path::Path;
 use clap::Args;
 
 use super::{Failure, store_failure};
-use crate::auth::otp;
 use crate::cli::{load_config, open_store};
-use crate::store::{Channel, Delivery, StoreError};
+use radotp_server::auth::otp;
+use radotp_server::store::{Channel, Delivery, StoreError};
 
 /// Where sent codes go (for `add` and `set`).
 #[derive(Debug, Args)]
-pub struct DeliveryArgs {
+pub(crate) struct DeliveryArgs {
     /// Send codes by SMS to this number (international format, e.g. +41791234567).
     #[arg(long, value_name = "NUMBER", conflicts_with = "email")]
     pub sms: Option<String>,
@@ -22,7 +22,7 @@ pub struct DeliveryArgs {
 
 impl DeliveryArgs {
     /// The validated address, if one was given.
-    pub fn delivery(&self) -> Result<Option<Delivery>, Failure> {
+    pub(crate) fn delivery(&self) -> Result<Option<Delivery>, Failure> {
         if let Some(number) = &self.sms {
             let cleaned: String = number
                 .chars()
@@ -61,7 +61,7 @@ impl DeliveryArgs {
 
 /// Groups and the user's own reply attributes (for `add` and `set`).
 #[derive(Debug, Args)]
-pub struct AuthzArgs {
+pub(crate) struct AuthzArgs {
     /// Member of this group (repeat for several); replaces the user's groups.
     #[arg(long = "group", value_name = "GROUP")]
     pub groups: Vec<String>,
@@ -72,7 +72,7 @@ pub struct AuthzArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct SetArgs {
+pub(crate) struct SetArgs {
     pub name: String,
     #[command(flatten)]
     pub delivery: DeliveryArgs,
@@ -90,7 +90,7 @@ pub struct SetArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ResyncArgs {
+pub(crate) struct ResyncArgs {
     pub name: String,
     /// A code the app shows…
     pub code1: String,

@@ -1,0 +1,266 @@
+//! Configuration loading: every shipped file loads, and every mistake is named by its key.
+
+use std::path::Path;
+
+use super::*;
+
+const MINIMAL: &str = r#"
+[database]
+path = "radotp.db"
+
+[[client]]
+name = "vpn"
+address = "192.0.2.10"
+secret = "a-long-random-shared-secret"
+"#;
+
+fn problems(text: &str) -> Vec<String> {
+    match Config::from_toml(text, Path::new("/etc/radotp")) {
+        Ok(_) => vec![],
+        Err(ConfigError::Invalid { problems, .. }) => {
+            problems.iter().map(ToString::to_string).collect()
+        }
+        Err(other) => vec![other.to_string()],
+    }
+}
+
+#[test]
+fn every_file_in_config_loads() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            Config::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            seen += 1;
+        }
+    }
+    assert!(seen > 0);
+}
+
+#[test]
+fn defaults_are_secure() {
+    let c = Config::from_toml(MINIMAL, Path::new("/etc/radotp")).unwrap();
+    assert_eq!(c.database.path, Path::new("/etc/radotp/radotp.db"));
+    assert_eq!(c.server.listen, vec!["127.0.0.1:1812".parse().unwrap()]);
+    assert_eq!(c.server.reject_delay, Duration::from_millis(1000));
+    assert!(c.clients[0].require_message_authenticator);
+    assert_eq!(
+        c.clients[0].network,
+        "192.0.2.10/32".parse::<IpNet>().unwrap()
+    );
+    assert_eq!(
+        c.password,
+        PasswordCost {
+            memory_kib: 19456,
+            iterations: 2,
+            parallelism: 1
+        }
+    );
+    assert_eq!(c.otp.defaults.digits, 6);
+    assert_eq!(c.otp.window, 1);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+}
+
+#[test]
+fn unknown_keys_are_refused_by_name() {
+    let text = MINIMAL.replace("[database]", "[database]\nfile = \"x\"");
+    let err = Config::from_toml(&text, Path::new("."))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("file"), "{err}");
+    let text = format!("{MINIMAL}\n[server]\nlisten_on = []\n");
+    let err = Config::from_toml(&text, Path::new("."))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("listen_on"), "{err}");
+}
+
+#[test]
+fn bad_values_name_their_key() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "[[client]]",
+            "[[client]]\nsecret = \"\"\n[[client]]",
+            "client[0].secret",
+        ),
+        (
+            "secret = \"a-long-random-shared-secret\"",
+            "secret = \"\"",
+            "client[0].secret: the shared secret is empty",
+        ),
+        (
+            "address = \"192.0.2.10\"",
+            "address = \"10.0.0.1/8\"",
+            "did you mean \"10.0.0.0/8\"",
+        ),
+        (
+            "address = \"192.0.2.10\"",
+            "address = \"not-an-ip\"",
+            "client[0].address",
+        ),
+        ("path = \"radotp.db\"", "path = \"\"", "database.path"),
+    ];
+    for (from, to, expected) in cases {
+        let text = MINIMAL.replacen(from, to, 1);
+        let found = problems(&text);
+        assert!(
+            found.iter().any(|p| p.contains(expected)),
+            "{expected}: {found:?}"
+        );
+    }
+    let server = |body: &str| problems(&format!("{MINIMAL}\n[server]\n{body}\n"));
+    assert!(server("listen = [\"1812\"]")[0].starts_with("server.listen[0]"));
+    assert!(server("listen = []")[0].starts_with("server.listen"));
+    assert!(server("reject_delay_ms = 60000")[0].starts_with("server.reject_delay_ms"));
+    let otp = |body: &str| problems(&format!("{MINIMAL}\n[otp]\n{body}\n"));
+    assert!(otp("digits = 7")[0].starts_with("otp.digits"));
+    assert!(otp("period = 45")[0].starts_with("otp.period"));
+    assert!(otp("algorithm = \"MD5\"")[0].starts_with("otp.algorithm"));
+    assert!(otp("window = 100")[0].starts_with("otp.window"));
+    let pw = |body: &str| problems(&format!("{MINIMAL}\n[password]\n{body}\n"));
+    assert!(pw("memory_kib = 1")[0].starts_with("password.memory_kib"));
+    assert!(pw("iterations = 0")[0].starts_with("password.iterations"));
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let text = r#"
+[server]
+listen = ["nowhere"]
+[database]
+path = "x.db"
+[otp]
+digits = 5
+[[client]]
+name = "a"
+address = "10.0.0.0/8"
+[[client]]
+name = "a"
+address = "10.0.0.0/8"
+secret = "s"
+secret_file = "f"
+"#;
+    let found = problems(text);
+    for key in [
+        "server.listen[0]",
+        "otp.digits",
+        "client[0].secret: is required",
+        "client[1].name",
+        "client[1].address",
+        "client[1].secret: set either",
+    ] {
+        assert!(found.iter().any(|p| p.starts_with(key)), "{key}: {found:?}");
+    }
+}
+
+#[test]
+fn secret_file_is_read_relative_to_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("nas.secret"), "from-a-file-0123456789\n").unwrap();
+    let text = MINIMAL.replace(
+        "secret = \"a-long-random-shared-secret\"",
+        "secret_file = \"nas.secret\"",
+    );
+    let c = Config::from_toml(&text, dir.path()).unwrap();
+    assert_eq!(c.clients[0].secret.expose(), b"from-a-file-0123456789");
+    let missing = problems(&text); // resolved against /etc/radotp, where it does not exist
+    assert!(
+        missing[0].starts_with("client[0].secret_file: cannot read"),
+        "{missing:?}"
+    );
+}
+
+#[test]
+fn weak_settings_warn_without_refusing() {
+    let text = MINIMAL.replace("a-long-random-shared-secret", "short");
+    let text = format!("{text}\n[password]\nmemory_kib = 64\niterations = 1\n");
+    let c = Config::from_toml(&text, Path::new(".")).unwrap();
+    assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
+}
+
+#[test]
+fn secrets_never_reach_debug_output() {
+    let c = Config::from_toml(MINIMAL, Path::new(".")).unwrap();
+    assert!(!format!("{c:?}").contains("a-long-random-shared-secret"));
+}
+
+#[test]
+fn groups_are_checked_against_the_dictionary() {
+    let with = |extra: &str| problems(&format!("{MINIMAL}\n{extra}\n"));
+    assert!(with("[[group]]\nname = \"a\"\nreply = { \"Class\" = \"x\", \"Cisco-AVPair\" = [\"a=b\", \"c=d\"] }").is_empty());
+    let found = with("[[group]]\nname = \"a\"\nreply = { \"Clas\" = \"x\" }");
+    assert!(
+        found[0].starts_with("group[0] (a).reply: unknown attribute `Clas`"),
+        "{found:?}"
+    );
+    let found = with("[[group]]\nname = \"a\"\nreply = { \"Session-Timeout\" = \"soon\" }");
+    assert!(found[0].contains("Session-Timeout"), "{found:?}");
+    let found = with("[[group]]\nname = \"a\"\nreply = { \"Message-Authenticator\" = \"0x00\" }");
+    assert!(found[0].contains("set by radotp itself"), "{found:?}");
+    let big: Vec<String> = (0..20)
+        .map(|_| format!("\"{}\"", "x".repeat(250)))
+        .collect();
+    let found = with(&format!(
+        "[[group]]\nname = \"a\"\nreply = {{ \"Reply-Message\" = [{}] }}",
+        big.join(", ")
+    ));
+    assert!(found[0].contains("fit in a reply"), "{found:?}");
+    let found = with("[[group]]\nname = \"a\"\n[[group]]\nname = \"a\"");
+    assert!(found[0].contains("declared twice"), "{found:?}");
+    let text = MINIMAL.replace("[[client]]", "[[client]]\nallowed_groups = [\"admins\"]");
+    assert!(
+        problems(&text)[0]
+            .starts_with("client[0].allowed_groups: group \"admins\" is not declared")
+    );
+    let found = with("[server]\ndictionary = \"/nonexistent/dictionary\"");
+    assert!(
+        found[0].starts_with("server.dictionary: cannot read"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn parse_errors_never_quote_a_secret() {
+    let text = MINIMAL.replace(
+        "secret = \"a-long-random-shared-secret\"",
+        "secret = \"a-long-random-shared-secret",
+    );
+    let err = Config::from_toml(&text, Path::new("."))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("line 8"), "{err}");
+    assert!(!err.contains("a-long-random-shared-secret"), "{err}");
+}
+
+#[test]
+fn parse_errors_name_the_key() {
+    let cases = [
+        (
+            "[server]\nlisten = [\"127.0.0.1:1812\"]\n[metrics]\nlisten = [\"127.0.0.1:9812\"]\n",
+            "metrics.listen: invalid type: sequence, expected a string (line 4, column 10)",
+        ),
+        (
+            "[server]\nreject_delay_ms = \"soon\"\n",
+            "server.reject_delay_ms: invalid type: string",
+        ),
+        (
+            "[[client]]\nname = \"a\"\n[[client]]\nname = \"b\"\nmode = 3\n",
+            "client[1].mode: invalid type: integer",
+        ),
+        (
+            "[server]\nlisten = [\n  \"127.0.0.1:1812\",\n  5,\n]\n",
+            "server.listen: invalid type: integer",
+        ),
+        (
+            "[server]\nlisten = [\"127.0.0.1:1812\"]\nbogus = 1\n",
+            "server.bogus: unknown field `bogus`",
+        ),
+    ];
+    for (text, expected) in cases {
+        let err = Config::from_toml(text, Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(expected), "{expected:?} not in {err:?}");
+    }
+}

@@ -1,0 +1,326 @@
+//! Persistent state behind one trait: users, their seeds and the last TOTP step each used.
+//!
+//! Every state change that guards security is a single conditional statement, so it holds
+//! under concurrency and across restarts. SQLite (`sqlite`) is the embedded default;
+//! PostgreSQL (`postgres`) is shared by several nodes. One test suite (`suite`) runs against
+//! both.
+
+pub mod keys;
+pub mod postgres;
+mod sqlite;
+#[cfg(test)]
+mod suite;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::auth::otp::{Algorithm, TotpParams};
+use crate::secret::SecretBytes;
+
+pub use keys::{KeyError, Keys};
+pub use postgres::{PostgresStore, PostgresUrl};
+pub use sqlite::SqliteStore;
+
+/// A user's TOTP seed and its parameters.
+#[derive(Clone, Debug)]
+pub struct TotpSeed {
+    pub secret: SecretBytes,
+    pub params: TotpParams,
+}
+
+/// Where codes sent out of band go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub channel: Channel,
+    /// Phone number or e-mail address.
+    pub destination: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    Sms,
+    Email,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Sms => "sms",
+            Channel::Email => "email",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "sms" => Some(Channel::Sms),
+            "email" => Some(Channel::Email),
+            _ => None,
+        }
+    }
+}
+
+/// Limits on sending codes out of band.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SendLimits {
+    /// Seconds a sent code stays valid.
+    pub ttl: i64,
+    /// Seconds between two sends to one user.
+    pub cooldown: i64,
+    /// Sends per user per hour.
+    pub per_hour: u32,
+}
+
+/// What happened when a code was to be sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IssueOutcome {
+    /// Stored; send it now.
+    Issued,
+    /// Another code was sent less than `cooldown` seconds ago.
+    Cooldown,
+    /// `per_hour` codes were sent within the last hour.
+    HourlyLimit,
+}
+
+/// Per-user throttling: after `max_failures` consecutive failures the user is locked for
+/// `base_secs`, doubling with each further lock, at most `max_secs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    pub max_failures: u32,
+    pub base_secs: i64,
+    pub max_secs: i64,
+}
+
+/// Wrong guesses a sent code survives; then it is dead.
+pub const MAX_CODE_ATTEMPTS: u32 = 5;
+
+/// A user as stored.
+#[derive(Clone)]
+pub struct UserRecord {
+    pub name: String,
+    /// argon2 PHC string.
+    pub password_hash: String,
+    /// A temporary password stops working at this time (unix seconds).
+    pub password_expires_at: Option<i64>,
+    pub totp: Option<TotpSeed>,
+    /// The newest TOTP step already accepted; only newer steps may log in.
+    pub last_step: Option<u64>,
+    /// Consecutive failed logins, the locks they caused, and the current lock.
+    pub failures: u32,
+    pub locks: u32,
+    pub locked_until: Option<i64>,
+    pub disabled: bool,
+    pub created_at: i64,
+    pub last_login_at: Option<i64>,
+    /// Unused recovery codes.
+    pub recovery_codes_left: u32,
+    /// Where out-of-band codes go, if anywhere.
+    pub delivery: Option<Delivery>,
+    /// Learned clock offset of the user's token, in steps (positive: the token runs ahead).
+    pub drift: i64,
+    /// Groups the user belongs to (their reply attributes go on every Accept).
+    pub groups: Vec<String>,
+    /// Per-user reply attributes, `Name=value` as the administrator wrote them; they override
+    /// the groups' values of the same attribute.
+    pub reply: Vec<String>,
+}
+
+// The hash is not a secret in the way a seed is, but it has no business in a log line either.
+impl fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("name", &self.name)
+            .field("password_hash", &"[redacted]")
+            .field("totp", &self.totp)
+            .field("last_step", &self.last_step)
+            .field("disabled", &self.disabled)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for NewUser<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewUser")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What `user add` and `user import` store.
+pub struct NewUser<'a> {
+    pub name: &'a str,
+    pub password_hash: &'a str,
+    pub totp: &'a TotpSeed,
+    pub now: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database {path}: {reason}")]
+    Open { path: PathBuf, reason: String },
+    #[error("user \"{0}\" already exists")]
+    UserExists(String),
+    #[error("user \"{0}\" does not exist (see: radotp user list)")]
+    UserNotFound(String),
+    #[error("the database holds an invalid record for user \"{user}\": {reason}")]
+    Corrupt { user: String, reason: String },
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+/// The storage every radotp node uses. Seeds are sealed and codes MACed inside the store, with
+/// the keys it was opened with; callers only see plain values.
+pub trait Store: Send + Sync {
+    /// Look a user up by exact name.
+    fn find_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError>;
+
+    /// Every user, by name.
+    fn list_users(&self) -> Result<Vec<UserRecord>, StoreError>;
+
+    /// Create users, all or none; `UserExists` names the first name taken.
+    fn add_users(&self, users: &[NewUser<'_>]) -> Result<(), StoreError>;
+
+    /// Replace the password hash; `expires_at` makes it temporary.
+    fn set_password(
+        &self,
+        name: &str,
+        password_hash: &str,
+        expires_at: Option<i64>,
+    ) -> Result<(), StoreError>;
+
+    /// Replace the TOTP seed; codes of the old seed stop working at once.
+    fn set_totp(&self, name: &str, seed: &TotpSeed) -> Result<(), StoreError>;
+
+    fn set_disabled(&self, name: &str, disabled: bool) -> Result<(), StoreError>;
+
+    /// Clear the failure counter and any lock.
+    fn unlock(&self, name: &str) -> Result<(), StoreError>;
+
+    /// Delete the user and everything that belongs to them.
+    fn remove_user(&self, name: &str) -> Result<(), StoreError>;
+
+    /// Delete these users (those that exist) in one transaction; how many there were.
+    fn remove_users(&self, names: &[&str]) -> Result<u64, StoreError>;
+
+    /// Replace the user's recovery codes with these (stored as keyed MACs only).
+    fn replace_recovery_codes(&self, name: &str, codes: &[SecretBytes]) -> Result<(), StoreError>;
+
+    /// Use a recovery code: one atomic statement (then the last login is recorded).
+    /// `Some(left)` if it was unused, else `None`.
+    fn consume_recovery_code(
+        &self,
+        name: &str,
+        code: &SecretBytes,
+        now: i64,
+    ) -> Result<Option<u32>, StoreError>;
+
+    /// Record `step` as used, `drift` as the token's offset and `now` as the last login, but only
+    /// if `step` is newer than the last used step — one atomic statement. `false` means another
+    /// request (or node) used this step or a later one first: a replay.
+    fn consume_totp_step(
+        &self,
+        name: &str,
+        step: u64,
+        drift: i64,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Set or clear where out-of-band codes go.
+    fn set_delivery(&self, name: &str, delivery: Option<&Delivery>) -> Result<(), StoreError>;
+
+    /// Is `code` an unused recovery code of the user? (A read; `consume_recovery_code` uses it.)
+    fn recovery_code_exists(&self, name: &str, code: &SecretBytes) -> Result<bool, StoreError>;
+
+    /// Store a code to be sent, unless the cooldown or the hourly limit forbids it — one atomic
+    /// statement, so two nodes cannot both send.
+    fn issue_code(
+        &self,
+        name: &str,
+        code: &SecretBytes,
+        now: i64,
+        limits: SendLimits,
+    ) -> Result<IssueOutcome, StoreError>;
+
+    /// Is `code` a live sent code (unused, unexpired, not guessed at too often)?
+    fn sent_code_exists(
+        &self,
+        name: &str,
+        code: &SecretBytes,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Use a sent code: one atomic statement; `false` if it is no longer live.
+    fn consume_sent_code(
+        &self,
+        name: &str,
+        code: &SecretBytes,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// A wrong code was tried: count it against every live sent code of the user.
+    fn count_code_attempt(&self, name: &str, now: i64) -> Result<(), StoreError>;
+
+    /// Remember a challenge's State (as a MAC) for `user`, answerable from `client` until
+    /// `expires_at`.
+    fn create_challenge(
+        &self,
+        state: &[u8],
+        name: &str,
+        client: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Take (delete) a live challenge for `client`; returns its user. Single use, atomic.
+    fn take_challenge(
+        &self,
+        state: &[u8],
+        client: &str,
+        now: i64,
+    ) -> Result<Option<String>, StoreError>;
+
+    /// Set the learned drift and the last used step (resynchronisation).
+    fn set_drift(&self, name: &str, drift: i64, last_step: u64) -> Result<(), StoreError>;
+
+    /// Count a failed login; returns the time the user is locked until, if this failure (or an
+    /// earlier one) locked them. One atomic statement. Any success resets the count.
+    fn record_failure(
+        &self,
+        name: &str,
+        now: i64,
+        policy: LockoutPolicy,
+    ) -> Result<Option<i64>, StoreError>;
+
+    /// Replace the user's groups.
+    fn set_groups(&self, name: &str, groups: &[String]) -> Result<(), StoreError>;
+
+    /// Replace the user's own reply attributes (`Name=value`, validated by the caller).
+    fn set_reply(&self, name: &str, reply: &[String]) -> Result<(), StoreError>;
+
+    /// Number of users (metrics, status).
+    fn count_users(&self) -> Result<u64, StoreError>;
+}
+
+/// A stored delivery address, when both columns are set and the channel is known.
+pub(crate) fn delivery(channel: Option<String>, destination: Option<String>) -> Option<Delivery> {
+    Some(Delivery {
+        channel: Channel::parse(&channel?)?,
+        destination: destination?,
+    })
+}
+
+/// Stored TOTP parameters, refusing values no enrollment could have written.
+pub(crate) fn totp_params(algorithm: &str, digits: i64, period: i64) -> Result<TotpParams, String> {
+    let algorithm = algorithm.parse::<Algorithm>()?;
+    match (u8::try_from(digits), u64::try_from(period)) {
+        (Ok(digits @ (6 | 8)), Ok(period @ 1..=300)) => Ok(TotpParams {
+            algorithm,
+            digits,
+            period,
+        }),
+        _ => Err(format!(
+            "TOTP digits {digits} / period {period} out of range"
+        )),
+    }
+}

@@ -1,0 +1,214 @@
+//! The shared PostgreSQL store: several radotp nodes, one user base and one replay record.
+//!
+//! The same tables and the same statements as the SQLite store (`sql.rs` says why each is safe
+//! when nodes race); seeds are sealed and codes MACed here, with the node's key file, so every
+//! node must use the same key file. Connections come from a bounded pool with timeouts
+//! (`pool.rs`); an unreachable database gives errors quickly, never a guess.
+
+pub mod copy;
+mod error;
+mod pool;
+mod schema;
+mod sql;
+mod store_impl;
+#[cfg(test)]
+mod tests;
+mod url;
+
+use tokio_postgres::Row;
+use tokio_postgres::error::SqlState;
+
+use self::error::{OpError, database_error};
+use self::pool::{Conn, Pool};
+use super::{
+    Delivery, IssueOutcome, Keys, LockoutPolicy, MAX_CODE_ATTEMPTS, NewUser, SendLimits, Store,
+    StoreError, TotpSeed, UserRecord, delivery, totp_params,
+};
+use crate::secret::SecretBytes;
+
+pub use pool::Limits;
+pub use schema::VERSION as SCHEMA_VERSION;
+pub use url::PostgresUrl;
+
+/// Purpose labels of the MACs stored for codes and challenge States (as in SQLite).
+const RECOVERY: &str = "recovery";
+const SENT: &str = "sent";
+const CHALLENGE: &str = "challenge";
+/// Sent codes are kept this long after expiry (for rate limits), then deleted.
+const KEEP_EXPIRED_SECS: i64 = 3600;
+
+pub struct PostgresStore {
+    pool: Pool,
+    keys: Keys,
+    /// The schema version found on open, before migrating.
+    found_version: i64,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("found_version", &self.found_version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connect and bring the schema up to date (creating it in an empty database).
+    pub fn open(url: &PostgresUrl, keys: Keys) -> Result<Self, StoreError> {
+        Self::open_with(url, keys, Limits::default())
+    }
+
+    /// `open` with other pool bounds.
+    pub fn open_with(url: &PostgresUrl, keys: Keys, limits: Limits) -> Result<Self, StoreError> {
+        let open_error = |reason: String| StoreError::Open {
+            path: url.to_string().into(),
+            reason,
+        };
+        let pool = Pool::new(url, limits).map_err(open_error)?;
+        let mut store = Self {
+            pool,
+            keys,
+            found_version: 0,
+        };
+        store.found_version = store.migrate().map_err(|e| open_error(e.to_string()))?;
+        Ok(store)
+    }
+
+    /// The schema version the database had when this store opened it (0: none yet).
+    pub fn found_version(&self) -> i64 {
+        self.found_version
+    }
+
+    /// Apply missing schema migrations; returns the version found before.
+    pub fn migrate(&self) -> Result<i64, StoreError> {
+        self.pool.run(
+            self.pool.operation_timeout() * 6,
+            async |conn: &mut Conn| schema::migrate(&mut conn.client).await,
+        )
+    }
+
+    /// Check a database without changing it: reachable, a schema this radotp knows (or none
+    /// yet: the first `serve` or `db migrate` creates it), and the key file opens its seeds.
+    pub fn check(url: &PostgresUrl, keys: &Keys) -> Result<(), StoreError> {
+        let pool = Pool::new(url, Limits::default()).map_err(StoreError::Database)?;
+        let sample =
+            pool.run(
+                pool.operation_timeout(),
+                async |conn: &mut Conn| match schema::version(&conn.client).await? {
+                    None => Ok(None),
+                    Some(v) if v > schema::VERSION => Err(schema::newer(v).into()),
+                    Some(v) if v < schema::VERSION => Err(schema::older(v).into()),
+                    Some(_) => {
+                        let row = conn.client.query_opt(sql::SAMPLE_SEALED, &[]).await?;
+                        Ok(row.map(|r| (r.get::<_, String>(0), r.get::<_, Vec<u8>>(1))))
+                    }
+                },
+            )?;
+        if let Some((name, sealed)) = sample {
+            keys.unseal(&name, &sealed)?;
+        }
+        Ok(())
+    }
+
+    fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// One ordinary operation, bounded by the pool's operation timeout.
+    fn run<T>(
+        &self,
+        op: impl AsyncFnMut(&mut Conn) -> Result<T, OpError>,
+    ) -> Result<T, StoreError> {
+        self.pool.run(self.pool.operation_timeout(), op)
+    }
+
+    /// Execute one prepared statement; the number of rows it changed.
+    fn execute(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<u64, StoreError> {
+        self.run(async |conn: &mut Conn| {
+            let statement = conn.statement(sql).await?;
+            Ok(conn.client.execute(&statement, params).await?)
+        })
+    }
+
+    /// `UPDATE … WHERE name = $1`: no row changed means the user does not exist.
+    fn update(
+        &self,
+        name: &str,
+        sql: &'static str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<(), StoreError> {
+        match self.execute(sql, params)? {
+            0 => Err(StoreError::UserNotFound(name.to_owned())),
+            _ => Ok(()),
+        }
+    }
+
+    fn row_to_user(&self, row: &Row) -> Result<UserRecord, StoreError> {
+        let name: String = row.try_get("name").map_err(|e| database_error(&e))?;
+        let corrupt = |reason: String| StoreError::Corrupt {
+            user: name.clone(),
+            reason,
+        };
+        let get_error = |e: tokio_postgres::Error| corrupt(e.to_string());
+        let sealed: Option<Vec<u8>> = row.try_get("totp_sealed").map_err(get_error)?;
+        let totp = match sealed {
+            None => None,
+            Some(sealed) => {
+                let params = totp_params(
+                    row.try_get("totp_algorithm").map_err(get_error)?,
+                    row.try_get("totp_digits").map_err(get_error)?,
+                    row.try_get("totp_period").map_err(get_error)?,
+                )
+                .map_err(corrupt)?;
+                let secret = self.keys.unseal(&name, &sealed)?;
+                Some(TotpSeed { secret, params })
+            }
+        };
+        let count = |column: &str| -> Result<u32, StoreError> {
+            let value: i64 = row.try_get(column).map_err(get_error)?;
+            Ok(u32::try_from(value).unwrap_or(if value < 0 { 0 } else { u32::MAX }))
+        };
+        let list = |column: &str| -> Result<Vec<String>, StoreError> {
+            let text: String = row.try_get(column).map_err(get_error)?;
+            serde_json::from_str(&text).map_err(|e| {
+                corrupt(format!(
+                    "column {column} is not a JSON list of strings: {e}"
+                ))
+            })
+        };
+        let last_step: Option<i64> = row.try_get("last_step").map_err(get_error)?;
+        Ok(UserRecord {
+            password_hash: row.try_get("password_hash").map_err(get_error)?,
+            password_expires_at: row.try_get("password_expires_at").map_err(get_error)?,
+            totp,
+            last_step: last_step.and_then(|s| u64::try_from(s).ok()),
+            failures: count("failures")?,
+            locks: count("locks")?,
+            locked_until: row.try_get("locked_until").map_err(get_error)?,
+            disabled: row.try_get("disabled").map_err(get_error)?,
+            created_at: row.try_get("created_at").map_err(get_error)?,
+            last_login_at: row.try_get("last_login_at").map_err(get_error)?,
+            recovery_codes_left: count("recovery_codes_left")?,
+            delivery: delivery(
+                row.try_get("delivery_channel").map_err(get_error)?,
+                row.try_get("delivery_destination").map_err(get_error)?,
+            ),
+            drift: row.try_get("drift_steps").map_err(get_error)?,
+            groups: list("groups")?,
+            reply: list("reply")?,
+            name,
+        })
+    }
+}
+
+fn json(list: &[String]) -> Result<String, StoreError> {
+    serde_json::to_string(list).map_err(|e| StoreError::Database(e.to_string()))
+}
+
+fn step_param(step: u64) -> Result<i64, StoreError> {
+    i64::try_from(step).map_err(|_| StoreError::Database("step overflow".into()))
+}
