@@ -45,7 +45,7 @@ fn five_failures_lock_the_user_and_unlock_clears_it() {
             .code,
         ACCESS_REJECT
     );
-    server.assert_reason("locked until");
+    server.assert_reason("locked (until ");
     let out = server.cli(&["user", "unlock", "alice"], "");
     assert!(out.status.success());
     assert_eq!(

@@ -143,7 +143,7 @@ fn challenge_mode_asks_for_the_code_with_state() {
     assert_eq!(answer(&state, &code_now(&secret)), ACCESS_ACCEPT);
     // The State is single use.
     assert_eq!(answer(&state, &code_at(&secret, now() + 30)), ACCESS_REJECT);
-    server.assert_reason("unknown, used or expired State");
+    server.assert_reason("unknown State (never issued, already used");
     // A wrong password gets no challenge; password+code in one field still works.
     assert_eq!(login(&server, "bob", "wrong-pw").code, ACCESS_REJECT);
     let next = code_at(&secret, now() + 30);

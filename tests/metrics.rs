@@ -104,7 +104,7 @@ fn metrics_count_requests_decisions_and_drops() {
     assert_eq!(
         value(
             &page,
-            "radotp_drops_total{reason=\"missing_message_authenticator\"}"
+            "radotp_drops_total{reason=\"missing Message-Authenticator\"}"
         ),
         1.0
     );
@@ -154,7 +154,7 @@ fn requests_that_waited_too_long_are_dropped_before_hashing() {
         "all {SENT} were hashed despite a 100 ms queue limit"
     );
     let page = scrape(metrics_addr(&server), "/metrics");
-    let dropped = value(&page, "radotp_drops_total{reason=\"queue_timeout\"}");
+    let dropped = value(&page, "radotp_drops_total{reason=\"queue timeout\"}");
     assert_eq!(
         dropped as usize + rejects,
         SENT,

@@ -1,59 +1,136 @@
-//! The pure decision core called directly, beside the authenticator: `Tails`, `plan`, `verdict`
-//! and `respond`, with invariants that hold for any input and any answer from the store.
+//! The pure decision core called directly, beside the pipeline: `tails`, `plan` and `verdict`
+//! for every answer the store could give about the candidate codes, and every result of the
+//! password check, with invariants that hold for any input.
 
-use radotp_server::auth::decision::{self, Found, Tails, Verdict};
-use radotp_server::store::{Store, UserRecord};
+use radotp_server::auth::decision::{self, Check, Effect, Inputs, Outcome, Request, Seen};
+use radotp_server::auth::tails::Factor;
+use radotp_server::auth::{Checked, Reason};
+use radotp_server::store::{RecoveryCodeState, Store, UserRecord};
 
-use crate::world::{self, World};
+use crate::pipeline::View;
+use crate::world::{Client, World};
 
-/// Tails, plan, verdict and respond called directly, with invariants that hold for any input.
-pub fn check(world: &World, user_name: &str, input: &[u8], found: u8, now: u64) {
-    let user: Option<UserRecord> = world.store.find_user(user_name).expect("find_user");
-    let found = Found {
-        sent: found & 1 != 0,
-        recovery: found & 2 != 0,
-    };
-    let Some(user) = user else {
-        let plan = decision::plan(None, input, &Tails::default(), found, world::WINDOW, now);
-        assert_eq!(plan.password_len, input.len());
-        assert!(matches!(
-            decision::verdict(None, &plan, Some(true), now),
-            Verdict::Reject(_)
-        ));
+/// Every combination of what the store could say, judged with every check result.
+pub fn check(world: &World, view: &View, client: &Client, now: u64) {
+    let Some(input) = &view.input else {
         return;
     };
-    let tails = Tails::of(&user, input, false);
+    let user: Option<UserRecord> = world.store.find_user(&view.user).expect("find_user");
+    let request = Request {
+        user_name: &view.user,
+        input,
+        client: client.name,
+        mode: client.mode,
+        state: view.state.as_deref(),
+        allowed_groups: client.allowed_groups.as_deref(),
+    };
+    let tails = decision::tails(&request, user.as_ref());
     if let Some((at, code)) = &tails.numeric {
         assert_eq!(
-            &input[*at..],
+            &input.expose()[*at..],
             code.as_bytes(),
             "numeric tail is not the end"
         );
     }
-    let plan = decision::plan(Some(&user), input, &tails, found, world::WINDOW, now);
-    assert!(plan.password_len <= input.len());
-    for verified in [None, Some(false)] {
-        let verdict = decision::verdict(Some(&user), &plan, verified, now);
+    for sent in [false, true] {
+        for recovery in [
+            RecoveryCodeState::NotFound,
+            RecoveryCodeState::Unused,
+            RecoveryCodeState::Used,
+        ] {
+            for owner in [None, Some(view.user.clone()), Some("someone else".into())] {
+                let seen = Seen {
+                    sent,
+                    recovery,
+                    challenge_owner: owner,
+                };
+                let inputs = Inputs {
+                    request: &request,
+                    user: user.as_ref(),
+                    tails: &tails,
+                    seen: &seen,
+                    policy: &world.policy,
+                    now,
+                };
+                judge(&inputs, input.len());
+            }
+        }
+    }
+}
+
+fn judge(inputs: &Inputs<'_>, input_len: usize) {
+    let plan = decision::plan(inputs);
+    match plan.check {
+        Check::User { len } | Check::Dummy { len } => assert!(len <= input_len),
+        Check::None => assert!(
+            inputs.request.state.is_some(),
+            "no check for a request with a password"
+        ),
+    }
+    if inputs.user.is_none() && inputs.request.state.is_none() {
         assert!(
-            matches!(verdict, Verdict::Reject(_)),
-            "{verdict:?} without a verified password"
+            matches!(plan.check, Check::Dummy { .. }),
+            "unknown user: {plan:?}"
         );
     }
-    if let Verdict::Accept(factor) = decision::verdict(Some(&user), &plan, Some(true), now) {
-        assert_eq!(factor, plan.factor);
+    let results: &[Option<Checked>] = match plan.check {
+        Check::None => &[None],
+        _ => &[
+            Some(Checked::Wrong),
+            Some(Checked::Unusable),
+            Some(Checked::Right),
+        ],
+    };
+    for &checked in results {
+        let verdict = decision::verdict(inputs, &plan, checked);
+        let counted = verdict.effects.contains(&Effect::RecordFailure);
+        assert_eq!(
+            counted,
+            verdict.reason.counts_as_failure(),
+            "{:?} with effects {:?}",
+            verdict.reason,
+            verdict.effects
+        );
+        if verdict.outcome != Outcome::Accept {
+            assert!(
+                verdict.attributes.is_empty(),
+                "attributes on a {:?}",
+                verdict.outcome
+            );
+            continue;
+        }
+        // An Accept: a right password (or a challenge answer), a live code, a usable account.
+        let user = inputs.user.expect("an Accept without a user");
         assert!(!user.disabled, "a disabled user is accepted");
-    }
-    let whole = Tails::of(&user, input, true);
-    match decision::respond(&user, &whole, found, world::WINDOW, now) {
-        Verdict::Accept(decision::Factor::Sent) => assert!(found.sent),
-        Verdict::Accept(decision::Factor::Recovery) => {
-            assert!(found.recovery && whole.recovery.is_some())
+        assert!(
+            matches!(checked, Some(Checked::Right) | None),
+            "accepted with {checked:?}"
+        );
+        assert!(
+            matches!(plan.check, Check::User { .. } | Check::None),
+            "accepted after a dummy check"
+        );
+        assert!(
+            matches!(verdict.effects.as_slice(), [Effect::Consume(_)]),
+            "an Accept commits exactly one factor: {:?}",
+            verdict.effects
+        );
+        assert!(matches!(verdict.reason, Reason::Accepted { .. }));
+        if inputs.request.state.is_none() {
+            assert!(
+                !matches!(
+                    plan.factor,
+                    Factor::None | Factor::UsedTotp { .. } | Factor::UsedRecovery
+                ),
+                "accepted on {:?}",
+                plan.factor
+            );
+        } else {
+            assert_eq!(
+                inputs.seen.challenge_owner.as_deref(),
+                Some(inputs.request.user_name),
+                "accepted on a State of someone else"
+            );
         }
-        Verdict::Accept(decision::Factor::Totp { .. }) => {
-            let seed = user.totp.as_ref().expect("TOTP accepted without a seed");
-            assert_eq!(input.len(), usize::from(seed.params.digits));
-        }
-        Verdict::Accept(other) => panic!("respond accepted {other:?}"),
-        Verdict::Reject(_) => {}
     }
 }

@@ -1,7 +1,7 @@
-//! Shared by the fuzz targets: an independent RADIUS checker (`wire`), the server's packet
-//! path rebuilt from the library's public API (`pipeline`) against an in-memory store with
-//! known users (`world`), direct checks of the decision core (`decision`), and a byte cursor
-//! for structured inputs. The targets themselves are in `targets`, so that `cargo test` can
+//! Shared by the fuzz targets: an independent RADIUS checker (`wire`), the server's own
+//! pipeline driven without sockets and judged from the outside (`pipeline`) over an in-memory
+//! store with known users (`world`), direct checks of the decision core (`decision`), and a
+//! byte cursor for structured inputs. The targets themselves are in `targets`, so that `cargo test` can
 //! replay the seeds without libFuzzer (`tests/seeds.rs`).
 
 pub mod decision;

@@ -1,38 +1,29 @@
-//! `src/server/pipeline.rs` without sockets: the same stages in the same order, through the
-//! library's public API, each asserting what must hold on its way. `check` then judges the
-//! outcome from the outside, with the independent checker in `wire`.
+//! One datagram through the server's own pipeline (`radotp_server::server::Pipeline`), the
+//! same function the UDP transport calls — no copy of its stages here. Around it, checks from
+//! the outside: the Message-Authenticator code agrees with an independent HMAC-MD5, hiding is
+//! the inverse of unhiding, the decision core keeps its invariants for any store answer
+//! (`decision`), and `check` judges the reply with the independent checker in `wire`.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Instant;
 
 use radius::core::packet::Packet;
 use radius::core::rfc2865;
-use radotp_server::auth::{AuthRequest, Decision, Mode, Outcome};
-use radotp_server::dedup::{Lookup, RequestKey, ResponseCache};
-use radotp_server::dictionary::{WireAttribute, to_wire_all};
+use radotp_server::auth::Mode;
 use radotp_server::protocol::precheck::precheck;
-use radotp_server::protocol::{attr, code, message_authenticator, password, reply};
+use radotp_server::protocol::{attr, code, message_authenticator, password};
 use radotp_server::secret::SecretBytes;
+use radotp_server::server::outcome::DropReason;
+use radotp_server::server::{Arrival, Step, Transport};
 
 use crate::wire;
-use crate::world::{self, World};
+use crate::world::{self, Client, World};
 
-/// As `server::pipeline` words it (the module is private).
-const CHALLENGE_PROMPT: &str = "Enter your verification code";
-
-/// The NAS the datagram comes from.
-pub struct Client {
-    pub name: &'static str,
-    pub secret: &'static [u8],
-    pub require_message_authenticator: bool,
-    pub limit_proxy_state: bool,
-    pub mode: Mode,
-    pub allowed_groups: Option<Vec<String>>,
-}
-
-/// Where every datagram comes from.
-const PEER: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 1812);
+/// Where every datagram comes from, and the socket it arrives on.
+const PEER: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 40000);
+const LOCAL: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 1812);
 
 /// A reply, and what led to it.
 #[derive(Debug, Default)]
@@ -40,20 +31,13 @@ pub struct Answered {
     pub reply: Vec<u8>,
     /// Sent again from the response cache (RFC 5080 §2.2.2), not processed.
     pub resent: bool,
-    pub user: Option<String>,
-    /// The decrypted User-Password.
-    pub input: Option<SecretBytes>,
-    /// The State the request carried.
-    pub state: Option<Vec<u8>>,
-    /// The State an Access-Challenge hands out.
-    pub challenge: Option<Vec<u8>>,
     /// A code the server would send out of band.
     pub sent: Option<SecretBytes>,
 }
 
 #[derive(Debug)]
 pub enum Handled {
-    Dropped(&'static str),
+    Dropped(DropReason),
     Answered(Answered),
 }
 
@@ -69,203 +53,133 @@ impl History {
     pub fn add(&mut self, handled: &Handled) {
         if let Handled::Answered(a) = handled {
             self.replies.push(a.reply.clone());
-            self.challenges.extend(a.challenge.clone());
+            if a.reply.first() == Some(&code::ACCESS_CHALLENGE) {
+                self.challenges.extend(reply_state(&a.reply));
+            }
         }
     }
 }
 
-/// One datagram through every stage.
-pub fn handle(
-    world: &mut Option<World>,
-    cache: &ResponseCache,
-    client: &Client,
-    datagram: &[u8],
-    now: u64,
-) -> Handled {
-    // 1 + 3. Size, Length, attribute framing, code.
-    let Ok(check) = precheck(datagram) else {
-        return Handled::Dropped("malformed");
-    };
-    let packet = &datagram[..check.length];
-    // 4. Authenticity.
-    match check.message_authenticator {
-        Some(offset) => {
-            let verified = message_authenticator::verify(packet, offset, client.secret);
-            assert_eq!(
-                verified,
-                message_authenticator::verify(packet, offset, client.secret),
-                "verification is not repeatable"
-            );
-            assert_eq!(
-                verified,
-                wire::request_ma_verifies(packet, offset, client.secret),
-                "verify disagrees with an independent HMAC-MD5"
-            );
-            if !verified {
-                return Handled::Dropped("bad Message-Authenticator");
-            }
-            // Every octet is covered: one flipped anywhere must fail.
-            for at in [
-                0,
-                usize::from(check.identifier) % packet.len(),
-                packet.len() - 1,
-            ] {
-                let mut flipped = packet.to_vec();
-                flipped[at] ^= 0x01;
-                assert!(
-                    !message_authenticator::verify(&flipped, offset, client.secret),
-                    "still verifies with octet {at} flipped"
-                );
-            }
-        }
-        None if check.code == code::STATUS_SERVER || client.require_message_authenticator => {
-            return Handled::Dropped("missing Message-Authenticator");
-        }
-        None if check.has_proxy_state && client.limit_proxy_state => {
-            return Handled::Dropped("Proxy-State without Message-Authenticator");
-        }
-        None => {}
-    }
-    let header = reply::RequestHeader {
-        identifier: check.identifier,
-        request_authenticator: &check.request_authenticator,
-    };
-    let answered = |reply: Vec<u8>| Answered {
-        reply,
-        ..Answered::default()
-    };
-    // 6. Status-Server → Access-Accept.
-    if check.code == code::STATUS_SERVER {
-        let proxy_states = if check.has_proxy_state {
-            match Packet::decode(packet, b"") {
-                Ok(decoded) => rfc2865::lookup_all_proxy_state(&decoded),
-                Err(_) => return Handled::Dropped("attribute framing"),
-            }
-        } else {
-            Vec::new()
-        };
-        return match build(code::ACCESS_ACCEPT, header, &proxy_states, &[], client) {
-            Some(bytes) => Handled::Answered(answered(bytes)),
-            None => Handled::Dropped("reply too long"),
-        };
-    }
-    // 5. Retransmissions.
-    let key = RequestKey {
+/// One datagram through the pipeline, decided at `now`.
+pub fn handle(world: &World, client: &Client, datagram: &[u8], now: u64) -> Handled {
+    authenticity(client, datagram);
+    let arrival = Arrival {
+        transport: Transport::Udp { local: LOCAL },
         peer: PEER,
-        identifier: check.identifier,
-        request_authenticator: check.request_authenticator,
+        at: Instant::now(),
     };
-    let guard = match cache.lookup(key, Instant::now()) {
-        Lookup::New(guard) => guard,
-        Lookup::Resend(bytes) => {
+    let pipeline = &world.pipeline;
+    let reply = match pipeline.receive(datagram, arrival) {
+        Step::Dropped(reason) => return Handled::Dropped(reason),
+        Step::Send(bytes) => {
             return Handled::Answered(Answered {
-                resent: true,
-                ..answered(bytes.to_vec())
+                reply: bytes.to_vec(),
+                resent: datagram[0] == code::ACCESS_REQUEST,
+                sent: None,
             });
         }
-        // One request at a time, each answered or forgotten before the next.
-        Lookup::InFlight => panic!("in flight after its handling ended"),
-        Lookup::Full => panic!("a cache for 64 is full after four requests"),
-    };
-    // 7. The Access-Request's attributes.
-    let Ok(decoded) = Packet::decode(packet, b"") else {
-        return Handled::Dropped("attribute framing");
-    };
-    let Ok(names) = rfc2865::lookup_all_user_name(&decoded) else {
-        return Handled::Dropped("User-Name is not UTF-8");
-    };
-    let [user_name] = names.as_slice() else {
-        return Handled::Dropped("not one User-Name");
-    };
-    let proxy_states = rfc2865::lookup_all_proxy_state(&decoded);
-    let state = match rfc2865::lookup_all_state(&decoded).as_slice() {
-        [] => None,
-        [state] => Some(state.clone()),
-        _ => return Handled::Dropped("more than one State"),
-    };
-    let hidden = decoded.lookup_all(attr::USER_PASSWORD);
-    let decision = match hidden.as_slice() {
-        [one] => {
-            let hidden = one.encode_bytes();
-            let input =
-                match password::decrypt(&hidden, &check.request_authenticator, client.secret) {
-                    Ok(input) => input,
-                    Err(_) => return Handled::Dropped("bad User-Password"),
-                };
-            // Hiding again gives the same ciphertext, up to extra padding blocks.
-            let again =
-                password::encrypt(input.expose(), &check.request_authenticator, client.secret)
-                    .expect("a decrypted password re-encrypts");
-            assert_eq!(again[..], hidden[..again.len()], "decrypt/encrypt disagree");
-            let world = world.get_or_insert_with(World::new);
-            // What the store "found", for the decision core's direct checks: any combination.
-            let found = check.request_authenticator[0] & 3;
-            crate::decision::check(world, user_name, input.expose(), found, now);
-            let request = AuthRequest {
-                user_name,
-                input: &input,
-                client: client.name,
-                mode: client.mode,
-                state: state.as_deref(),
-                allowed_groups: client.allowed_groups.as_deref(),
-                now,
-            };
-            let decision = world
-                .authenticator
-                .authenticate(&request)
-                .unwrap_or_else(|e| panic!("store error for user {user_name:?}: {e}"));
-            (decision, Some(input))
-        }
-        [] => (Decision::unsupported("no PAP"), None),
-        _ => return Handled::Dropped("more than one User-Password"),
-    };
-    let (mut decision, input) = decision;
-    // 10. The reply.
-    let wire = to_wire_all(
-        &decision.attributes,
-        client.secret,
-        &check.request_authenticator,
-    );
-    let accept_attributes: Vec<(u8, &[u8])> = wire.iter().map(WireAttribute::as_pair).collect();
-    let challenge_attributes;
-    let (reply_code, attributes): (u8, &[(u8, &[u8])]) = match &decision.outcome {
-        Outcome::Accept => (code::ACCESS_ACCEPT, &accept_attributes),
-        Outcome::Reject => (code::ACCESS_REJECT, &[]),
-        Outcome::Challenge { state } => {
-            challenge_attributes = [
-                (attr::REPLY_MESSAGE, CHALLENGE_PROMPT.as_bytes()),
-                (attr::STATE, state.as_slice()),
-            ];
-            (code::ACCESS_CHALLENGE, &challenge_attributes)
+        Step::Answer(reply) => reply,
+        Step::Decide(pending) => {
+            if let Some(view) = view(datagram, client.secret) {
+                crate::decision::check(world, &view, client, now);
+            }
+            let decided = pipeline.decide(&pending, now);
+            match pipeline.answer(*pending, decided) {
+                Ok(reply) => reply,
+                Err(reason) => return Handled::Dropped(reason),
+            }
         }
     };
-    let Some(bytes) = build(reply_code, header, &proxy_states, attributes, client) else {
-        return Handled::Dropped("reply too long");
-    };
-    guard.answer(Arc::from(bytes.as_slice()), Instant::now());
     Handled::Answered(Answered {
-        reply: bytes,
+        reply: reply.bytes.to_vec(),
         resent: false,
-        user: Some(user_name.clone()),
-        input,
-        state,
-        challenge: match decision.outcome {
-            Outcome::Challenge { state } => Some(state),
-            _ => None,
-        },
-        sent: decision.send.take().map(|s| s.code),
+        sent: reply.code.map(|c| c.code),
     })
 }
 
-fn build(
-    reply_code: u8,
-    header: reply::RequestHeader<'_>,
-    proxy_states: &[Vec<u8>],
-    attributes: &[(u8, &[u8])],
-    client: &Client,
-) -> Option<Vec<u8>> {
-    let proxy_states: Vec<&[u8]> = proxy_states.iter().map(Vec::as_slice).collect();
-    reply::build(reply_code, header, &proxy_states, attributes, client.secret).ok()
+/// The Message-Authenticator code, from the outside: repeatable, in agreement with an
+/// independent HMAC-MD5, and broken by any flipped octet.
+fn authenticity(client: &Client, datagram: &[u8]) {
+    let Ok(check) = precheck(datagram) else {
+        return;
+    };
+    let Some(offset) = check.message_authenticator else {
+        return;
+    };
+    let packet = &datagram[..check.length];
+    let verified = message_authenticator::verify(packet, offset, client.secret);
+    assert_eq!(
+        verified,
+        message_authenticator::verify(packet, offset, client.secret),
+        "verification is not repeatable"
+    );
+    assert_eq!(
+        verified,
+        wire::request_ma_verifies(packet, offset, client.secret),
+        "verify disagrees with an independent HMAC-MD5"
+    );
+    if verified {
+        for at in [
+            0,
+            usize::from(check.identifier) % packet.len(),
+            packet.len() - 1,
+        ] {
+            let mut flipped = packet.to_vec();
+            flipped[at] ^= 0x01;
+            assert!(
+                !message_authenticator::verify(&flipped, offset, client.secret),
+                "still verifies with octet {at} flipped"
+            );
+        }
+    }
+}
+
+/// An Access-Request as the judge reads it, independently of the pipeline.
+pub struct View {
+    pub user: String,
+    /// The decrypted User-Password, when there is exactly one that decrypts.
+    pub input: Option<SecretBytes>,
+    pub state: Option<Vec<u8>>,
+}
+
+/// Read an Access-Request's User-Name, User-Password and State (if it is well-formed).
+pub fn view(datagram: &[u8], secret: &[u8]) -> Option<View> {
+    let check = precheck(datagram).ok()?;
+    let packet = &datagram[..check.length];
+    let decoded = Packet::decode(packet, b"").ok()?;
+    let user = match rfc2865::lookup_all_user_name(&decoded).ok()?.as_slice() {
+        [name] => name.clone(),
+        _ => return None,
+    };
+    let state = match rfc2865::lookup_all_state(&decoded).as_slice() {
+        [] => None,
+        [state] => Some(state.clone()),
+        _ => return None,
+    };
+    let input = match decoded.lookup_all(attr::USER_PASSWORD).as_slice() {
+        [one] => {
+            let hidden = one.encode_bytes();
+            password::decrypt(&hidden, &check.request_authenticator, secret)
+                .ok()
+                .inspect(|input| {
+                    // Hiding again gives the same ciphertext, up to extra padding blocks.
+                    let again =
+                        password::encrypt(input.expose(), &check.request_authenticator, secret)
+                            .expect("a decrypted password re-encrypts");
+                    assert_eq!(again[..], hidden[..again.len()], "decrypt/encrypt disagree");
+                })
+        }
+        _ => None,
+    };
+    Some(View { user, input, state })
+}
+
+fn reply_state(reply: &[u8]) -> Option<Vec<u8>> {
+    let attrs = wire::attributes(reply)?;
+    attrs
+        .iter()
+        .find(|(_, kind, _)| *kind == attr::STATE)
+        .map(|(_, _, value)| value.to_vec())
 }
 
 /// Judge an outcome from the outside: nothing unauthenticated or malformed is answered, every
@@ -301,12 +215,14 @@ pub fn check(client: &Client, datagram: &[u8], handled: &Handled, history: &Hist
         assert_eq!(reply_code, code::ACCESS_ACCEPT);
         return;
     }
-    let user = a
-        .user
-        .as_deref()
-        .expect("an answered Access-Request has a user");
+    let request = view(datagram, client.secret).expect("an answered Access-Request reads");
+    let user = request.user.as_str();
     let spec = world::spec(user);
-    let input = a.input.as_ref().map(|i| i.expose()).unwrap_or_default();
+    let input = request
+        .input
+        .as_ref()
+        .map(|i| i.expose())
+        .unwrap_or_default();
     match reply_code {
         code::ACCESS_ACCEPT => {
             let spec = spec.unwrap_or_else(|| panic!("unknown user {user:?} accepted"));
@@ -328,7 +244,7 @@ pub fn check(client: &Client, datagram: &[u8], handled: &Handled, history: &Hist
                 },
                 "{user}'s Accept has attributes {kinds:?}"
             );
-            match &a.state {
+            match &request.state {
                 // A challenge answer: the State must be one this execution handed out.
                 Some(state) => assert!(
                     history.challenges.contains(state),
@@ -344,9 +260,14 @@ pub fn check(client: &Client, datagram: &[u8], handled: &Handled, history: &Hist
             assert_eq!(client.mode, Mode::Challenge, "challenge in append mode");
             let spec = spec.unwrap_or_else(|| panic!("unknown user {user:?} challenged"));
             assert_eq!(input, spec.password, "challenged without the bare password");
-            assert!(a.state.is_none(), "a challenge answered with a challenge");
-            let state = a.challenge.as_ref().expect("challenge State");
-            assert!(attrs.iter().any(|(t, v)| *t == attr::STATE && v == state));
+            assert!(
+                request.state.is_none(),
+                "a challenge answered with a challenge"
+            );
+            assert!(
+                reply_state(&a.reply).is_some_and(|s| s.len() >= 16),
+                "a challenge without a State of 16 octets or more"
+            );
         }
         code::ACCESS_REJECT => {}
         other => panic!("reply code {other}"),

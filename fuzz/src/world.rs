@@ -1,17 +1,20 @@
-//! The users the packet path authenticates against: a fresh in-memory SQLite store per
-//! execution (so a run replays identically: no lock, used step or sent code leaks from one
-//! input into the next), with password hashes computed once at a tiny argon2 cost.
+//! The server the packet path runs through: the library's own `Pipeline`, over a fresh
+//! in-memory SQLite store per execution (so a run replays identically: no lock, used step or
+//! sent code leaks from one input into the next), with users whose password hashes are
+//! computed once at a tiny argon2 cost, and one NAS whose settings the input chooses.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use radotp_server::auth::otp::{Algorithm, TotpParams};
 use radotp_server::auth::password::{self, DummyHash};
-use radotp_server::auth::{Authenticator, Policy, codes};
+use radotp_server::auth::{Authenticator, LocalHashes, Mode, Policy, codes};
 use radotp_server::authz::{self, Authorization};
-use radotp_server::config::PasswordCost;
+use radotp_server::clients::ClientTable;
+use radotp_server::config::{ClientConfig, PasswordCost};
 use radotp_server::dictionary::{AttributeValue, Dictionary};
 use radotp_server::secret::SecretBytes;
+use radotp_server::server::pipeline::{Parts, Pipeline};
 use radotp_server::store::{
     Channel, Delivery, Keys, LockoutPolicy, NewUser, SendLimits, SqliteStore, Store, TotpSeed,
 };
@@ -146,14 +149,40 @@ pub const SEND_LIMITS: SendLimits = SendLimits {
     per_hour: 5,
 };
 
-/// A fresh store holding `USERS`, and the authenticator over it.
+/// The NAS the datagrams come from, as the input configures it.
+pub struct Client {
+    pub name: &'static str,
+    pub secret: &'static [u8],
+    pub require_message_authenticator: bool,
+    pub limit_proxy_state: bool,
+    pub mode: Mode,
+    pub allowed_groups: Option<Vec<String>>,
+}
+
+impl Client {
+    fn config(&self) -> ClientConfig {
+        ClientConfig {
+            name: self.name.to_owned(),
+            network: "127.0.0.0/8".parse().expect("a prefix"),
+            secret: SecretBytes::from(self.secret),
+            require_message_authenticator: self.require_message_authenticator,
+            mode: self.mode,
+            rate_limit: None,
+            limit_proxy_state: self.limit_proxy_state,
+            allowed_groups: self.allowed_groups.clone(),
+        }
+    }
+}
+
+/// A fresh store holding `USERS`, and the server's pipeline over it.
 pub struct World {
     pub store: Arc<SqliteStore>,
-    pub authenticator: Authenticator,
+    pub pipeline: Pipeline,
+    pub policy: Policy,
 }
 
 impl World {
-    pub fn new() -> World {
+    pub fn new(client: &Client) -> World {
         let hashes = hashes();
         let store = SqliteStore::open_in_memory(Keys::from_master(b"fuzzing master key"))
             .expect("in-memory store");
@@ -204,22 +233,24 @@ impl World {
                 base_secs: 60,
                 max_secs: 600,
             },
+            authorization: Arc::clone(&hashes.authorization),
         };
         let authenticator = Authenticator::new(
             Arc::clone(&store) as Arc<dyn Store>,
-            policy,
-            Arc::clone(&hashes.authorization),
-            hashes.dummy.clone(),
+            Arc::new(LocalHashes::new(hashes.dummy.clone())),
+            policy.clone(),
         );
+        let pipeline = Pipeline::new(Parts {
+            clients: ClientTable::new(&[client.config()]),
+            authenticator,
+            delivery: None,
+            reject_delay: std::time::Duration::ZERO,
+            max_queue_wait: std::time::Duration::from_secs(3600),
+        });
         World {
             store,
-            authenticator,
+            pipeline,
+            policy,
         }
-    }
-}
-
-impl Default for World {
-    fn default() -> Self {
-        World::new()
     }
 }

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use radotp_server::config::{Config, ConfigError};
-use radotp_server::store::{Keys, PostgresStore, SqliteStore, Store};
+use radotp_server::store::Store;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -136,18 +136,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), Failure> {
 
 /// Open the configured store (SQLite file or PostgreSQL URL) with its key file.
 fn open_store(config: &Config) -> Result<std::sync::Arc<dyn Store>, Failure> {
-    let keys = Keys::load_or_create(&config.database.key_file)
-        .map_err(|e| Failure::Runtime(e.to_string()))?;
-    let store: std::sync::Arc<dyn Store> = match &config.database.url {
-        Some(url) => std::sync::Arc::new(
-            PostgresStore::open(url, keys).map_err(|e| Failure::Runtime(e.to_string()))?,
-        ),
-        None => std::sync::Arc::new(
-            SqliteStore::open(&config.database.path, keys)
-                .map_err(|e| Failure::Runtime(e.to_string()))?,
-        ),
-    };
-    Ok(store)
+    radotp_server::store::open(&config.database).map_err(|e| Failure::Runtime(e.to_string()))
 }
 
 /// Load the configuration (warnings are for `serve` and `check-config` to report).

@@ -360,15 +360,21 @@ impl Server {
         json_lines(&self.logs())
     }
 
-    /// Wait (bounded, 5 s) for a "request" event whose reason contains `reason`; true if seen.
+    /// Wait (bounded, 5 s) for a "request" event whose reason, with its detail, contains
+    /// `reason`; true if seen.
     pub fn wait_for_reason(&self, reason: &str) -> bool {
+        self.wait_for_event(|v| said(v).contains(reason))
+    }
+
+    /// Wait (bounded, 5 s) for a "request" event that `matches`; true if seen.
+    pub fn wait_for_event(&self, matches: impl Fn(&Value) -> bool) -> bool {
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
-            let seen = self.events().iter().any(|v| {
-                v["message"] == "request"
-                    && v["reason"].as_str().is_some_and(|r| r.contains(reason))
-            });
-            if seen {
+            if self
+                .events()
+                .iter()
+                .any(|v| v["message"] == "request" && matches(v))
+            {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -376,13 +382,32 @@ impl Server {
         false
     }
 
-    /// Assert, as an extra check, that some request event's reason contains `reason`.
+    /// Assert, as an extra check, that some request event's reason (with its detail) contains
+    /// `reason`.
     pub fn assert_reason(&self, reason: &str) {
         assert!(
             self.wait_for_reason(reason),
             "no request event with reason containing {reason:?}; log:\n{}",
             self.logs()
         );
+    }
+
+    /// Assert that a request was dropped, and logged as such with exactly this reason.
+    pub fn assert_dropped(&self, reason: &str) {
+        assert!(
+            self.wait_for_event(|v| v["outcome"] == "drop" && v["reason"] == reason),
+            "no drop with reason {reason:?}; log:\n{}",
+            self.logs()
+        );
+    }
+}
+
+/// What a request line says: `reason (detail)`, or the reason alone.
+pub fn said(event: &Value) -> String {
+    match (event["reason"].as_str(), event["detail"].as_str()) {
+        (Some(reason), Some(detail)) => format!("{reason} ({detail})"),
+        (Some(reason), None) => reason.to_owned(),
+        _ => String::new(),
     }
 }
 

@@ -17,7 +17,7 @@ const RESERVED: &[(u8, &str)] = &[
     (attr::CHAP_PASSWORD, "CHAP-Password"),
     (attr::STATE, "State"),
     (
-        26,
+        attr::VENDOR_SPECIFIC,
         "Vendor-Specific (write the vendor attribute by name instead)",
     ),
     (attr::PROXY_STATE, "Proxy-State"),

@@ -27,8 +27,8 @@
 pub mod auth;
 pub mod authz;
 pub mod clients;
+pub mod clock;
 pub mod config;
-pub mod dedup;
 pub mod delivery;
 pub mod dictionary;
 pub mod metrics;

@@ -1,5 +1,6 @@
-//! The whole packet path without sockets: precheck, Message-Authenticator, decode, User-Password,
-//! the decision core and the authenticator against an in-memory store, the signed reply.
+//! The whole packet path without sockets: the server's `Pipeline` (precheck, Message-
+//! Authenticator, reply cache, decode, User-Password, the decision core and the authenticator
+//! against an in-memory store, the signed reply), judged from the outside.
 //!
 //! Input: one flags octet, then either a raw datagram or a recipe for up to four requests.
 //!
@@ -12,13 +13,10 @@
 //! Authenticator first, last, unsigned; Proxy-State; State; CHAP; wrong hiding secret; trailing
 //! octets) — see `Session::request`. User octet 6 resends the previous datagram unchanged.
 
-use std::time::Duration;
-
-use crate::pipeline::{self, Client, Handled, History};
-use crate::world::{self, RECOVERY_CODES, USERS};
+use crate::pipeline::{self, Handled, History};
+use crate::world::{self, Client, RECOVERY_CODES, USERS, World};
 use crate::{Cursor, wire};
 use radotp_server::auth::Mode;
-use radotp_server::dedup::ResponseCache;
 use radotp_server::protocol::{code, password};
 use radotp_server::secret::SecretBytes;
 
@@ -41,8 +39,7 @@ pub fn run(data: &[u8]) {
         },
     };
     let now = world::NOW + u64::from((flags >> 4) & 3) * 30;
-    let mut world = None;
-    let cache = ResponseCache::new(Duration::from_secs(30), 64);
+    let world = World::new(&client);
     if flags & 8 == 0 {
         let mut datagram = input.rest().to_vec();
         if flags & 1 != 0 && datagram.len() >= 20 {
@@ -50,7 +47,7 @@ pub fn run(data: &[u8]) {
             let end = length.clamp(20, datagram.len());
             wire::sign_request(&mut datagram[..end], SECRET);
         }
-        let handled = pipeline::handle(&mut world, &cache, &client, &datagram, now);
+        let handled = pipeline::handle(&world, &client, &datagram, now);
         trace(0, false, &handled);
         pipeline::check(&client, &datagram, &handled, &History::default());
         return;
@@ -70,7 +67,7 @@ pub fn run(data: &[u8]) {
             }
             _ => session.request(&mut input, index, now, &client),
         };
-        let handled = pipeline::handle(&mut world, &cache, &client, &datagram, now);
+        let handled = pipeline::handle(&world, &client, &datagram, now);
         trace(index, clean, &handled);
         pipeline::check(&client, &datagram, &handled, &session.history);
         let reply = match &handled {

@@ -1,9 +1,14 @@
-//! The authenticator against a real SQLite store: one argon2 verification per request, the
-//! commit of each factor, password-only flows (send a code, challenge) and challenge answers.
+//! The shell against a real SQLite store: one password check per request, the commit of each
+//! factor, password-only flows (send a code, challenge), challenge answers, lost races, and a
+//! password source that cannot answer.
 
 use super::*;
-use crate::auth::otp::{Algorithm, TotpParams, code_at};
-use crate::store::{Channel, NewUser, SqliteStore, TotpSeed};
+use crate::auth::Mode;
+use crate::auth::otp::{self, Algorithm, TotpParams, code_at};
+use crate::auth::password::{self, DummyHash};
+use crate::auth::{CHALLENGE_TTL_SECS, LocalHashes};
+use crate::secret::SecretBytes;
+use crate::store::{Channel, Delivery, LockoutPolicy, NewUser, SendLimits, SqliteStore, TotpSeed};
 
 const NOW: u64 = 1_700_000_015;
 /// Enough room that the other tests never lock anyone.
@@ -63,9 +68,10 @@ fn setup_with(send: bool, lockout: LockoutPolicy) -> Setup {
             per_hour: 5,
         }),
         lockout,
+        authorization: Arc::default(),
     };
     let dummy = DummyHash::new(password::TEST_COST).unwrap();
-    let auth = Authenticator::new(store.clone(), policy, Arc::default(), dummy);
+    let auth = Authenticator::new(store.clone(), Arc::new(LocalHashes::new(dummy)), policy);
     Setup {
         _dir: dir,
         store,
@@ -79,31 +85,36 @@ fn request<'a>(
     input: &'a SecretBytes,
     mode: Mode,
     state: Option<&'a [u8]>,
-    now: u64,
-) -> AuthRequest<'a> {
-    AuthRequest {
+) -> Request<'a> {
+    Request {
         user_name: user,
         input,
         client: "nas",
         mode,
         state,
         allowed_groups: None,
-        now,
     }
 }
 
+/// What the log line would say: the reason's label and the detail.
+fn said(decision: &Decision) -> (Outcome, String) {
+    let text = match decision.detail() {
+        Some(detail) => format!("{} ({detail})", decision.reason.label()),
+        None => decision.reason.label().to_owned(),
+    };
+    (decision.outcome, text)
+}
+
+fn decide(auth: &Authenticator, request: &Request<'_>, now: u64) -> Decision {
+    auth.authenticate(request, now).unwrap()
+}
+
 fn attempt(auth: &Authenticator, user: &str, input: &str) -> (Outcome, String) {
-    let before = auth.verifications();
+    let before = auth.checks();
     let input = SecretBytes::from(input.as_bytes());
-    let decision = auth
-        .authenticate(&request(user, &input, Mode::Append, None, NOW))
-        .unwrap();
-    assert_eq!(
-        auth.verifications(),
-        before + 1,
-        "exactly one argon2 verification"
-    );
-    (decision.outcome, decision.reason)
+    let decision = decide(auth, &request(user, &input, Mode::Append, None), NOW);
+    assert_eq!(auth.checks(), before + 1, "exactly one password check");
+    said(&decision)
 }
 
 fn reject(reason: &str) -> (Outcome, String) {
@@ -111,7 +122,7 @@ fn reject(reason: &str) -> (Outcome, String) {
 }
 
 #[test]
-fn every_class_costs_one_verification_and_replays_fail() {
+fn every_class_costs_one_check_and_replays_fail() {
     let s = setup(false);
     let code = code_at(&s.seed.secret, s.seed.params, NOW);
     assert_eq!(
@@ -155,29 +166,29 @@ fn password_only_sends_a_code_that_works_once() {
     };
     s.store.set_delivery("alice", Some(&delivery)).unwrap();
     let input = SecretBytes::from(b"hunter2".as_slice());
-    let decision = s
-        .auth
-        .authenticate(&request("alice", &input, Mode::Append, None, NOW))
-        .unwrap();
-    assert_eq!(decision.outcome, Outcome::Reject);
-    assert_eq!(decision.reason, "password without code; code sent by sms");
-    let sent = decision.send.expect("a code to send");
+    let mut decision = decide(&s.auth, &request("alice", &input, Mode::Append, None), NOW);
+    assert_eq!(
+        said(&decision),
+        reject("password without code (code sent by sms)")
+    );
+    let sent = decision.send.take().expect("a code to send");
     assert_eq!((sent.delivery, sent.expires_in), (delivery, 300));
     let code = String::from_utf8(sent.code.expose().to_vec()).unwrap();
     // Cooldown: a second password-only attempt right away sends nothing.
-    let again = s
-        .auth
-        .authenticate(&request("alice", &input, Mode::Append, None, NOW + 1))
-        .unwrap();
-    assert!(
-        again.send.is_none() && again.reason.contains("moments ago"),
-        "{}",
-        again.reason
+    let again = decide(
+        &s.auth,
+        &request("alice", &input, Mode::Append, None),
+        NOW + 1,
+    );
+    assert!(again.send.is_none());
+    assert_eq!(
+        said(&again),
+        reject("password without code (no code sent: one was sent moments ago)")
     );
     // password + sent code → accept, once.
     assert_eq!(
         attempt(&s.auth, "alice", &format!("hunter2{code}")),
-        (Outcome::Accept, "code sent out of band".into())
+        (Outcome::Accept, "sent code".into())
     );
     assert_eq!(
         attempt(&s.auth, "alice", &format!("hunter2{code}")).0,
@@ -194,10 +205,7 @@ fn sent_codes_die_after_too_many_wrong_guesses() {
     };
     s.store.set_delivery("alice", Some(&delivery)).unwrap();
     let input = SecretBytes::from(b"hunter2".as_slice());
-    let sent = s
-        .auth
-        .authenticate(&request("alice", &input, Mode::Append, None, NOW))
-        .unwrap()
+    let sent = decide(&s.auth, &request("alice", &input, Mode::Append, None), NOW)
         .send
         .unwrap();
     let code = String::from_utf8(sent.code.expose().to_vec()).unwrap();
@@ -218,86 +226,74 @@ fn sent_codes_die_after_too_many_wrong_guesses() {
 fn challenge_mode_round_trip() {
     let s = setup(false);
     let input = SecretBytes::from(b"hunter2".as_slice());
-    let first = s
-        .auth
-        .authenticate(&request("alice", &input, Mode::Challenge, None, NOW))
-        .unwrap();
-    let Outcome::Challenge { state } = first.outcome else {
-        panic!("expected a challenge, got {first:?}")
-    };
+    let first = decide(
+        &s.auth,
+        &request("alice", &input, Mode::Challenge, None),
+        NOW,
+    );
+    assert_eq!(said(&first), (Outcome::Challenge, "code requested".into()));
+    let state = first.state.expect("a State");
     assert!(state.len() >= 16);
     let code = SecretBytes::from(code_at(&s.seed.secret, s.seed.params, NOW).as_bytes());
-    let before = s.auth.verifications();
+    let before = s.auth.checks();
     // From another NAS, the State means nothing (and is not consumed).
-    let foreign = AuthRequest {
+    let foreign = Request {
         client: "other-nas",
-        ..request("alice", &code, Mode::Challenge, Some(&state), NOW)
+        ..request("alice", &code, Mode::Challenge, Some(&state))
     };
     assert_eq!(
-        s.auth.authenticate(&foreign).unwrap().reason,
-        "unknown, used or expired State"
+        decide(&s.auth, &foreign, NOW).reason.label(),
+        "unknown State"
     );
-    let answer = s
-        .auth
-        .authenticate(&request(
-            "alice",
-            &code,
-            Mode::Challenge,
-            Some(&state),
-            NOW + 5,
-        ))
-        .unwrap();
+    let answer = decide(
+        &s.auth,
+        &request("alice", &code, Mode::Challenge, Some(&state)),
+        NOW + 5,
+    );
     assert_eq!(answer.outcome, Outcome::Accept);
     assert_eq!(
-        s.auth.verifications(),
+        s.auth.checks(),
         before,
-        "answering a challenge runs no argon2"
+        "answering a challenge runs no check"
     );
     // The State is single use.
     let next = SecretBytes::from(code_at(&s.seed.secret, s.seed.params, NOW + 30).as_bytes());
-    let reused = s
-        .auth
-        .authenticate(&request(
-            "alice",
-            &next,
-            Mode::Challenge,
-            Some(&state),
-            NOW + 6,
-        ))
-        .unwrap();
+    let reused = decide(
+        &s.auth,
+        &request("alice", &next, Mode::Challenge, Some(&state)),
+        NOW + 6,
+    );
     assert_eq!(reused.outcome, Outcome::Reject);
     // An expired State.
-    let second = s
-        .auth
-        .authenticate(&request("alice", &input, Mode::Challenge, None, NOW + 40))
-        .unwrap();
-    let Outcome::Challenge { state } = second.outcome else {
-        panic!()
-    };
+    let second = decide(
+        &s.auth,
+        &request("alice", &input, Mode::Challenge, None),
+        NOW + 40,
+    );
+    let state = second.state.unwrap();
     let late = NOW + 40 + CHALLENGE_TTL_SECS as u64 + 1;
-    let expired = s
-        .auth
-        .authenticate(&request(
-            "alice",
-            &next,
-            Mode::Challenge,
-            Some(&state),
-            late,
-        ))
-        .unwrap();
-    assert_eq!(expired.reason, "unknown, used or expired State");
+    let expired = decide(
+        &s.auth,
+        &request("alice", &next, Mode::Challenge, Some(&state)),
+        late,
+    );
+    assert_eq!(
+        said(&expired),
+        reject("unknown State (never issued, already used, expired, or issued to another NAS)")
+    );
     // password+code in one field still works in challenge mode.
     let code = code_at(&s.seed.secret, s.seed.params, NOW + 60);
     let both = SecretBytes::from(format!("hunter2{code}").as_bytes());
-    let direct = s
-        .auth
-        .authenticate(&request("alice", &both, Mode::Challenge, None, NOW + 60))
-        .unwrap();
+    let direct = decide(
+        &s.auth,
+        &request("alice", &both, Mode::Challenge, None),
+        NOW + 60,
+    );
     assert_eq!(direct.outcome, Outcome::Accept);
 }
 
 #[test]
-fn recovery_codes_work_once_and_say_how_many_remain() {
+fn recovery_codes_work_once_and_a_reuse_is_named() {
     let s = setup(false);
     let codes = codes::generate_recovery_codes();
     let stored: Vec<SecretBytes> = codes
@@ -315,48 +311,90 @@ fn recovery_codes_work_once_and_say_how_many_remain() {
     );
     assert_eq!(
         attempt(&s.auth, "alice", &format!("hunter2{}", codes[3])),
-        reject("wrong password or code")
+        reject("recovery code already used")
     );
     assert_eq!(
         attempt(&s.auth, "alice", &format!("wrong{}", codes[4])),
         reject("wrong password")
     );
+    assert_eq!(s.store.find_user("alice").unwrap().unwrap().failures, 2);
 }
 
 #[test]
-fn guesses_lock_the_account_without_argon2_and_locks_double() {
+fn a_temporary_password_is_named_and_its_expiry_explained() {
+    let s = setup(false);
+    let hash = password::hash(password::TEST_COST, b"temp-pw").unwrap();
+    s.store
+        .set_password("alice", &hash, Some(NOW as i64 + 60))
+        .unwrap();
+    let code = code_at(&s.seed.secret, s.seed.params, NOW);
+    assert_eq!(
+        attempt(&s.auth, "alice", &format!("temp-pw{code}")),
+        (
+            Outcome::Accept,
+            "TOTP code (temporary password, valid until 2023-11-14T22:14:35Z)".into()
+        )
+    );
+    let later = code_at(&s.seed.secret, s.seed.params, NOW + 90);
+    let input = SecretBytes::from(format!("temp-pw{later}").as_bytes());
+    let expired = decide(
+        &s.auth,
+        &request("alice", &input, Mode::Append, None),
+        NOW + 90,
+    );
+    let (_, text) = said(&expired);
+    assert!(
+        text.starts_with(
+            "password expired (the temporary password expired at 2023-11-14T22:14:35Z"
+        ) && text.contains("radotp user passwd"),
+        "{text}"
+    );
+    // The old password was replaced, not kept beside it.
+    let old = SecretBytes::from(format!("hunter2{later}").as_bytes());
+    let old = decide(
+        &s.auth,
+        &request("alice", &old, Mode::Append, None),
+        NOW + 90,
+    );
+    assert_eq!(said(&old), reject("wrong password"));
+}
+
+#[test]
+fn guesses_lock_the_account_and_a_locked_account_costs_a_dummy_check() {
     let s = setup_with(true, LOCKOUT);
     let code = code_at(&s.seed.secret, s.seed.params, NOW);
     let at = |t: u64, input: &str| {
         let input = SecretBytes::from(input.as_bytes());
-        s.auth
-            .authenticate(&request("alice", &input, Mode::Append, None, t))
-            .unwrap()
+        said(&decide(
+            &s.auth,
+            &request("alice", &input, Mode::Append, None),
+            t,
+        ))
     };
     // A right password without a code is not a failure.
     for _ in 0..5 {
-        assert_eq!(at(NOW, "hunter2").reason, "password without code");
+        assert_eq!(at(NOW, "hunter2"), reject("password without code"));
     }
-    assert_eq!(at(NOW, &format!("guess1{code}")).reason, "wrong password");
-    assert_eq!(at(NOW, "guess2000000").reason, "wrong password or code");
-    let third = at(NOW, "guess3000000");
-    assert!(
-        third
-            .reason
-            .starts_with("wrong password or code; locked until"),
-        "{}",
-        third.reason
+    assert_eq!(at(NOW, &format!("guess1{code}")), reject("wrong password"));
+    assert_eq!(at(NOW, "guess2000000"), reject("wrong password or code"));
+    assert_eq!(
+        at(NOW, "guess3000000"),
+        reject("wrong password or code (locked until 2023-11-14T22:14:35Z)")
     );
-    // Locked: refused without argon2, even with the right password and code.
-    let before = s.auth.verifications();
-    let locked = at(NOW + 59, &format!("hunter2{code}"));
-    assert!(
-        locked.reason.starts_with("locked until"),
-        "{}",
-        locked.reason
+    // Locked: refused even with the right password and code, at the cost of one check of
+    // nothing — as an unknown user costs — and without counting.
+    let before = s.auth.checks();
+    let input = SecretBytes::from(format!("hunter2{code}").as_bytes());
+    let locked = decide(
+        &s.auth,
+        &request("alice", &input, Mode::Append, None),
+        NOW + 59,
     );
-    assert!(locked.verify_time.is_none());
-    assert_eq!(s.auth.verifications(), before);
+    assert_eq!(said(&locked), reject("locked (until 2023-11-14T22:14:35Z)"));
+    assert!(locked.check_time.is_some());
+    assert_eq!(s.auth.checks(), before + 1);
+    let user = s.store.find_user("alice").unwrap().unwrap();
+    assert_eq!((user.failures, user.locks), (3, 1), "`user show` says why");
     // After the lock, three more failures lock for twice as long (120 s).
     for i in 0..3 {
         at(NOW + 60, &format!("again{i}000000"));
@@ -371,10 +409,7 @@ fn guesses_lock_the_account_without_argon2_and_locks_double() {
     assert_eq!(user.locked_until, Some(NOW as i64 + 200 + 200));
     let later = NOW + 401;
     let code = code_at(&s.seed.secret, s.seed.params, later);
-    assert_eq!(
-        at(later, &format!("hunter2{code}")).outcome,
-        Outcome::Accept
-    );
+    assert_eq!(at(later, &format!("hunter2{code}")).0, Outcome::Accept);
     let user = s.store.find_user("alice").unwrap().unwrap();
     assert_eq!((user.failures, user.locks), (0, 0));
 }
@@ -385,25 +420,132 @@ fn allowed_groups_refuse_outsiders_after_full_authentication() {
     let code = code_at(&s.seed.secret, s.seed.params, NOW);
     let input = SecretBytes::from(format!("hunter2{code}").as_bytes());
     let admins = vec!["vpn-admins".to_owned()];
-    let restricted = AuthRequest {
+    let restricted = Request {
         allowed_groups: Some(&admins),
-        ..request("alice", &input, Mode::Append, None, NOW)
+        ..request("alice", &input, Mode::Append, None)
     };
-    let before = s.auth.verifications();
-    let refused = s.auth.authenticate(&restricted).unwrap();
+    let before = s.auth.checks();
     assert_eq!(
-        (refused.outcome, refused.reason.as_str()),
-        (Outcome::Reject, "not in allowed groups")
+        said(&decide(&s.auth, &restricted, NOW)),
+        reject("not in allowed groups")
     );
-    assert_eq!(
-        s.auth.verifications(),
-        before + 1,
-        "same cost as any reject"
-    );
+    assert_eq!(s.auth.checks(), before + 1, "same cost as any reject");
     // The code was not consumed: a member could still use it.
     s.store.set_groups("alice", &admins).unwrap();
+    assert_eq!(decide(&s.auth, &restricted, NOW).outcome, Outcome::Accept);
+}
+
+#[test]
+fn a_commit_that_loses_its_race_is_a_replay() {
+    let s = setup(false);
+    let code = code_at(&s.seed.secret, s.seed.params, NOW);
+    // Another node uses the step between this node's read and its commit.
+    let input = SecretBytes::from(format!("hunter2{code}").as_bytes());
+    let step = otp::step_at(NOW, 30);
+    let racing = RacingStore {
+        inner: Arc::clone(&s.store) as Arc<dyn Store>,
+        step,
+    };
+    let policy = Policy {
+        window: 1,
+        send_limits: None,
+        lockout: RELAXED,
+        authorization: Arc::default(),
+    };
+    let dummy = DummyHash::new(password::TEST_COST).unwrap();
+    let auth = Authenticator::new(Arc::new(racing), Arc::new(LocalHashes::new(dummy)), policy);
+    let decision = decide(&auth, &request("alice", &input, Mode::Append, None), NOW);
+    assert_eq!(said(&decision), reject("code already used"));
+    assert_eq!(s.store.find_user("alice").unwrap().unwrap().failures, 1);
+}
+
+#[test]
+fn a_password_source_that_cannot_answer_fails_the_request() {
+    #[derive(Debug)]
+    struct Down;
+    impl PasswordCheck for Down {
+        fn check(&self, _: Option<&UserRecord>, _: &[u8]) -> Result<Checked, SourceError> {
+            Err(SourceError(
+                "ldaps://dc1.example.org: connection refused".into(),
+            ))
+        }
+    }
+    let s = setup(false);
+    let policy = Policy {
+        window: 1,
+        send_limits: None,
+        lockout: RELAXED,
+        authorization: Arc::default(),
+    };
+    let auth = Authenticator::new(s.store.clone(), Arc::new(Down), policy);
+    let code = code_at(&s.seed.secret, s.seed.params, NOW);
+    let input = SecretBytes::from(format!("hunter2{code}").as_bytes());
+    let failed = auth.authenticate(&request("alice", &input, Mode::Append, None), NOW);
+    assert!(matches!(failed, Err(AuthError::Source(_))), "{failed:?}");
+    let user = s.store.find_user("alice").unwrap().unwrap();
     assert_eq!(
-        s.auth.authenticate(&restricted).unwrap().outcome,
-        Outcome::Accept
+        (user.failures, user.last_step),
+        (0, None),
+        "nothing recorded"
     );
+}
+
+/// A store whose TOTP commit always finds `step` used already, as when another node wins.
+struct RacingStore {
+    inner: Arc<dyn Store>,
+    step: u64,
+}
+
+impl std::fmt::Debug for RacingStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RacingStore")
+    }
+}
+
+impl RacingStore {
+    fn lose(&self, name: &str, now: i64) -> Result<bool, StoreError> {
+        // The other node's commit.
+        self.inner.consume_totp_step(name, self.step, 0, now)?;
+        Ok(false)
+    }
+}
+
+macro_rules! delegate {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
+        $(fn $name(&self, $($arg: $ty),*) -> Result<$ret, StoreError> {
+            self.inner.$name($($arg),*)
+        })*
+    };
+}
+
+impl Store for RacingStore {
+    fn consume_totp_step(&self, name: &str, _: u64, _: i64, now: i64) -> Result<bool, StoreError> {
+        self.lose(name, now)
+    }
+    delegate! {
+        find_user(name: &str) -> Option<UserRecord>;
+        list_users() -> Vec<UserRecord>;
+        add_users(users: &[NewUser<'_>]) -> ();
+        set_password(name: &str, hash: &str, expires_at: Option<i64>) -> ();
+        set_totp(name: &str, seed: &TotpSeed) -> ();
+        set_disabled(name: &str, disabled: bool) -> ();
+        unlock(name: &str) -> ();
+        remove_user(name: &str) -> ();
+        remove_users(names: &[&str]) -> u64;
+        replace_recovery_codes(name: &str, codes: &[SecretBytes]) -> ();
+        consume_recovery_code(name: &str, code: &SecretBytes, now: i64) -> Option<u32>;
+        set_delivery(name: &str, delivery: Option<&Delivery>) -> ();
+        recovery_code_state(name: &str, code: &SecretBytes) -> RecoveryCodeState;
+        issue_code(name: &str, code: &SecretBytes, now: i64, limits: SendLimits) -> IssueOutcome;
+        sent_code_exists(name: &str, code: &SecretBytes, now: i64) -> bool;
+        consume_sent_code(name: &str, code: &SecretBytes, now: i64) -> bool;
+        count_code_attempt(name: &str, now: i64) -> ();
+        create_challenge(state: &[u8], name: &str, client: &str, expires_at: i64, now: i64) -> ();
+        take_challenge(state: &[u8], client: &str, now: i64) -> Option<String>;
+        set_drift(name: &str, drift: i64, last_step: u64) -> ();
+        record_failure(name: &str, now: i64, policy: LockoutPolicy) -> Option<i64>;
+        set_groups(name: &str, groups: &[String]) -> ();
+        set_reply(name: &str, reply: &[String]) -> ();
+        count_users() -> u64;
+    }
 }

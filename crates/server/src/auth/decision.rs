@@ -1,272 +1,388 @@
-//! The pure decision core (DESIGN step 8): from the typed input, the user record, what the
-//! store said about candidate codes, the policy and `now`, choose the single password
-//! verification to run, then turn its result into a verdict. No clocks, sockets or database.
+//! The pure decision core (DESIGN step 8): from the request, the user record, what the store
+//! said about candidate codes, the policy and `now`, choose the one password check to run
+//! (`plan`); then, from its result, the answer, its reason and the effects the shell must apply
+//! to the store (`verdict`). No clocks, sockets or database: every rule of the login lives here
+//! and is table-tested (`decision_tests.rs`).
 
-use super::codes::{RECOVERY_TYPED_LEN, normalize_recovery_code};
-use super::otp;
-use super::split::split;
+use std::sync::Arc;
+
+use super::Mode;
+use super::check::Checked;
+use super::reason::{AcceptedBy, Reason, StateProblem};
+use super::tails::{Factor, Tails, classify};
+use crate::authz::Authorization;
+use crate::dictionary::EncodedAttribute;
 use crate::secret::SecretBytes;
-use crate::store::UserRecord;
+use crate::store::RecoveryCodeState;
+use crate::store::{LockoutPolicy, SendLimits, UserRecord};
 
-/// Learned drift may wander this far (in steps) on its own; `user resync` may set more.
-pub const MAX_AUTO_DRIFT: i64 = 10;
+/// The configuration's share of every decision.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// TOTP steps accepted either side of the (drift-corrected) current one.
+    pub window: u8,
+    /// Codes are sent out of band only when delivery is configured.
+    pub send_limits: Option<SendLimits>,
+    pub lockout: LockoutPolicy,
+    /// Groups' reply attributes, for every Accept.
+    pub authorization: Arc<Authorization>,
+}
 
-/// The second factor the input carried, as far as the cheap checks can tell.
+/// One Access-Request, as far as the decision is concerned.
+#[derive(Debug)]
+pub struct Request<'a> {
+    pub user_name: &'a str,
+    /// The decrypted User-Password.
+    pub input: &'a SecretBytes,
+    /// The NAS's name: challenges are bound to it.
+    pub client: &'a str,
+    pub mode: Mode,
+    /// The State attribute, when the request answers a challenge.
+    pub state: Option<&'a [u8]>,
+    /// Only members of these groups may log in through this NAS.
+    pub allowed_groups: Option<&'a [String]>,
+}
+
+/// What the store said before the decision: about the candidate codes, and for a challenge
+/// answer, whose State it took.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Seen {
+    /// The numeric tail is a live code we sent.
+    pub sent: bool,
+    pub recovery: RecoveryCodeState,
+    /// A challenge answer: the owner of the State taken (`None`: no live State matched).
+    pub challenge_owner: Option<String>,
+}
+
+/// The one password check a request costs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Factor {
-    /// The tail is the TOTP code of `step`, newer than the last step used; `drift` is the
-    /// offset to remember if it is accepted.
-    Totp { step: u64, drift: i64 },
-    /// The tail is the TOTP code of a step that was already used: a replay.
-    UsedTotp { step: u64 },
-    /// The tail is one of the user's unused recovery codes.
-    Recovery,
-    /// The tail is a code we sent the user and that is still live.
-    Sent,
-    /// No valid code at the end: the whole input is taken as the password.
+pub enum Check {
+    /// The first `len` octets of the input, with the user's password source.
+    User { len: usize },
+    /// The same cost, against nothing: the user is unknown or locked, and timing must not say
+    /// which.
+    Dummy { len: usize },
+    /// None at all: a challenge answer carries only the code (the password was checked when
+    /// the challenge was issued).
     None,
 }
 
-/// Which hash the one verification runs against.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Against {
-    User,
-    /// The dummy hash: the user does not exist, but the cost is the same.
-    Dummy,
-}
-
-/// What to verify: the first `password_len` octets of the input, against `against`.
+/// What to check, and which factor the input carries if the check succeeds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Plan {
-    pub password_len: usize,
-    pub against: Against,
+    pub check: Check,
     pub factor: Factor,
 }
 
-/// Why a request was refused. Goes to the log only: every reject looks the same on the wire.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RejectReason {
-    UnknownUser,
-    Disabled,
-    NoTotpEnrolled,
-    /// A valid code, a wrong password.
-    WrongPassword,
-    /// No valid code at the end, and the whole input is not the password either.
-    WrongPasswordOrCode,
-    /// Right password, but the code's step was already used.
-    CodeAlreadyUsed,
-    /// Right password and no code.
-    CodeMissing,
-    /// The answer to a challenge is no valid code.
-    WrongCode,
-    /// Right password, but it was a temporary one and has expired.
-    PasswordExpired,
-    /// The stored hash cannot be verified (corrupt or over the cost bounds).
-    UnusableHash,
-    /// Fully authenticated, but the NAS only admits other groups.
-    NotInAllowedGroups,
-    /// The request cannot be checked at all (CHAP, EAP, no User-Password).
-    Unsupported(&'static str),
+/// A commit that must win for an Accept to stand: one atomic conditional statement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Consume {
+    /// Mark `step` used (and remember `drift`), if it is newer than the last used step.
+    TotpStep {
+        step: u64,
+        drift: i64,
+    },
+    SentCode(SecretBytes),
+    RecoveryCode(SecretBytes),
 }
 
-impl RejectReason {
+/// A change the shell makes in the store, in order, for a verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// The Accept stands only if this wins; if it loses, the shell asks `lost_race`.
+    Consume(Consume),
+    /// Count a failed login towards the user's lock.
+    RecordFailure,
+    /// A wrong code counts against any code sent to the user: they die after a few.
+    CountCodeAttempt,
+    /// Send a fresh code of `digits` digits, if the send limits allow.
+    IssueCode { digits: u8 },
+    /// Remember a fresh State, bound to the user and the NAS, for the Access-Challenge.
+    OpenChallenge,
+}
+
+/// The answer on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Accept,
+    Reject,
+    Challenge,
+}
+
+impl Outcome {
     pub fn as_str(self) -> &'static str {
         match self {
-            RejectReason::UnknownUser => "unknown user",
-            RejectReason::Disabled => "disabled",
-            RejectReason::NoTotpEnrolled => "no TOTP enrolled",
-            RejectReason::WrongPassword => "wrong password",
-            RejectReason::WrongPasswordOrCode => "wrong password or code",
-            RejectReason::CodeAlreadyUsed => "code already used",
-            RejectReason::CodeMissing => "password without code",
-            RejectReason::WrongCode => "wrong code",
-            RejectReason::PasswordExpired => "password expired",
-            RejectReason::UnusableHash => "stored password hash unusable",
-            RejectReason::NotInAllowedGroups => "not in allowed groups",
-            RejectReason::Unsupported(why) => why,
+            Outcome::Accept => "accept",
+            Outcome::Reject => "reject",
+            Outcome::Challenge => "challenge",
         }
     }
 }
 
-/// The verdict once the password has been verified (or, answering a challenge, the code).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// Accept, provided the factor can still be consumed atomically (else it is a replay).
-    Accept(Factor),
-    Reject(RejectReason),
+/// What to answer, why, and what to change first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub outcome: Outcome,
+    pub reason: Reason,
+    pub effects: Vec<Effect>,
+    /// The reply attributes of an Accept (groups', then the user's own).
+    pub attributes: Vec<EncodedAttribute>,
 }
 
-/// Codes at the end of the input that are worth a (cheap) store lookup.
-#[derive(Debug, Default)]
-pub struct Tails {
-    /// The last `digits` characters, when they are digits: TOTP or a sent code.
-    pub numeric: Option<(usize, String)>,
-    /// The last characters, when they have the shape of a recovery code (normalised).
-    pub recovery: Option<(usize, SecretBytes)>,
-}
+impl Verdict {
+    fn reject(reason: Reason) -> Verdict {
+        let effects = if reason.counts_as_failure() {
+            vec![Effect::RecordFailure]
+        } else {
+            Vec::new()
+        };
+        Verdict {
+            outcome: Outcome::Reject,
+            reason,
+            effects,
+            attributes: Vec::new(),
+        }
+    }
 
-impl Tails {
-    /// The candidate tails of `input` for `user`. With `whole`, the input must be the code
-    /// alone (a challenge answer); otherwise a password must come before it.
-    pub fn of(user: &UserRecord, input: &[u8], whole: bool) -> Tails {
-        let Some(seed) = &user.totp else {
-            return Tails::default();
-        };
-        let digits = usize::from(seed.params.digits);
-        let numeric = if whole {
-            (input.len() == digits && input.iter().all(u8::is_ascii_digit))
-                .then(|| (0, String::from_utf8_lossy(input).into_owned()))
-        } else {
-            split(input, seed.params.digits).map(|(pw, code)| (pw.len(), code.to_owned()))
-        };
-        let recovery = if whole {
-            normalize_recovery_code(input).map(|c| (0, c))
-        } else if input.len() > RECOVERY_TYPED_LEN {
-            let at = input.len() - RECOVERY_TYPED_LEN;
-            normalize_recovery_code(&input[at..]).map(|c| (at, c))
-        } else {
-            None
-        };
-        debug_assert!(
-            numeric
-                .as_ref()
-                .is_none_or(|(at, _)| *at + digits == input.len())
-        );
-        Tails { numeric, recovery }
+    /// A wrong code also counts against the codes sent to the user.
+    fn reject_code(reason: Reason, tails: &Tails) -> Verdict {
+        let mut verdict = Verdict::reject(reason);
+        if tails.numeric.is_some() {
+            verdict.effects.insert(0, Effect::CountCodeAttempt);
+        }
+        verdict
     }
 }
 
-/// What the store said about the candidate tails.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Found {
-    /// The numeric tail is a live code we sent.
-    pub sent: bool,
-    /// The recovery-shaped tail is an unused recovery code.
-    pub recovery: bool,
+/// The lock in force at `now`, if any.
+pub fn locked_until(user: &UserRecord, now: i64) -> Option<i64> {
+    user.locked_until.filter(|&until| until > now)
 }
 
-/// The TOTP factor of a numeric code, if it is one: checked around the user's learned drift.
-fn totp_factor(user: &UserRecord, code: &str, window: u8, now: u64) -> Option<Factor> {
-    let seed = user.totp.as_ref()?;
-    let step = otp::matching_step_around(&seed.secret, seed.params, code, now, user.drift, window)?;
-    if user.last_step.is_some_and(|last| step <= last) {
-        return Some(Factor::UsedTotp { step });
-    }
-    let offset = step as i64 - otp::step_at(now, seed.params.period) as i64;
-    // Learning follows a token that really drifts (each step backed by a valid code), but on
-    // its own never strays past MAX_AUTO_DRIFT unless a resync already put it there.
-    let bound = MAX_AUTO_DRIFT.max(user.drift.abs() + i64::from(window));
-    Some(Factor::Totp {
-        step,
-        drift: offset.clamp(-bound, bound),
+fn member(user: &UserRecord, allowed: Option<&[String]>) -> bool {
+    allowed.is_none_or(|allowed| user.groups.iter().any(|g| allowed.contains(g)))
+}
+
+/// The candidate tails of the request's input: which codes the store should be asked about.
+pub fn tails(request: &Request<'_>, user: Option<&UserRecord>) -> Tails {
+    user.map_or_else(Tails::default, |u| {
+        Tails::of(u, request.input.expose(), request.state.is_some())
     })
 }
 
-/// Choose the split and the hash to verify against. At most a handful of HMACs; no argon2.
-pub fn plan(
-    user: Option<&UserRecord>,
-    input: &[u8],
-    tails: &Tails,
-    found: Found,
-    window: u8,
-    now: u64,
-) -> Plan {
-    let whole = |against| Plan {
-        password_len: input.len(),
-        against,
-        factor: Factor::None,
-    };
-    let Some(user) = user else {
-        return whole(Against::Dummy);
-    };
-    let with = |password_len, factor| Plan {
-        password_len,
-        against: Against::User,
-        factor,
-    };
-    if let Some((at, code)) = &tails.numeric {
-        if let Some(factor) = totp_factor(user, code, window, now) {
-            return with(*at, factor);
-        }
-        if found.sent {
-            return with(*at, Factor::Sent);
-        }
+/// Everything a decision depends on.
+#[derive(Clone, Copy, Debug)]
+pub struct Inputs<'a> {
+    pub request: &'a Request<'a>,
+    /// The user named by User-Name (or, for a challenge answer, by the State); `None`: unknown.
+    pub user: Option<&'a UserRecord>,
+    pub tails: &'a Tails,
+    pub seen: &'a Seen,
+    pub policy: &'a Policy,
+    /// Unix seconds.
+    pub now: u64,
+}
+
+impl Inputs<'_> {
+    fn now(&self) -> i64 {
+        i64::try_from(self.now).unwrap_or(i64::MAX)
     }
-    if let (Some((at, _)), true) = (&tails.recovery, found.recovery) {
-        return with(*at, Factor::Recovery);
+
+    /// The factor a tail proves, and where the password then ends.
+    fn factor(&self, user: &UserRecord) -> Option<(usize, Factor)> {
+        let seen = self.seen;
+        classify(
+            user,
+            self.tails,
+            seen.sent,
+            seen.recovery,
+            self.policy.window,
+            self.now,
+        )
     }
-    whole(Against::User)
+}
+
+/// Step 8, before any hashing: the one check to run, and the factor it would prove.
+pub fn plan(inputs: &Inputs<'_>) -> Plan {
+    if inputs.request.state.is_some() {
+        return Plan {
+            check: Check::None,
+            factor: Factor::None,
+        };
+    }
+    let (len, factor) = inputs
+        .user
+        .and_then(|u| inputs.factor(u))
+        .unwrap_or((inputs.request.input.len(), Factor::None));
+    // An unknown or locked user costs the same as anyone else: timing must not tell which.
+    let check = match inputs.user {
+        Some(u) if locked_until(u, inputs.now()).is_none() => Check::User { len },
+        _ => Check::Dummy { len },
+    };
+    Plan { check, factor }
+}
+
+/// Step 8, after the check: the answer and the effects. `checked` is `None` exactly when the
+/// plan asked for no check.
+pub fn verdict(inputs: &Inputs<'_>, plan: &Plan, checked: Option<Checked>) -> Verdict {
+    if inputs.request.state.is_some() {
+        return answer_challenge(inputs);
+    }
+    let Some(user) = inputs.user else {
+        return Verdict::reject(Reason::UnknownUser);
+    };
+    if let Some(until) = locked_until(user, inputs.now()) {
+        return Verdict::reject(Reason::Locked { until });
+    }
+    let right = match checked {
+        Some(Checked::Right) => true,
+        Some(Checked::Wrong) => false,
+        Some(Checked::Unusable) | None => return Verdict::reject(Reason::UnusableHash),
+    };
+    // Account state is judged after the check, so that it costs the same; and a disabled
+    // account says so whatever was typed.
+    if user.disabled {
+        return Verdict::reject(Reason::Disabled);
+    }
+    if !right {
+        return match plan.factor {
+            Factor::None => Verdict::reject_code(Reason::WrongPasswordOrCode, inputs.tails),
+            _ => Verdict::reject(Reason::WrongPassword),
+        };
+    }
+    if let Err(reason) = account_allows(user, inputs.now()) {
+        return Verdict::reject(reason);
+    }
+    match plan.factor {
+        Factor::UsedTotp { .. } => Verdict::reject(Reason::CodeAlreadyUsed),
+        Factor::UsedRecovery => Verdict::reject(Reason::RecoveryCodeAlreadyUsed),
+        factor => match commit_for(factor, inputs.tails) {
+            Some(commit) => accept(inputs, user, commit),
+            None => password_only(inputs, user),
+        },
+    }
+}
+
+/// The verdict once an Accept's commit lost its race: another request (or node) used the code
+/// first — a replay.
+pub fn lost_race(consume: &Consume) -> Verdict {
+    Verdict::reject(match consume {
+        Consume::RecoveryCode(_) => Reason::RecoveryCodeAlreadyUsed,
+        Consume::TotpStep { .. } | Consume::SentCode(_) => Reason::CodeAlreadyUsed,
+    })
 }
 
 /// Account checks that apply after any successful factor, in the same order every time.
-fn account_allows(user: &UserRecord, now: u64) -> Result<(), RejectReason> {
+fn account_allows(user: &UserRecord, now: i64) -> Result<(), Reason> {
     if user.disabled {
-        return Err(RejectReason::Disabled);
+        return Err(Reason::Disabled);
     }
     if user.totp.is_none() {
-        return Err(RejectReason::NoTotpEnrolled);
+        return Err(Reason::NoTotpEnrolled);
     }
-    let now = i64::try_from(now).unwrap_or(i64::MAX);
-    if user.password_expires_at.is_some_and(|at| now >= at) {
-        return Err(RejectReason::PasswordExpired);
-    }
-    Ok(())
-}
-
-/// Turn the verification result into a verdict. `verified` is `None` when the stored hash could
-/// not be used at all.
-pub fn verdict(
-    user: Option<&UserRecord>,
-    plan: &Plan,
-    verified: Option<bool>,
-    now: u64,
-) -> Verdict {
-    use RejectReason::*;
-    let Some(user) = user else {
-        return Verdict::Reject(UnknownUser);
-    };
-    let Some(verified) = verified else {
-        return Verdict::Reject(UnusableHash);
-    };
-    // Account state is checked after the verification so that it costs the same; and a
-    // wrong password is reported as such whatever the account state.
-    if user.disabled {
-        return Verdict::Reject(Disabled);
-    }
-    if !verified {
-        return Verdict::Reject(match plan.factor {
-            Factor::None => WrongPasswordOrCode,
-            _ => WrongPassword,
-        });
-    }
-    if let Err(reason) = account_allows(user, now) {
-        return Verdict::Reject(reason);
-    }
-    match plan.factor {
-        Factor::UsedTotp { .. } => Verdict::Reject(CodeAlreadyUsed),
-        Factor::None => Verdict::Reject(CodeMissing),
-        factor => Verdict::Accept(factor),
+    match user.password_expires_at {
+        Some(at) if now >= at => Err(Reason::PasswordExpired { at }),
+        _ => Ok(()),
     }
 }
 
-/// The answer to a challenge: the input is the code alone (the password was verified when the
-/// challenge was issued).
-pub fn respond(user: &UserRecord, tails: &Tails, found: Found, window: u8, now: u64) -> Verdict {
-    if let Err(reason) = account_allows(user, now) {
-        return Verdict::Reject(reason);
+/// How a live factor is named and committed; `None` for a factor that proves nothing.
+fn commit_for(factor: Factor, tails: &Tails) -> Option<(AcceptedBy, Consume)> {
+    match factor {
+        Factor::Totp { step, drift } => Some((
+            AcceptedBy::Totp { drift },
+            Consume::TotpStep { step, drift },
+        )),
+        Factor::Sent => tails
+            .sent_code()
+            .map(|code| (AcceptedBy::SentCode, Consume::SentCode(code))),
+        Factor::Recovery => tails.recovery.as_ref().map(|(_, code)| {
+            (
+                AcceptedBy::RecoveryCode,
+                Consume::RecoveryCode(code.clone()),
+            )
+        }),
+        Factor::UsedTotp { .. } | Factor::UsedRecovery | Factor::None => None,
     }
-    if let Some((_, code)) = &tails.numeric {
-        match totp_factor(user, code, window, now) {
-            Some(Factor::UsedTotp { .. }) => return Verdict::Reject(RejectReason::CodeAlreadyUsed),
-            Some(factor) => return Verdict::Accept(factor),
-            None if found.sent => return Verdict::Accept(Factor::Sent),
-            None => {}
+}
+
+/// Right password, a live code: an Accept, if the NAS admits the user's groups and the reply
+/// attributes can be built — never an Accept without the policy the administrator wrote.
+fn accept(inputs: &Inputs<'_>, user: &UserRecord, commit: (AcceptedBy, Consume)) -> Verdict {
+    if !member(user, inputs.request.allowed_groups) {
+        return Verdict::reject(Reason::NotInAllowedGroups);
+    }
+    let authorization = &inputs.policy.authorization;
+    let attributes = match authorization.reply_for(&user.groups, &user.reply) {
+        Ok(attributes) => attributes,
+        Err(why) => return Verdict::reject(Reason::InvalidReplyAttributes(why)),
+    };
+    let (by, consume) = commit;
+    Verdict {
+        outcome: Outcome::Accept,
+        reason: Reason::Accepted {
+            by,
+            temporary_until: user.password_expires_at,
+        },
+        effects: vec![Effect::Consume(consume)],
+        attributes,
+    }
+}
+
+/// Right password, no code: a challenge (challenge mode) or a reject (append mode), with a code
+/// sent when the user has an address. Never an Accept.
+fn password_only(inputs: &Inputs<'_>, user: &UserRecord) -> Verdict {
+    // A NAS for other groups neither challenges nor sends codes to this user.
+    if !member(user, inputs.request.allowed_groups) {
+        return Verdict::reject(Reason::NotInAllowedGroups);
+    }
+    let mut effects = Vec::new();
+    if inputs.policy.send_limits.is_some() && user.delivery.is_some() {
+        let digits = user.totp.as_ref().map_or(6, |seed| seed.params.digits);
+        effects.push(Effect::IssueCode { digits });
+    }
+    let (outcome, reason) = match inputs.request.mode {
+        Mode::Challenge => {
+            effects.push(Effect::OpenChallenge);
+            (Outcome::Challenge, Reason::CodeRequested)
         }
+        Mode::Append => (Outcome::Reject, Reason::PasswordWithoutCode),
+    };
+    Verdict {
+        outcome,
+        reason,
+        effects,
+        attributes: Vec::new(),
     }
-    if tails.recovery.is_some() && found.recovery {
-        return Verdict::Accept(Factor::Recovery);
+}
+
+/// The answer to an Access-Challenge: the State names the user, the input is the code alone.
+fn answer_challenge(inputs: &Inputs<'_>) -> Verdict {
+    match &inputs.seen.challenge_owner {
+        None => return Verdict::reject(Reason::UnknownState(StateProblem::UnknownOrUsed)),
+        Some(owner) if owner != inputs.request.user_name => {
+            return Verdict::reject(Reason::UnknownState(StateProblem::OtherUser));
+        }
+        Some(_) => {}
     }
-    Verdict::Reject(RejectReason::WrongCode)
+    let Some(user) = inputs.user else {
+        return Verdict::reject(Reason::UnknownUser);
+    };
+    if let Some(until) = locked_until(user, inputs.now()) {
+        return Verdict::reject(Reason::Locked { until });
+    }
+    if let Err(reason) = account_allows(user, inputs.now()) {
+        return Verdict::reject(reason);
+    }
+    match inputs.factor(user).map(|(_, factor)| factor) {
+        Some(Factor::UsedTotp { .. }) => Verdict::reject(Reason::CodeAlreadyUsed),
+        Some(Factor::UsedRecovery) => Verdict::reject(Reason::RecoveryCodeAlreadyUsed),
+        Some(factor) => match commit_for(factor, inputs.tails) {
+            Some(commit) => accept(inputs, user, commit),
+            None => Verdict::reject_code(Reason::WrongCode, inputs.tails),
+        },
+        None => Verdict::reject_code(Reason::WrongCode, inputs.tails),
+    }
 }
 
 #[cfg(test)]

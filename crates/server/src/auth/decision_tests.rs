@@ -1,9 +1,15 @@
-//! Table tests of the decision core, with time passed in.
+//! Table tests of the decision core, with time passed in and no store: the check each input
+//! costs, and the answer, reason and effects for a right and for a wrong password.
+
+use std::collections::HashMap;
 
 use super::*;
 use crate::auth::otp::{Algorithm, TotpParams, code_at, step_at};
-use crate::secret::SecretBytes;
-use crate::store::{TotpSeed, UserRecord};
+use crate::auth::reason::{AcceptedBy, StateProblem};
+use crate::auth::tails::Factor;
+use crate::authz;
+use crate::dictionary::{AttributeValue, Dictionary};
+use crate::store::{Channel, Delivery, TotpSeed};
 
 const NOW: u64 = 1_700_000_015;
 const WINDOW: u8 = 1;
@@ -45,168 +51,271 @@ fn code(u: &UserRecord, offset_steps: i64) -> String {
     )
 }
 
-fn input(password: &str, code: &str) -> Vec<u8> {
-    format!("{password}{code}").into_bytes()
-}
-
-struct Case<'a> {
-    name: &'a str,
-    user: Option<&'a UserRecord>,
-    input: Vec<u8>,
-    found: Found,
-    // What the core should ask to verify…
-    password_len: usize,
-    against: Against,
-    // …and what it concludes when verification says yes / no.
-    if_right: Verdict,
-    if_wrong: Verdict,
-}
-
-fn run(cases: Vec<Case>) {
-    for case in cases {
-        let tails = case
-            .user
-            .map(|u| Tails::of(u, &case.input, false))
-            .unwrap_or_default();
-        let plan = plan(case.user, &case.input, &tails, case.found, WINDOW, NOW);
-        assert_eq!(plan.password_len, case.password_len, "{}", case.name);
-        assert_eq!(plan.against, case.against, "{}", case.name);
-        assert_eq!(
-            verdict(case.user, &plan, Some(true), NOW),
-            case.if_right,
-            "{}",
-            case.name
-        );
-        assert_eq!(
-            verdict(case.user, &plan, Some(false), NOW),
-            case.if_wrong,
-            "{}",
-            case.name
-        );
+fn policy(send: bool) -> Policy {
+    let dictionary = Dictionary::builtin();
+    let vpn = authz::encode(&dictionary, "Class", &[AttributeValue::from("vpn")]).unwrap();
+    Policy {
+        window: WINDOW,
+        send_limits: send.then_some(SendLimits {
+            ttl: 300,
+            cooldown: 60,
+            per_hour: 5,
+        }),
+        lockout: LockoutPolicy {
+            max_failures: 5,
+            base_secs: 60,
+            max_secs: 3600,
+        },
+        authorization: Arc::new(Authorization::new(
+            dictionary,
+            HashMap::from([("vpn".to_owned(), vpn)]),
+        )),
     }
 }
 
-const NONE: Found = Found {
-    sent: false,
-    recovery: false,
-};
+/// How one request is sent.
+#[derive(Clone, Default)]
+struct Via {
+    challenge_mode: bool,
+    state: Option<Vec<u8>>,
+    allowed: Option<Vec<String>>,
+    send: bool,
+}
+
+struct Decided {
+    plan: Plan,
+    right: Verdict,
+    wrong: Verdict,
+}
+
+fn decide(user: Option<&UserRecord>, input: &str, seen: Seen, via: &Via) -> Decided {
+    let input = SecretBytes::from(input.as_bytes());
+    let request = Request {
+        user_name: "alice",
+        input: &input,
+        client: "nas",
+        mode: if via.challenge_mode {
+            Mode::Challenge
+        } else {
+            Mode::Append
+        },
+        state: via.state.as_deref(),
+        allowed_groups: via.allowed.as_deref(),
+    };
+    let tails = tails(&request, user);
+    let policy = policy(via.send);
+    let inputs = Inputs {
+        request: &request,
+        user,
+        tails: &tails,
+        seen: &seen,
+        policy: &policy,
+        now: NOW,
+    };
+    let plan = plan(&inputs);
+    let checked = |c| (plan.check != Check::None).then_some(c);
+    Decided {
+        plan,
+        right: verdict(&inputs, &plan, checked(Checked::Right)),
+        wrong: verdict(&inputs, &plan, checked(Checked::Wrong)),
+    }
+}
+
+/// Outcome, reason label and effects, compactly.
+fn summary(v: &Verdict) -> (Outcome, &'static str, Vec<&'static str>) {
+    let effects = v
+        .effects
+        .iter()
+        .map(|e| match e {
+            Effect::Consume(Consume::TotpStep { .. }) => "consume step",
+            Effect::Consume(Consume::SentCode(_)) => "consume sent code",
+            Effect::Consume(Consume::RecoveryCode(_)) => "consume recovery code",
+            Effect::RecordFailure => "record failure",
+            Effect::CountCodeAttempt => "count code attempt",
+            Effect::IssueCode { .. } => "issue code",
+            Effect::OpenChallenge => "open challenge",
+        })
+        .collect();
+    (v.outcome, v.reason.label(), effects)
+}
+
+use Outcome::{Accept, Challenge, Reject};
+
+type Expect = (Outcome, &'static str, &'static [&'static str]);
+
+struct Row<'a> {
+    name: &'a str,
+    user: Option<&'a UserRecord>,
+    input: String,
+    seen: Seen,
+    via: Via,
+    check: Check,
+    if_right: Expect,
+    if_wrong: Expect,
+}
+
+fn run(rows: Vec<Row<'_>>) {
+    for row in rows {
+        let d = decide(row.user, &row.input, row.seen, &row.via);
+        assert_eq!(d.plan.check, row.check, "{}: check", row.name);
+        for (verdict, want, which) in [
+            (&d.right, row.if_right, "right"),
+            (&d.wrong, row.if_wrong, "wrong"),
+        ] {
+            let (outcome, label, effects) = summary(verdict);
+            assert_eq!(
+                (outcome, label, effects.as_slice()),
+                (want.0, want.1, want.2),
+                "{}: {which} password",
+                row.name
+            );
+        }
+    }
+}
+
+const FAILED: &[&str] = &["record failure"];
+const CODE_FAILED: &[&str] = &["count code attempt", "record failure"];
+
+fn row<'a>(name: &'a str, user: &'a UserRecord, input: String, check: Check) -> Row<'a> {
+    Row {
+        name,
+        user: Some(user),
+        input,
+        seen: Seen::default(),
+        via: Via::default(),
+        check,
+        if_right: (Reject, "", &[]),
+        if_wrong: (Reject, "", &[]),
+    }
+}
+
+fn expect<'a>(mut r: Row<'a>, if_right: Expect, if_wrong: Expect) -> Row<'a> {
+    r.if_right = if_right;
+    r.if_wrong = if_wrong;
+    r
+}
 
 #[test]
 fn totp_table() {
-    use RejectReason::*;
-    use Verdict::*;
-    let cur = step_at(NOW, 30);
     let fresh = user(6, None);
-    let used_now = user(6, Some(cur));
+    let used = user(6, Some(step_at(NOW, 30)));
     let eight = user(8, None);
-    let totp = |step: u64, drift: i64| Accept(Factor::Totp { step, drift });
-    let case = |name, user, input, password_len, if_right, if_wrong| Case {
-        name,
-        user,
-        input,
-        found: NONE,
-        password_len,
-        against: Against::User,
-        if_right,
-        if_wrong,
-    };
+    let totp = (Accept, "TOTP code", &["consume step"][..]);
+    let wrong_pw = (Reject, "wrong password", FAILED);
+    let missing = (Reject, "password without code", &[][..]);
+    let no_code = (Reject, "wrong password or code", CODE_FAILED);
+    let user_check = |len| Check::User { len };
     run(vec![
-        case(
-            "current code",
-            Some(&fresh),
-            input("hunter", &code(&fresh, 0)),
-            6,
-            totp(cur, 0),
-            Reject(WrongPassword),
+        expect(
+            row(
+                "current code",
+                &fresh,
+                format!("hunter{}", code(&fresh, 0)),
+                user_check(6),
+            ),
+            totp,
+            wrong_pw,
         ),
-        case(
-            "previous step",
-            Some(&fresh),
-            input("hunter", &code(&fresh, -1)),
-            6,
-            totp(cur - 1, -1),
-            Reject(WrongPassword),
+        expect(
+            row(
+                "previous step",
+                &fresh,
+                format!("hunter{}", code(&fresh, -1)),
+                user_check(6),
+            ),
+            totp,
+            wrong_pw,
         ),
-        case(
-            "next step",
-            Some(&fresh),
-            input("hunter", &code(&fresh, 1)),
-            6,
-            totp(cur + 1, 1),
-            Reject(WrongPassword),
+        expect(
+            row(
+                "next step",
+                &fresh,
+                format!("hunter{}", code(&fresh, 1)),
+                user_check(6),
+            ),
+            totp,
+            wrong_pw,
         ),
-        case(
-            "two steps old: outside the window",
-            Some(&fresh),
-            input("hunter", &code(&fresh, -2)),
-            12,
-            Reject(CodeMissing),
-            Reject(WrongPasswordOrCode),
+        expect(
+            row(
+                "two steps old: outside the window, the whole input is the password",
+                &fresh,
+                format!("hunter{}", code(&fresh, -2)),
+                user_check(12),
+            ),
+            missing,
+            no_code,
         ),
-        case(
-            "password ending in digits",
-            Some(&fresh),
-            input("hunter2024", &code(&fresh, 0)),
-            10,
-            totp(cur, 0),
-            Reject(WrongPassword),
+        expect(
+            row(
+                "a password ending in digits",
+                &fresh,
+                format!("hunter2024{}", code(&fresh, 0)),
+                user_check(10),
+            ),
+            totp,
+            wrong_pw,
         ),
-        case(
-            "password alone",
-            Some(&fresh),
-            input("hunter", ""),
-            6,
-            Reject(CodeMissing),
-            Reject(WrongPasswordOrCode),
+        expect(
+            row("password alone", &fresh, "hunter".into(), user_check(6)),
+            missing,
+            (Reject, "wrong password or code", FAILED),
         ),
-        case(
-            "replay of the used step",
-            Some(&used_now),
-            input("hunter", &code(&used_now, 0)),
-            6,
-            Reject(CodeAlreadyUsed),
-            Reject(WrongPassword),
+        expect(
+            row(
+                "replay of the used step",
+                &used,
+                format!("hunter{}", code(&used, 0)),
+                user_check(6),
+            ),
+            (Reject, "code already used", FAILED),
+            wrong_pw,
         ),
-        case(
-            "older than the used step",
-            Some(&used_now),
-            input("hunter", &code(&used_now, -1)),
-            6,
-            Reject(CodeAlreadyUsed),
-            Reject(WrongPassword),
+        expect(
+            row(
+                "older than the used step",
+                &used,
+                format!("hunter{}", code(&used, -1)),
+                user_check(6),
+            ),
+            (Reject, "code already used", FAILED),
+            wrong_pw,
         ),
-        case(
-            "newer than the used step",
-            Some(&used_now),
-            input("hunter", &code(&used_now, 1)),
-            6,
-            totp(cur + 1, 1),
-            Reject(WrongPassword),
+        expect(
+            row(
+                "newer than the used step",
+                &used,
+                format!("hunter{}", code(&used, 1)),
+                user_check(6),
+            ),
+            totp,
+            wrong_pw,
         ),
-        case(
-            "8-digit token",
-            Some(&eight),
-            input("pässwörd", &code(&eight, 0)),
-            "pässwörd".len(),
-            totp(cur, 0),
-            Reject(WrongPassword),
+        expect(
+            row(
+                "8-digit token",
+                &eight,
+                format!("pässwörd{}", code(&eight, 0)),
+                user_check("pässwörd".len()),
+            ),
+            totp,
+            wrong_pw,
         ),
-        case(
-            "8-digit user, 6-digit tail",
-            Some(&eight),
-            input("hunter", "123456"),
-            12,
-            Reject(CodeMissing),
-            Reject(WrongPasswordOrCode),
+        expect(
+            row(
+                "8-digit user, 6-digit tail",
+                &eight,
+                "hunter123456".into(),
+                user_check(12),
+            ),
+            missing,
+            (Reject, "wrong password or code", FAILED),
         ),
     ]);
 }
 
 #[test]
 fn accounts_table() {
-    use RejectReason::*;
-    use Verdict::*;
-    let cur = step_at(NOW, 30);
     let disabled = UserRecord {
         disabled: true,
         ..user(6, None)
@@ -223,221 +332,444 @@ fn accounts_table() {
         totp: None,
         ..user(6, None)
     };
-    let case = |name, user: &'static UserRecord, if_right, if_wrong| Case {
-        name,
-        user: Some(user),
-        input: input("hunter", &code(&user6(), 0)),
-        found: NONE,
-        password_len: if user.totp.is_some() { 6 } else { 12 },
-        against: Against::User,
-        if_right,
-        if_wrong,
+    let locked = UserRecord {
+        locked_until: Some(NOW as i64 + 1),
+        failures: 5,
+        ..user(6, None)
     };
-    let leak = |u: UserRecord| -> &'static UserRecord { Box::leak(Box::new(u)) };
+    let lock_over = UserRecord {
+        locked_until: Some(NOW as i64),
+        ..user(6, None)
+    };
+    let good = |u: &UserRecord| format!("hunter{}", code(u, 0));
+    let totp = (Accept, "TOTP code", &["consume step"][..]);
+    let wrong_pw = (Reject, "wrong password", FAILED);
+    let unknown = Row {
+        name: "unknown user: a dummy check of the whole input, the same cost",
+        user: None,
+        input: "hunter123456".into(),
+        seen: Seen::default(),
+        via: Via::default(),
+        check: Check::Dummy { len: 12 },
+        if_right: (Reject, "unknown user", &[]),
+        if_wrong: (Reject, "unknown user", &[]),
+    };
     run(vec![
-        Case {
-            name: "unknown user costs a dummy verification",
-            user: None,
-            input: input("hunter", "123456"),
-            found: NONE,
-            password_len: 12,
-            against: Against::Dummy,
-            if_right: Reject(UnknownUser),
-            if_wrong: Reject(UnknownUser),
-        },
-        case(
-            "disabled",
-            leak(disabled),
-            Reject(Disabled),
-            Reject(Disabled),
+        unknown,
+        expect(
+            row(
+                "locked: a dummy check, nothing judged, nothing counted",
+                &locked,
+                good(&locked),
+                Check::Dummy { len: 6 },
+            ),
+            (Reject, "locked", &[]),
+            (Reject, "locked", &[]),
         ),
-        case(
-            "temporary password expired",
-            leak(expired),
-            Reject(PasswordExpired),
-            Reject(WrongPassword),
+        expect(
+            row(
+                "a lock that just ran out",
+                &lock_over,
+                good(&lock_over),
+                Check::User { len: 6 },
+            ),
+            totp,
+            wrong_pw,
         ),
-        case(
-            "a second before expiry",
-            leak(not_yet),
-            Accept(Factor::Totp {
-                step: cur,
-                drift: 0,
-            }),
-            Reject(WrongPassword),
+        expect(
+            row(
+                "disabled, whatever was typed",
+                &disabled,
+                good(&disabled),
+                Check::User { len: 6 },
+            ),
+            (Reject, "disabled", &[]),
+            (Reject, "disabled", &[]),
         ),
-        case(
-            "no seed",
-            leak(no_totp),
-            Reject(NoTotpEnrolled),
-            Reject(WrongPasswordOrCode),
+        expect(
+            row(
+                "temporary password expired",
+                &expired,
+                good(&expired),
+                Check::User { len: 6 },
+            ),
+            (Reject, "password expired", &[]),
+            wrong_pw,
+        ),
+        expect(
+            row(
+                "a second before expiry",
+                &not_yet,
+                good(&not_yet),
+                Check::User { len: 6 },
+            ),
+            totp,
+            wrong_pw,
+        ),
+        expect(
+            row(
+                "no seed",
+                &no_totp,
+                "hunter123456".into(),
+                Check::User { len: 12 },
+            ),
+            (Reject, "no TOTP enrolled", &[]),
+            (Reject, "wrong password or code", FAILED),
         ),
     ]);
-}
-
-fn user6() -> UserRecord {
-    user(6, None)
+    // The temporary password is named on the Accept.
+    let d = decide(
+        Some(&not_yet),
+        &good(&not_yet),
+        Seen::default(),
+        &Via::default(),
+    );
+    assert_eq!(
+        d.right.reason,
+        Reason::Accepted {
+            by: AcceptedBy::Totp { drift: 0 },
+            temporary_until: Some(NOW as i64 + 1)
+        }
+    );
+    // An unusable hash is a reject of its own, not a failure.
+    let input = SecretBytes::from(good(&not_yet).as_bytes());
+    let request = Request {
+        user_name: "alice",
+        input: &input,
+        client: "nas",
+        mode: Mode::Append,
+        state: None,
+        allowed_groups: None,
+    };
+    let u = user(6, None);
+    let (t, p) = (tails(&request, Some(&u)), policy(false));
+    let inputs = Inputs {
+        request: &request,
+        user: Some(&u),
+        tails: &t,
+        seen: &Seen::default(),
+        policy: &p,
+        now: NOW,
+    };
+    let v = verdict(&inputs, &plan(&inputs), Some(Checked::Unusable));
+    assert_eq!(summary(&v), (Reject, "unusable password hash", vec![]));
 }
 
 #[test]
 fn recovery_and_sent_codes() {
-    use RejectReason::*;
-    use Verdict::*;
     let u = user(6, None);
+    let live_sent = Seen {
+        sent: true,
+        ..Seen::default()
+    };
+    let recovery = |state| Seen {
+        recovery: state,
+        ..Seen::default()
+    };
+    let wrong_pw = (Reject, "wrong password", FAILED);
+    let mut sent = row(
+        "a live sent code",
+        &u,
+        "hunter424242".into(),
+        Check::User { len: 6 },
+    );
+    sent.seen = live_sent;
+    let mut unused = row(
+        "an unused recovery code (any case)",
+        &u,
+        "hunterABCDE-fghjk".into(),
+        Check::User { len: 6 },
+    );
+    unused.seen = recovery(RecoveryCodeState::Unused);
+    let mut reused = row(
+        "a recovery code already used",
+        &u,
+        "hunterabcde-fghjk".into(),
+        Check::User { len: 6 },
+    );
+    reused.seen = recovery(RecoveryCodeState::Used);
     run(vec![
-        Case {
-            name: "a live sent code",
-            user: Some(&u),
-            input: input("hunter", "424242"),
-            found: Found {
-                sent: true,
-                recovery: false,
-            },
-            password_len: 6,
-            against: Against::User,
-            if_right: Accept(Factor::Sent),
-            if_wrong: Reject(WrongPassword),
-        },
-        Case {
-            name: "an unused recovery code (any case)",
-            user: Some(&u),
-            input: input("hunter", "ABCDE-fghjk"),
-            found: Found {
-                sent: false,
-                recovery: true,
-            },
-            password_len: 6,
-            against: Against::User,
-            if_right: Accept(Factor::Recovery),
-            if_wrong: Reject(WrongPassword),
-        },
-        Case {
-            name: "recovery-shaped but not one of the user's",
-            user: Some(&u),
-            input: input("hunter", "abcde-fghjk"),
-            found: NONE,
-            password_len: 17,
-            against: Against::User,
-            if_right: Reject(CodeMissing),
-            if_wrong: Reject(WrongPasswordOrCode),
-        },
+        expect(
+            sent,
+            (Accept, "sent code", &["consume sent code"]),
+            wrong_pw,
+        ),
+        expect(
+            unused,
+            (Accept, "recovery code", &["consume recovery code"]),
+            wrong_pw,
+        ),
+        expect(
+            reused,
+            (Reject, "recovery code already used", FAILED),
+            wrong_pw,
+        ),
+        expect(
+            row(
+                "recovery-shaped but not one of the user's",
+                &u,
+                "hunterabcde-fghjk".into(),
+                Check::User { len: 17 },
+            ),
+            (Reject, "password without code", &[]),
+            (Reject, "wrong password or code", FAILED),
+        ),
     ]);
-    let tails = Tails::of(&u, b"hunter2abcde-fghjk", false);
+    let t = Tails::of(&u, b"hunter2abcde-fghjk", false);
     assert_eq!(
-        tails
-            .recovery
+        t.recovery
             .as_ref()
             .map(|(at, c)| (*at, c.expose().to_vec())),
         Some((7, b"abcdefghjk".to_vec()))
     );
-    assert!(tails.numeric.is_none());
+    assert!(t.numeric.is_none());
+}
+
+#[test]
+fn password_only_sends_codes_and_challenges() {
+    let mut with_address = user(8, None);
+    with_address.delivery = Some(Delivery {
+        channel: Channel::Sms,
+        destination: "+41790000000".into(),
+    });
+    let append_send = Via {
+        send: true,
+        ..Via::default()
+    };
+    let challenge = Via {
+        challenge_mode: true,
+        ..Via::default()
+    };
+    let challenge_send = Via {
+        challenge_mode: true,
+        send: true,
+        ..Via::default()
+    };
+    let wrong = (Reject, "wrong password or code", &["record failure"][..]);
+    let cases = [
+        (
+            "append, an address, delivery configured",
+            &append_send,
+            (Reject, "password without code", &["issue code"][..]),
+        ),
+        (
+            "append, no delivery configured",
+            &Via::default(),
+            (Reject, "password without code", &[][..]),
+        ),
+        (
+            "challenge mode",
+            &challenge,
+            (Challenge, "code requested", &["open challenge"][..]),
+        ),
+        (
+            "challenge mode and a code sent",
+            &challenge_send,
+            (
+                Challenge,
+                "code requested",
+                &["issue code", "open challenge"][..],
+            ),
+        ),
+    ];
+    for (name, via, if_right) in cases {
+        let mut r = row(name, &with_address, "hunter".into(), Check::User { len: 6 });
+        r.via = via.clone();
+        run(vec![expect(r, if_right, wrong)]);
+    }
+    let d = decide(Some(&with_address), "hunter", Seen::default(), &append_send);
+    assert_eq!(
+        d.right.effects,
+        [Effect::IssueCode { digits: 8 }],
+        "the user's code length"
+    );
+}
+
+#[test]
+fn allowed_groups_are_checked_after_full_authentication() {
+    let outsider = user(6, None);
+    let member = UserRecord {
+        groups: vec!["vpn".into()],
+        ..user(6, None)
+    };
+    let admins_only = Via {
+        allowed: Some(vec!["vpn".into()]),
+        ..Via::default()
+    };
+    let refused = (Reject, "not in allowed groups", &[][..]);
+    let wrong_pw = (Reject, "wrong password", FAILED);
+    let mut accepted = row(
+        "a member",
+        &member,
+        format!("hunter{}", code(&member, 0)),
+        Check::User { len: 6 },
+    );
+    accepted.via = admins_only.clone();
+    let mut outside = row(
+        "an outsider: the same check, no code consumed",
+        &outsider,
+        format!("hunter{}", code(&outsider, 0)),
+        Check::User { len: 6 },
+    );
+    outside.via = admins_only.clone();
+    let mut no_code = row(
+        "an outsider without a code: no code sent, no challenge",
+        &outsider,
+        "hunter".into(),
+        Check::User { len: 6 },
+    );
+    no_code.via = Via {
+        challenge_mode: true,
+        send: true,
+        ..admins_only
+    };
+    run(vec![
+        expect(accepted, (Accept, "TOTP code", &["consume step"]), wrong_pw),
+        expect(outside, refused, wrong_pw),
+        expect(no_code, refused, (Reject, "wrong password or code", FAILED)),
+    ]);
+    // Every Accept carries the groups' reply attributes.
+    let d = decide(
+        Some(&member),
+        &format!("hunter{}", code(&member, 0)),
+        Seen::default(),
+        &Via::default(),
+    );
+    let names: Vec<&str> = d.right.attributes.iter().map(|a| a.name()).collect();
+    assert_eq!(names, ["Class"]);
+    // Reply attributes that cannot be built refuse the Accept, and consume nothing.
+    let broken = UserRecord {
+        reply: vec!["Framed-IP-Address=not an address".into()],
+        ..user(6, None)
+    };
+    let d = decide(
+        Some(&broken),
+        &format!("hunter{}", code(&broken, 0)),
+        Seen::default(),
+        &Via::default(),
+    );
+    assert_eq!(
+        summary(&d.right),
+        (Reject, "invalid reply attributes", vec![])
+    );
+}
+
+#[test]
+fn challenge_answers() {
+    let u = user(6, None);
+    let used = user(6, Some(step_at(NOW, 30)));
+    let owned = |owner: &str| Seen {
+        challenge_owner: Some(owner.to_owned()),
+        ..Seen::default()
+    };
+    let answering = Via {
+        state: Some(vec![7; 32]),
+        ..Via::default()
+    };
+    let answer = |user: &UserRecord, input: &str, seen: Seen| {
+        let d = decide(Some(user), input, seen, &answering);
+        assert_eq!(
+            d.plan.check,
+            Check::None,
+            "a challenge answer costs no password check"
+        );
+        assert_eq!(d.right, d.wrong, "no password in it");
+        d.right
+    };
+    assert_eq!(
+        summary(&answer(&u, &code(&u, 0), owned("alice"))),
+        (Accept, "TOTP code", vec!["consume step"])
+    );
+    let sent = Seen {
+        sent: true,
+        ..owned("alice")
+    };
+    assert_eq!(
+        summary(&answer(&u, "000000", sent)),
+        (Accept, "sent code", vec!["consume sent code"])
+    );
+    let recovery = Seen {
+        recovery: RecoveryCodeState::Unused,
+        ..owned("alice")
+    };
+    assert_eq!(
+        summary(&answer(&u, "abcde-fghjk", recovery)),
+        (Accept, "recovery code", vec!["consume recovery code"])
+    );
+    assert_eq!(
+        summary(&answer(&u, "000000", owned("alice"))),
+        (Reject, "wrong code", CODE_FAILED.to_vec())
+    );
+    assert_eq!(
+        summary(&answer(&u, &format!("x{}", code(&u, 0)), owned("alice"))),
+        (Reject, "wrong code", FAILED.to_vec())
+    );
+    assert_eq!(
+        summary(&answer(&used, &code(&used, 0), owned("alice"))),
+        (Reject, "code already used", FAILED.to_vec())
+    );
+    assert_eq!(
+        answer(&u, &code(&u, 0), Seen::default()).reason,
+        Reason::UnknownState(StateProblem::UnknownOrUsed)
+    );
+    assert_eq!(
+        answer(&u, &code(&u, 0), owned("bob")).reason,
+        Reason::UnknownState(StateProblem::OtherUser)
+    );
+    let locked = UserRecord {
+        locked_until: Some(NOW as i64 + 60),
+        ..user(6, None)
+    };
+    assert_eq!(
+        summary(&answer(&locked, &code(&locked, 0), owned("alice"))),
+        (Reject, "locked", vec![])
+    );
 }
 
 #[test]
 fn drift_is_learned_and_bounded() {
     let cur = step_at(NOW, 30);
+    let factor = |u: &UserRecord, input: String| {
+        let tails = Tails::of(u, input.as_bytes(), false);
+        classify(u, &tails, false, RecoveryCodeState::NotFound, WINDOW, NOW).map(|(_, f)| f)
+    };
     // A token 3 steps behind, after a resync stored drift -3: its code is found around -3.
     let behind = UserRecord {
         drift: -3,
         ..user(6, None)
     };
-    let tails = Tails::of(&behind, &input("pw", &code(&behind, -3)), false);
-    let plan = plan(
-        Some(&behind),
-        &input("pw", &code(&behind, -3)),
-        &tails,
-        NONE,
-        WINDOW,
-        NOW,
-    );
     assert_eq!(
-        plan.factor,
-        Factor::Totp {
+        factor(&behind, format!("pw{}", code(&behind, -3))),
+        Some(Factor::Totp {
             step: cur - 3,
             drift: -3
-        }
+        })
     );
     // Without the learned drift the same code is outside the window.
     let fresh = user(6, None);
-    let tails = Tails::of(&fresh, &input("pw", &code(&fresh, -3)), false);
-    assert_eq!(plan_factor(&fresh, &tails), Factor::None);
+    assert_eq!(factor(&fresh, format!("pw{}", code(&fresh, -3))), None);
     // A drift set by resync far beyond the automatic bound is kept, not clamped back.
     let far = UserRecord {
         drift: 40,
         ..user(6, None)
     };
-    let tails = Tails::of(&far, &input("pw", &code(&far, 41)), false);
     assert_eq!(
-        plan_factor(&far, &tails),
-        Factor::Totp {
+        factor(&far, format!("pw{}", code(&far, 41))),
+        Some(Factor::Totp {
             step: cur + 41,
             drift: 41
-        }
-    );
-}
-
-fn plan_factor(u: &UserRecord, tails: &Tails) -> Factor {
-    plan(Some(u), b"ignored", tails, NONE, WINDOW, NOW).factor
-}
-
-#[test]
-fn challenge_answers() {
-    let cur = step_at(NOW, 30);
-    let u = user(6, None);
-    let answer = |text: &str, found| {
-        let tails = Tails::of(&u, text.as_bytes(), true);
-        respond(&u, &tails, found, WINDOW, NOW)
-    };
-    assert_eq!(
-        answer(&code(&u, 0), NONE),
-        Verdict::Accept(Factor::Totp {
-            step: cur,
-            drift: 0
         })
     );
-    assert_eq!(
-        answer(
-            "000000",
-            Found {
-                sent: true,
-                recovery: false
-            }
-        ),
-        Verdict::Accept(Factor::Sent)
-    );
-    assert_eq!(
-        answer(
-            "abcde-fghjk",
-            Found {
-                sent: false,
-                recovery: true
-            }
-        ),
-        Verdict::Accept(Factor::Recovery)
-    );
-    assert_eq!(
-        answer("000000", NONE),
-        Verdict::Reject(RejectReason::WrongCode)
-    );
-    assert_eq!(
-        answer(&format!("x{}", code(&u, 0)), NONE),
-        Verdict::Reject(RejectReason::WrongCode)
-    );
-    let used = user(6, Some(cur));
-    let tails = Tails::of(&used, code(&used, 0).as_bytes(), true);
-    assert_eq!(
-        respond(&used, &tails, NONE, WINDOW, NOW),
-        Verdict::Reject(RejectReason::CodeAlreadyUsed)
-    );
 }
 
 #[test]
-fn unusable_hash_is_a_reject() {
-    let u = user(6, None);
-    let tails = Tails::of(&u, b"whatever", false);
-    let plan = plan(Some(&u), b"whatever", &tails, NONE, WINDOW, NOW);
+fn a_lost_race_is_a_replay() {
     assert_eq!(
-        verdict(Some(&u), &plan, None, NOW),
-        Verdict::Reject(RejectReason::UnusableHash)
+        summary(&lost_race(&Consume::TotpStep { step: 1, drift: 0 })),
+        (Reject, "code already used", FAILED.to_vec())
+    );
+    assert_eq!(
+        summary(&lost_race(&Consume::RecoveryCode(SecretBytes::default()))),
+        (Reject, "recovery code already used", FAILED.to_vec())
     );
 }

@@ -63,6 +63,30 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
+    /// The dispatcher for the configured `[delivery]` (the webhook's client is built here, so
+    /// a bad CA file is found at start, not at someone's login).
+    pub fn from_config(config: &crate::config::DeliveryConfig) -> Result<Self, String> {
+        use crate::config::DeliveryMethod;
+        let sender = match &config.method {
+            DeliveryMethod::Command { argv, dir, timeout } => Sender::Command(CommandSender {
+                argv: argv.clone(),
+                dir: dir.clone(),
+                timeout: *timeout,
+            }),
+            DeliveryMethod::Webhook {
+                url,
+                ca_file,
+                timeout,
+                retries,
+            } => {
+                let config =
+                    webhook::WebhookConfig::new(url.clone(), ca_file.clone(), *timeout, *retries)?;
+                Sender::Webhook(Webhook::new(config).map_err(|e| format!("delivery.webhook: {e}"))?)
+            }
+        };
+        Ok(Self::new(sender))
+    }
+
     pub fn new(sender: Sender) -> Self {
         Self {
             sender: Arc::new(sender),

@@ -18,6 +18,17 @@ pub struct Precheck {
     pub message_authenticator: Option<usize>,
     pub has_proxy_state: bool,
     pub has_eap_message: bool,
+    /// Where the first User-Name's value is (`offset..offset + len`), so that a line about a
+    /// dropped request can name the user without decoding a packet not yet authenticated.
+    pub user_name: Option<(usize, usize)>,
+}
+
+impl Precheck {
+    /// The first User-Name's octets, as sent.
+    pub fn user_name<'p>(&self, packet: &'p [u8]) -> Option<&'p [u8]> {
+        let (offset, len) = self.user_name?;
+        packet.get(offset..offset + len)
+    }
 }
 
 /// Why a datagram is not a request we serve. Each is a silent drop.
@@ -80,6 +91,7 @@ pub fn precheck(datagram: &[u8]) -> Result<Precheck, Malformed> {
         message_authenticator: None,
         has_proxy_state: false,
         has_eap_message: false,
+        user_name: None,
     };
     let packet = &datagram[..length];
     let mut offset = HEADER_LEN;
@@ -109,6 +121,9 @@ pub fn precheck(datagram: &[u8]) -> Result<Precheck, Malformed> {
                     return Err(Malformed::DuplicateMessageAuthenticator);
                 }
                 check.message_authenticator = Some(offset + 2);
+            }
+            attr::USER_NAME if check.user_name.is_none() => {
+                check.user_name = Some((offset + 2, attr_len - 2));
             }
             attr::PROXY_STATE => check.has_proxy_state = true,
             attr::EAP_MESSAGE => check.has_eap_message = true,
@@ -236,5 +251,9 @@ mod tests {
         assert!(p.has_proxy_state);
         assert_eq!(p.identifier, 7);
         assert_eq!(p.request_authenticator, [0xAA; 16]);
+        assert_eq!(p.user_name(&bytes), None);
+        let named = packet(1, &[1u8, 7, b'a', b'l', b'i', b'c', b'e', 1, 3, b'x'], 0);
+        let p = precheck(&named).unwrap();
+        assert_eq!(p.user_name(&named), Some(&b"alice"[..]), "the first one");
     }
 }

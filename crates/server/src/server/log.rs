@@ -1,6 +1,7 @@
-//! The one log shape for every decision and every drop: `client`, `peer`, `id`, `code`,
-//! `user`, `outcome`, `reason`. Drop lines are rate-limited per kind so a flood cannot fill the
-//! disk; the next line that gets through says how many were suppressed.
+//! The one log shape for every decision and every drop: `client`, `peer`, `transport`, `id`,
+//! `code`, `user`, `outcome`, `reason`, `detail`, `verify_ms`, typed (numbers are numbers) and
+//! present on every line (`-`/`null` when unknown). Drop lines are rate-limited per kind so a
+//! flood cannot fill the disk; the next line that gets through says how many were suppressed.
 
 use std::net::SocketAddr;
 use std::sync::Mutex;
@@ -14,66 +15,142 @@ const DROP_LINES_PER_SECOND: u32 = 20;
 
 /// What is known about a request so far, for its log line.
 #[derive(Debug, Clone)]
-pub(super) struct RequestContext {
+pub struct RequestContext {
     pub peer: SocketAddr,
+    /// The transport's name (`udp`).
+    pub transport: &'static str,
     pub client: Option<String>,
     pub id: Option<u8>,
     pub code: Option<u8>,
     /// Printable form of User-Name (control characters escaped, length capped).
     pub user: Option<String>,
-    /// When the datagram arrived (request latency).
+    /// When the request arrived: the reject delay and the latency count from here.
     pub received: Instant,
 }
 
 impl RequestContext {
-    pub(super) fn new(peer: SocketAddr) -> Self {
+    pub fn new(peer: SocketAddr, transport: &'static str, received: Instant) -> Self {
         Self {
             peer,
+            transport,
             client: None,
             id: None,
             code: None,
             user: None,
-            received: Instant::now(),
+            received,
         }
     }
 
-    fn fields(&self) -> (&str, String, &str, &str) {
-        (
-            self.client.as_deref().unwrap_or("-"),
-            self.id.map_or_else(|| "-".to_owned(), |id| id.to_string()),
-            self.code.map_or("-", code::name),
-            self.user.as_deref().unwrap_or("-"),
-        )
-    }
-
     /// An Accept, Reject or Challenge, at info level (Status-Server at debug: monitors poll it).
-    pub(super) fn decision(&self, outcome: &str, reason: &str, verify_ms: Option<f64>) {
+    pub(crate) fn decision(
+        &self,
+        outcome: &str,
+        reason: &str,
+        detail: Option<&str>,
+        verify_ms: Option<f64>,
+    ) {
         let (client, id, code_name, user) = self.fields();
-        let verify_ms = verify_ms.map_or_else(|| "-".to_owned(), |ms| format!("{ms:.1}"));
+        let peer = self.peer.to_string();
+        let transport = self.transport;
         if self.code == Some(code::STATUS_SERVER) {
-            tracing::debug!(client, peer = %self.peer, id, code = code_name, user, outcome, reason, verify_ms, "request");
+            tracing::debug!(
+                client,
+                peer,
+                transport,
+                id,
+                code = code_name,
+                user,
+                outcome,
+                reason,
+                detail,
+                verify_ms,
+                "request"
+            );
         } else {
-            tracing::info!(client, peer = %self.peer, id, code = code_name, user, outcome, reason, verify_ms, "request");
+            tracing::info!(
+                client,
+                peer,
+                transport,
+                id,
+                code = code_name,
+                user,
+                outcome,
+                reason,
+                detail,
+                verify_ms,
+                "request"
+            );
         }
     }
 
     fn dropped(&self, reason: &DropReason, suppressed: u64) {
         let (client, id, code_name, user) = self.fields();
+        let peer = self.peer.to_string();
+        let transport = self.transport;
+        let (label, detail) = (reason.label(), reason.detail());
+        let detail = detail.as_deref();
         let kind = reason.kind().as_str();
+        let verify_ms: Option<f64> = None;
         match reason.kind() {
-            DropKind::Internal | DropKind::Overloaded => {
-                tracing::warn!(client, peer = %self.peer, id, code = code_name, user, outcome = "drop", reason = %reason, kind, suppressed, "request")
+            // What an administrator must see even at `--log-level warn`.
+            DropKind::Internal | DropKind::Overloaded | DropKind::MessageAuthenticator => {
+                tracing::warn!(
+                    client,
+                    peer,
+                    transport,
+                    id,
+                    code = code_name,
+                    user,
+                    outcome = "drop",
+                    reason = label,
+                    detail,
+                    verify_ms,
+                    kind,
+                    suppressed,
+                    "request"
+                )
             }
             _ => {
-                tracing::info!(client, peer = %self.peer, id, code = code_name, user, outcome = "drop", reason = %reason, kind, suppressed, "request")
+                tracing::info!(
+                    client,
+                    peer,
+                    transport,
+                    id,
+                    code = code_name,
+                    user,
+                    outcome = "drop",
+                    reason = label,
+                    detail,
+                    verify_ms,
+                    kind,
+                    suppressed,
+                    "request"
+                )
             }
         }
+    }
+
+    fn fields(
+        &self,
+    ) -> (
+        Option<&str>,
+        Option<u64>,
+        Option<&'static str>,
+        Option<&str>,
+    ) {
+        (
+            self.client.as_deref(),
+            self.id.map(u64::from),
+            self.code.map(code::name),
+            self.user.as_deref(),
+        )
     }
 }
 
 /// Escape control characters and cap the length, so a User-Name cannot forge log lines.
-pub(super) fn printable_user(name: &str) -> String {
+pub fn printable_user(name: &[u8]) -> String {
     const MAX_CHARS: usize = 64;
+    let name = String::from_utf8_lossy(name);
     let mut out = String::new();
     for c in name.chars().take(MAX_CHARS) {
         if c.is_control() {
@@ -88,7 +165,7 @@ pub(super) fn printable_user(name: &str) -> String {
     out
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 struct Window {
     started: Option<Instant>,
     lines: u32,
@@ -96,7 +173,8 @@ struct Window {
 }
 
 /// Per-kind rate limiter for drop lines.
-pub(super) struct DropLog {
+#[derive(Debug)]
+pub(crate) struct DropLog {
     windows: Mutex<[Window; DropKind::ALL.len()]>,
 }
 
@@ -115,7 +193,7 @@ impl Default for DropLog {
 }
 
 impl DropLog {
-    pub(super) fn log(&self, ctx: &RequestContext, reason: &DropReason, now: Instant) {
+    pub(crate) fn log(&self, ctx: &RequestContext, reason: &DropReason, now: Instant) {
         let suppressed = {
             let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
             let w = &mut windows[reason.kind() as usize];
@@ -142,9 +220,13 @@ mod tests {
 
     #[test]
     fn user_names_cannot_forge_lines() {
-        assert_eq!(printable_user("alice"), "alice");
-        assert_eq!(printable_user("a\nINFO fake"), "a\\nINFO fake");
-        assert_eq!(printable_user("jürgen"), "jürgen");
-        assert_eq!(printable_user(&"x".repeat(100)).chars().count(), 65);
+        assert_eq!(printable_user(b"alice"), "alice");
+        assert_eq!(printable_user(b"a\nINFO fake"), "a\\nINFO fake");
+        assert_eq!(printable_user("jürgen".as_bytes()), "jürgen");
+        assert_eq!(printable_user(b"\xff\xfe"), "\u{fffd}\u{fffd}");
+        assert_eq!(
+            printable_user("x".repeat(100).as_bytes()).chars().count(),
+            65
+        );
     }
 }

@@ -8,14 +8,15 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
-use super::ServerState;
+use super::pipeline::Pipeline;
+use super::pool::WorkerPool;
 
 const MAX_CONNECTIONS: usize = 16;
 const MAX_REQUEST: usize = 8192;
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Serve until the task is dropped.
-pub(super) async fn serve(listener: TcpListener, state: Arc<ServerState>) {
+pub(super) async fn serve(listener: TcpListener, pipeline: Arc<Pipeline>, pool: Arc<WorkerPool>) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         let Ok((stream, _)) = listener.accept().await else {
@@ -25,15 +26,29 @@ pub(super) async fn serve(listener: TcpListener, state: Arc<ServerState>) {
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
             continue; // too many scrapers at once: drop the connection
         };
-        let state = Arc::clone(&state);
+        let (pipeline, pool) = (Arc::clone(&pipeline), Arc::clone(&pool));
         tokio::spawn(async move {
-            let _ = tokio::time::timeout(TIMEOUT, respond(stream, &state)).await;
+            let _ = tokio::time::timeout(TIMEOUT, respond(stream, &pipeline, &pool)).await;
             drop(slot);
         });
     }
 }
 
-async fn respond(mut stream: TcpStream, state: &ServerState) -> std::io::Result<()> {
+/// Gauges that are read rather than counted: queue depth, users in the store.
+async fn refresh_gauges(pipeline: &Pipeline, pool: &WorkerPool) {
+    let metrics = pipeline.events().metrics();
+    metrics.queue_depth.set(pool.queued() as i64);
+    let store = Arc::clone(pipeline.authenticator().store());
+    if let Ok(Ok(users)) = tokio::task::spawn_blocking(move || store.count_users()).await {
+        metrics.users.set(users as i64);
+    }
+}
+
+async fn respond(
+    mut stream: TcpStream,
+    pipeline: &Pipeline,
+    pool: &WorkerPool,
+) -> std::io::Result<()> {
     let mut request = Vec::with_capacity(512);
     let mut buf = [0u8; 1024];
     while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < MAX_REQUEST {
@@ -45,11 +60,11 @@ async fn respond(mut stream: TcpStream, state: &ServerState) -> std::io::Result<
     }
     let line = request.split(|&b| b == b'\r').next().unwrap_or_default();
     let (status, content_type, body) = if line.starts_with(b"GET /metrics ") {
-        state.refresh_gauges().await;
+        refresh_gauges(pipeline, pool).await;
         (
             "200 OK",
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            state.metrics.encode(),
+            pipeline.events().metrics().encode(),
         )
     } else {
         (

@@ -1,182 +1,173 @@
-//! The UDP server: one receive loop per listening socket, the staged pipeline (`pipeline`),
-//! the bounded argon2 pool (`pool`), and a graceful stop — receive no more, finish what is in
-//! flight, exit.
+//! The server: the pipeline every transport drives, its stages, and the UDP transport.
+//!
+//! - [`build`]: the composition root, `Config` → [`Server`].
+//! - [`pipeline`]: the stages of one request, sans I/O: `receive` (steps 1–7), `decide`
+//!   (8–9, on a worker), `answer` (10).
+//! - `request`: step 7, the Access-Request's attributes; `dedup`: the RFC 5080 reply cache
+//!   (step 5); `rate`: per-client rate limits; `health`: is the store answering.
+//! - [`outcome`]: why a request was dropped; `events` and `log`: the one place each event is
+//!   logged and counted, in one log shape.
+//! - `udp`: the UDP transport (receive loops, replies held for the reject delay);
+//!   [`pool`]: the bounded password workers; `metrics_http`: `/metrics`.
 
-mod health;
-mod log;
+mod build;
+pub mod dedup;
+pub mod events;
+pub mod health;
+pub mod log;
 mod metrics_http;
 pub mod outcome;
-mod pipeline;
+pub mod pipeline;
 pub mod pool;
 mod rate;
+mod request;
+mod udp;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, watch};
 
-use crate::auth::Authenticator;
-use crate::clients::ClientTable;
-use crate::dedup::ResponseCache;
-use crate::delivery::Dispatcher;
-use crate::metrics::Metrics;
-use crate::protocol::MAX_PACKET_LEN;
-use outcome::{DropKind, Stats};
-use pool::WorkerPool;
+pub use build::{BuildError, DRAIN_TIMEOUT, QUEUE_PER_WORKER, Server, build, build_with_store};
+pub use pipeline::{Arrival, Pending, Pipeline, Reply, Step, Transport};
 
-/// How long a stop waits for requests in flight (verification plus reject delay).
-pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
+use crate::auth::password;
+use outcome::DropKind;
 
-/// Everything the pipeline needs, shared by all receive loops and reply tasks.
-pub struct ServerState {
-    pub clients: ClientTable,
-    pub cache: ResponseCache,
-    pub pool: WorkerPool,
-    pub authenticator: Arc<Authenticator>,
-    pub reject_delay: Duration,
-    pub stats: Stats,
-    /// Sends codes out of band, when `[delivery]` is configured.
-    pub delivery: Option<Dispatcher>,
-    drop_log: log::DropLog,
-    rate_limits: rate::RateLimits,
-    pub metrics: Metrics,
-    /// A request that waited longer than this for a worker is dropped before hashing.
-    pub max_queue_wait: Duration,
-    /// Whether the store answers; while it does not, nothing is answered.
-    pub health: Arc<health::Health>,
+/// Why the server could not start listening.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(
+        "cannot listen on {addr}: {source} (is another RADIUS server running? ports below 1024 need root)"
+    )]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot serve metrics on {addr}: {source}")]
+    Metrics {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
-impl std::fmt::Debug for ServerState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerState").finish_non_exhaustive()
-    }
-}
-
-impl ServerState {
-    pub fn new(
-        clients: ClientTable,
-        pool: WorkerPool,
-        authenticator: Arc<Authenticator>,
-        reject_delay: Duration,
-        max_queue_wait: Duration,
-        delivery: Option<Dispatcher>,
-    ) -> Self {
-        Self {
-            clients,
-            cache: ResponseCache::new(
-                crate::dedup::DEFAULT_LIFETIME,
-                crate::dedup::DEFAULT_CAPACITY,
+impl Server {
+    /// Bind every configured socket, then serve until `shutdown` completes and drain what is
+    /// in flight.
+    pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
+        let mut sockets = Vec::new();
+        for &addr in &self.config.server.listen {
+            let socket = UdpSocket::bind(addr)
+                .await
+                .map_err(|source| ServeError::Listen { addr, source })?;
+            sockets.push(socket);
+        }
+        let metrics = match self.config.server.metrics_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| ServeError::Metrics { addr, source })?,
             ),
-            pool,
-            authenticator,
-            reject_delay,
-            stats: Stats::default(),
-            delivery,
-            drop_log: log::DropLog::default(),
-            rate_limits: rate::RateLimits::default(),
-            metrics: Metrics::new(),
-            max_queue_wait,
-            health: Arc::default(),
-        }
-    }
-}
-
-impl ServerState {
-    /// Gauges that are read rather than counted: queue depth, users in the store.
-    pub async fn refresh_gauges(&self) {
-        self.metrics.queue_depth.set(self.pool.queued() as i64);
-        let store = Arc::clone(self.authenticator.store());
-        if let Ok(Ok(users)) = tokio::task::spawn_blocking(move || store.count_users()).await {
-            self.metrics.users.set(users as i64);
-        }
-    }
-}
-
-/// Serve on `sockets` (and `/metrics` on `metrics`, if given) until `shutdown` completes, then
-/// drain requests in flight.
-pub async fn run(
-    sockets: Vec<UdpSocket>,
-    metrics: Option<TcpListener>,
-    state: Arc<ServerState>,
-    shutdown: impl Future<Output = ()>,
-) {
-    let metrics_task = metrics.map(|l| tokio::spawn(metrics_http::serve(l, Arc::clone(&state))));
-    let probe = tokio::spawn(health::probe(
-        Arc::clone(state.authenticator.store()),
-        Arc::clone(&state.health),
-    ));
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let (tracker, mut drained) = mpsc::channel::<()>(1);
-    let loops: Vec<_> = sockets
-        .into_iter()
-        .map(|socket| {
-            tokio::spawn(receive_loop(
-                Arc::new(socket),
-                Arc::clone(&state),
-                stop_rx.clone(),
-                tracker.clone(),
-            ))
-        })
-        .collect();
-    shutdown.await;
-    tracing::info!("stopping: no new requests; finishing those in flight");
-    if let Some(task) = metrics_task {
-        task.abort();
-    }
-    probe.abort();
-    let _ = stop_tx.send(true);
-    for receive in loops {
-        let _ = receive.await;
-    }
-    drop(tracker);
-    // Every spawned reply task holds a tracker clone; recv() returns None once all are done.
-    if tokio::time::timeout(DRAIN_TIMEOUT, drained.recv())
-        .await
-        .is_err()
-    {
-        tracing::warn!("gave up waiting for requests in flight after {DRAIN_TIMEOUT:?}");
-    }
-    let s = &state.stats;
-    tracing::info!(
-        received = Stats::get(&s.received),
-        accepted = Stats::get(&s.accepted),
-        rejected = Stats::get(&s.rejected),
-        challenged = Stats::get(&s.challenged),
-        status_server = Stats::get(&s.status_server),
-        resent = Stats::get(&s.resent),
-        dropped_unknown_client = s.dropped(DropKind::UnknownClient),
-        dropped_malformed = s.dropped(DropKind::Malformed),
-        dropped_message_authenticator = s.dropped(DropKind::MessageAuthenticator),
-        dropped_duplicate = s.dropped(DropKind::Duplicate),
-        dropped_overloaded = s.dropped(DropKind::Overloaded),
-        dropped_internal = s.dropped(DropKind::Internal),
-        argon2_verifications = state.authenticator.verifications(),
-        "stopped"
-    );
-}
-
-async fn receive_loop(
-    socket: Arc<UdpSocket>,
-    state: Arc<ServerState>,
-    mut stop: watch::Receiver<bool>,
-    tracker: mpsc::Sender<()>,
-) {
-    // One octet more than the largest packet, so an oversized datagram is seen as such rather
-    // than silently truncated to a valid-looking one.
-    let mut buf = vec![0u8; MAX_PACKET_LEN + 1];
-    loop {
-        let received = tokio::select! {
-            _ = stop.changed() => return,
-            received = socket.recv_from(&mut buf) => received,
+            None => None,
         };
-        match received {
-            Ok((len, peer)) => pipeline::handle(&state, &socket, &buf[..len], peer, &tracker),
-            Err(e) => {
-                tracing::warn!(error = %e, "receive failed");
-                tokio::time::sleep(Duration::from_millis(10)).await;
+        self.serve_on(sockets, metrics, shutdown).await;
+        Ok(())
+    }
+
+    /// Serve on sockets bound by the caller.
+    pub async fn serve_on(
+        self,
+        sockets: Vec<UdpSocket>,
+        metrics: Option<TcpListener>,
+        shutdown: impl Future<Output = ()>,
+    ) {
+        let pool = Arc::new(self.start_workers());
+        let pipeline = Arc::clone(&self.pipeline);
+        for socket in &sockets {
+            if let Ok(local) = socket.local_addr() {
+                tracing::info!(address = %local, "listening");
             }
         }
+        let metrics_task = metrics.map(|listener| {
+            if let Ok(local) = listener.local_addr() {
+                tracing::info!(address = %local, "metrics at http://{local}/metrics");
+            }
+            tokio::spawn(metrics_http::serve(
+                listener,
+                Arc::clone(&pipeline),
+                Arc::clone(&pool),
+            ))
+        });
+        let users = {
+            let store = Arc::clone(pipeline.authenticator().store());
+            tokio::task::spawn_blocking(move || store.count_users())
+                .await
+                .ok()
+                .and_then(Result::ok)
+        };
+        tracing::info!(
+            users,
+            clients = self.config.clients.len(),
+            workers = self.workers,
+            argon2_mib_per_worker = password::reserved_bytes(self.config.password) >> 20,
+            database = %self.config.database.location(),
+            "radotp {} ready",
+            env!("CARGO_PKG_VERSION")
+        );
+        let probe = tokio::spawn(health::probe(
+            Arc::clone(pipeline.authenticator().store()),
+            Arc::clone(pipeline.health()),
+        ));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let (tracker, mut drained) = mpsc::channel::<()>(1);
+        let loops: Vec<_> = sockets
+            .into_iter()
+            .map(|socket| {
+                tokio::spawn(udp::receive_loop(
+                    Arc::new(socket),
+                    Arc::clone(&pipeline),
+                    Arc::clone(&pool),
+                    stop_rx.clone(),
+                    tracker.clone(),
+                ))
+            })
+            .collect();
+        shutdown.await;
+        tracing::info!("stopping: no new requests; finishing those in flight");
+        if let Some(task) = metrics_task {
+            task.abort();
+        }
+        probe.abort();
+        let _ = stop_tx.send(true);
+        for receive in loops {
+            let _ = receive.await;
+        }
+        drop(tracker);
+        // Every spawned reply task holds a tracker clone; recv() returns None once all are done.
+        if tokio::time::timeout(DRAIN_TIMEOUT, drained.recv())
+            .await
+            .is_err()
+        {
+            tracing::warn!("gave up waiting for requests in flight after {DRAIN_TIMEOUT:?}");
+        }
+        let s = pipeline.events().summary();
+        tracing::info!(
+            received = s.received,
+            accepted = s.accepted,
+            rejected = s.rejected,
+            challenged = s.challenged,
+            status_server = s.status_server,
+            resent = s.resent,
+            dropped_unknown_client = s.dropped(DropKind::UnknownClient),
+            dropped_malformed = s.dropped(DropKind::Malformed),
+            dropped_message_authenticator = s.dropped(DropKind::MessageAuthenticator),
+            dropped_duplicate = s.dropped(DropKind::Duplicate),
+            dropped_overloaded = s.dropped(DropKind::Overloaded),
+            dropped_internal = s.dropped(DropKind::Internal),
+            argon2_verifications = pipeline.authenticator().checks(),
+            "stopped"
+        );
     }
 }

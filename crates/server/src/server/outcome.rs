@@ -1,13 +1,14 @@
-//! Typed stage outcomes: why a datagram was dropped, and the counters every drop and decision
-//! feeds. Counters are what the metrics endpoint will expose; the log carries the detail.
+//! Why a request got no answer. A drop is never sent to the client; it is logged and counted
+//! with a fixed `label` — the same text in the log's `reason` and in `radotp_drops_total` — and
+//! a `detail` for the log only.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use crate::protocol::password::PasswordError;
 use crate::protocol::precheck::Malformed;
 
-/// Why a datagram got no answer. Never sent to the client; logged and counted.
+/// Why a datagram got no answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DropReason {
     UnknownClient,
@@ -22,15 +23,18 @@ pub enum DropReason {
     DuplicateInFlight,
     RateLimited,
     CacheFull,
-    Overloaded,
+    /// The queue of requests waiting for a worker is full.
+    QueueFull,
     /// Waited longer than `max_queue_wait_ms` for a worker: the NAS has given up.
-    QueueTimeout(std::time::Duration),
+    QueueTimeout(Duration),
     StoreUnavailable(String),
+    /// A directory or upstream server that checks passwords did not answer.
+    SourceUnavailable(String),
     WorkerFailed,
     ReplyTooLong(String),
 }
 
-/// Drop reasons grouped for counters and log rate limits.
+/// Drop reasons grouped for the stop summary and for the log's rate limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DropKind {
     UnknownClient = 0,
@@ -75,102 +79,129 @@ impl DropReason {
             | DropReason::ProxyStateWithoutMessageAuthenticator => DropKind::MessageAuthenticator,
             DropReason::DuplicateInFlight => DropKind::Duplicate,
             DropReason::CacheFull
-            | DropReason::Overloaded
+            | DropReason::QueueFull
             | DropReason::QueueTimeout(_)
             | DropReason::RateLimited => DropKind::Overloaded,
             DropReason::StoreUnavailable(_)
+            | DropReason::SourceUnavailable(_)
             | DropReason::WorkerFailed
             | DropReason::ReplyTooLong(_) => DropKind::Internal,
         }
     }
-}
 
-impl DropReason {
-    /// A fixed label for metrics.
+    /// The fixed text of the log's `reason` and of the metrics label.
     pub fn label(&self) -> &'static str {
         match self {
-            DropReason::UnknownClient => "unknown_client",
+            DropReason::UnknownClient => "unknown client",
             DropReason::Malformed(_) | DropReason::BadAttribute(_) => "malformed",
-            DropReason::BadUserPassword(_) => "bad_user_password",
-            DropReason::MissingMessageAuthenticator { .. } => "missing_message_authenticator",
-            DropReason::BadMessageAuthenticator => "bad_message_authenticator",
-            DropReason::ProxyStateWithoutMessageAuthenticator => "proxy_state_without_ma",
-            DropReason::DuplicateInFlight => "duplicate_in_flight",
-            DropReason::RateLimited => "rate_limited",
-            DropReason::CacheFull => "cache_full",
-            DropReason::Overloaded => "queue_full",
-            DropReason::QueueTimeout(_) => "queue_timeout",
-            DropReason::StoreUnavailable(_) => "store_unavailable",
-            DropReason::WorkerFailed => "worker_failed",
-            DropReason::ReplyTooLong(_) => "reply_too_long",
+            DropReason::BadUserPassword(_) => "bad User-Password",
+            DropReason::MissingMessageAuthenticator { .. } => "missing Message-Authenticator",
+            DropReason::BadMessageAuthenticator => "bad Message-Authenticator",
+            DropReason::ProxyStateWithoutMessageAuthenticator => {
+                "Proxy-State without Message-Authenticator"
+            }
+            DropReason::DuplicateInFlight => "duplicate in progress",
+            DropReason::RateLimited => "rate limited",
+            DropReason::CacheFull => "response cache full",
+            DropReason::QueueFull => "queue full",
+            DropReason::QueueTimeout(_) => "queue timeout",
+            DropReason::StoreUnavailable(_) => "database unavailable",
+            DropReason::SourceUnavailable(_) => "password source unavailable",
+            DropReason::WorkerFailed => "internal error",
+            DropReason::ReplyTooLong(_) => "reply too long",
         }
     }
+
+    /// What the administrator should know beyond the label.
+    pub fn detail(&self) -> Option<String> {
+        Some(match self {
+            DropReason::UnknownClient => "no [[client]] covers this address; add one for it".into(),
+            DropReason::Malformed(m) => m.to_string(),
+            DropReason::BadAttribute(what) => (*what).to_owned(),
+            DropReason::BadUserPassword(e) => format!("{e} (wrong shared secret?)"),
+            DropReason::MissingMessageAuthenticator {
+                status_server: true,
+            } => "always required on Status-Server".into(),
+            DropReason::MissingMessageAuthenticator {
+                status_server: false,
+            } => "required for this client; require_message_authenticator = false on the \
+                  client allows old devices"
+                .into(),
+            DropReason::BadMessageAuthenticator => "wrong shared secret?".into(),
+            DropReason::ProxyStateWithoutMessageAuthenticator => {
+                "the client has limit_proxy_state (BlastRADIUS)".into()
+            }
+            DropReason::DuplicateInFlight => "the first copy is still being decided".into(),
+            DropReason::RateLimited => "the client is over its rate_limit".into(),
+            DropReason::CacheFull => "too many requests answered in the last 30 s".into(),
+            DropReason::QueueFull => "every worker is busy and the queue is full".into(),
+            DropReason::QueueTimeout(waited) => format!(
+                "waited {} ms for a worker, longer than max_queue_wait_ms",
+                waited.as_millis()
+            ),
+            DropReason::StoreUnavailable(e) | DropReason::SourceUnavailable(e) => e.clone(),
+            DropReason::WorkerFailed => "the worker failed while deciding".into(),
+            DropReason::ReplyTooLong(e) => e.clone(),
+        })
+    }
+
+    /// Every label, for documentation and for tests that keep the README in step.
+    pub const LABELS: &'static [&'static str] = &[
+        "unknown client",
+        "malformed",
+        "bad User-Password",
+        "missing Message-Authenticator",
+        "bad Message-Authenticator",
+        "Proxy-State without Message-Authenticator",
+        "duplicate in progress",
+        "rate limited",
+        "response cache full",
+        "queue full",
+        "queue timeout",
+        "database unavailable",
+        "password source unavailable",
+        "internal error",
+        "reply too long",
+    ];
 }
 
 impl fmt::Display for DropReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DropReason::UnknownClient => f.write_str("unknown client (add a [[client]] for it)"),
-            DropReason::Malformed(m) => write!(f, "malformed: {m}"),
-            DropReason::BadAttribute(what) => write!(f, "malformed: {what}"),
-            DropReason::BadUserPassword(e) => write!(f, "malformed: {e} (wrong shared secret?)"),
-            DropReason::MissingMessageAuthenticator {
-                status_server: true,
-            } => f.write_str("missing Message-Authenticator (always required on Status-Server)"),
+        f.write_str(self.label())?;
+        if let Some(detail) = self.detail() {
+            write!(f, " ({detail})")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_the_documented_set() {
+        let every = [
+            DropReason::UnknownClient,
+            DropReason::Malformed(Malformed::TooShort(3)),
+            DropReason::BadUserPassword(PasswordError::EmbeddedNul),
             DropReason::MissingMessageAuthenticator {
                 status_server: false,
-            } => f.write_str(
-                "missing Message-Authenticator (required for this client; \
-                 require_message_authenticator = false allows old devices)",
-            ),
-            DropReason::BadMessageAuthenticator => {
-                f.write_str("bad Message-Authenticator (wrong shared secret?)")
-            }
-            DropReason::ProxyStateWithoutMessageAuthenticator => f.write_str(
-                "Proxy-State without Message-Authenticator (limit_proxy_state; BlastRADIUS)",
-            ),
-            DropReason::DuplicateInFlight => f.write_str("duplicate of a request in progress"),
-            DropReason::RateLimited => f.write_str("overloaded: client over its rate_limit"),
-            DropReason::CacheFull => f.write_str("overloaded: response cache full"),
-            DropReason::Overloaded => f.write_str("overloaded: verification queue full"),
-            DropReason::QueueTimeout(waited) => write!(
-                f,
-                "overloaded: waited {} ms for a worker, longer than max_queue_wait_ms",
-                waited.as_millis()
-            ),
-            DropReason::StoreUnavailable(e) => write!(f, "database unavailable: {e}"),
-            DropReason::WorkerFailed => f.write_str("internal error while verifying"),
-            DropReason::ReplyTooLong(e) => write!(f, "reply cannot be built: {e}"),
-        }
-    }
-}
-
-/// Running totals since start.
-#[derive(Debug, Default)]
-pub struct Stats {
-    pub received: AtomicU64,
-    pub accepted: AtomicU64,
-    pub rejected: AtomicU64,
-    pub challenged: AtomicU64,
-    pub status_server: AtomicU64,
-    pub resent: AtomicU64,
-    dropped: [AtomicU64; DropKind::ALL.len()],
-}
-
-impl Stats {
-    pub fn count(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn count_drop(&self, kind: DropKind) {
-        self.dropped[kind as usize].fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn dropped(&self, kind: DropKind) -> u64 {
-        self.dropped[kind as usize].load(Ordering::Relaxed)
-    }
-
-    pub fn get(counter: &AtomicU64) -> u64 {
-        counter.load(Ordering::Relaxed)
+            },
+            DropReason::BadMessageAuthenticator,
+            DropReason::ProxyStateWithoutMessageAuthenticator,
+            DropReason::DuplicateInFlight,
+            DropReason::RateLimited,
+            DropReason::CacheFull,
+            DropReason::QueueFull,
+            DropReason::QueueTimeout(Duration::from_secs(3)),
+            DropReason::StoreUnavailable("x".into()),
+            DropReason::SourceUnavailable("x".into()),
+            DropReason::WorkerFailed,
+            DropReason::ReplyTooLong("x".into()),
+        ];
+        let labels: Vec<&str> = every.iter().map(DropReason::label).collect();
+        assert_eq!(labels, DropReason::LABELS);
+        assert_eq!(DropReason::BadAttribute("x").label(), "malformed");
     }
 }

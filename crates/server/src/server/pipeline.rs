@@ -1,155 +1,357 @@
-//! One datagram, in order (DESIGN "One datagram, in order"): cheap checks first, nothing
-//! expensive before authenticity. Each stage returns `Result<_, DropReason>`; `?` is the drop.
+//! One request, in order (DESIGN "One datagram, in order"): cheap checks first, nothing
+//! expensive before authenticity. Sans I/O: a transport hands in the bytes, the peer and
+//! itself (`receive`), gets back what to do (`Step`), runs `decide` on a worker when asked,
+//! and sends what `answer` returns when it says. The UDP server, the fuzz targets and the
+//! tests all drive this one implementation.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use radius::core::packet::Packet;
-use radius::core::rfc2865;
-use tokio::net::UdpSocket;
-use tokio::sync::mpsc;
-
-use super::ServerState;
+use super::dedup::{self, InFlightGuard, Lookup, RequestKey, ResponseCache};
+use super::events::Events;
+use super::health::Health;
 use super::log::{RequestContext, printable_user};
-use super::outcome::{DropReason, Stats};
-use crate::auth::{AuthRequest, Decision, Outcome};
+use super::outcome::DropReason;
+use super::rate::RateLimits;
+use super::request::{self, AccessRequest};
+use crate::auth::{self, AuthError, Authenticator, CodeToSend, Decision, Outcome};
+use crate::clients::ClientTable;
 use crate::config::ClientConfig;
-use crate::dedup::{InFlightGuard, Lookup, RequestKey};
+use crate::delivery::Dispatcher;
 use crate::dictionary::{WireAttribute, to_wire_all};
 use crate::protocol::precheck::{Precheck, precheck};
-use crate::protocol::{attr, code, message_authenticator, password, reply};
-use crate::secret::SecretBytes;
-use crate::store::StoreError;
+use crate::protocol::{attr, code, message_authenticator, reply};
 
-/// What to do once the synchronous stages are through.
-enum Action {
-    /// Send these bytes now (Status-Server answer, or a cached reply resent).
-    Send(Arc<[u8]>),
-    /// Verify credentials on the worker pool, then answer.
-    Authenticate(Request),
-    /// Refuse without verification (e.g. CHAP, which we cannot check), after the reject delay.
-    Reject {
-        request: Request,
-        reason: &'static str,
-    },
+/// Reply-Message of an Access-Challenge.
+pub const CHALLENGE_PROMPT: &str = "Enter your verification code";
+
+/// How a request reached the server. Part of the duplicate-detection key: the same Identifier
+/// and authenticator on another transport is another request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// A datagram on the UDP socket bound to `local`.
+    Udp { local: SocketAddr },
 }
 
-/// An authenticated, parsed Access-Request.
-struct Request {
+impl Transport {
+    /// The name in log lines.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Transport::Udp { .. } => "udp",
+        }
+    }
+}
+
+/// One request as it arrived.
+#[derive(Clone, Copy, Debug)]
+pub struct Arrival {
+    pub transport: Transport,
+    pub peer: SocketAddr,
+    pub at: Instant,
+}
+
+/// What the transport does next.
+#[derive(Debug)]
+pub enum Step {
+    /// Nothing to send: the request was dropped, for this reason (already logged and counted).
+    Dropped(DropReason),
+    /// Send these bytes now: a Status-Server answer, or a cached reply resent.
+    Send(Arc<[u8]>),
+    /// Run `Pipeline::decide` on a worker, then `Pipeline::answer`.
+    Decide(Box<Pending>),
+    /// Send this reply at its time (a request refused without deciding, e.g. CHAP).
+    Answer(Reply),
+}
+
+/// An authenticated Access-Request waiting for its decision.
+#[derive(Debug)]
+pub struct Pending {
+    ctx: RequestContext,
     client: Arc<ClientConfig>,
     check: Precheck,
     guard: InFlightGuard,
-    user_name: String,
-    password: SecretBytes,
-    /// State, when this request answers an Access-Challenge.
-    state: Option<Vec<u8>>,
-    proxy_states: Vec<Vec<u8>>,
+    request: AccessRequest,
 }
 
-/// Handle one datagram. Never blocks: verification runs on the pool and replies that wait go to
-/// spawned tasks, each holding a clone of `tracker` until it is done.
-pub(super) fn handle(
-    state: &Arc<ServerState>,
-    socket: &Arc<UdpSocket>,
-    datagram: &[u8],
-    peer: SocketAddr,
-    tracker: &mpsc::Sender<()>,
-) {
-    Stats::count(&state.stats.received);
-    let now = Instant::now();
-    let mut ctx = RequestContext::new(peer);
-    match stages(state, datagram, peer, &mut ctx, now) {
-        Err(reason) => drop_request(state, &ctx, &reason),
-        Ok(Action::Send(bytes)) => {
-            if let Err(e) = socket.try_send_to(&bytes, peer) {
-                tracing::warn!(peer = %peer, error = %e, "cannot send a reply");
+impl Pending {
+    /// What the request's log line knows (for a transport that loses the request, e.g. a
+    /// worker that failed).
+    pub fn context(&self) -> &RequestContext {
+        &self.ctx
+    }
+}
+
+/// A signed reply, held in the reply cache, to be sent at `send_at`.
+#[derive(Debug)]
+pub struct Reply {
+    pub bytes: Arc<[u8]>,
+    pub peer: SocketAddr,
+    /// Rejects leave `reject_delay` after the request arrived, whatever work they took.
+    pub send_at: Instant,
+    /// The outcome that was logged, for callers that judge it.
+    pub outcome: Outcome,
+    /// A code to send out of band once the reply has gone (`Pipeline::deliver`).
+    pub code: Option<CodeToSend>,
+}
+
+/// Everything the stages need, shared by every transport and worker.
+#[derive(Debug)]
+pub struct Pipeline {
+    clients: ClientTable,
+    cache: ResponseCache,
+    rate_limits: RateLimits,
+    authenticator: Authenticator,
+    delivery: Option<Dispatcher>,
+    events: Events,
+    health: Arc<Health>,
+    reject_delay: Duration,
+    max_queue_wait: Duration,
+}
+
+/// The parts a pipeline is built from.
+#[derive(Debug)]
+pub struct Parts {
+    pub clients: ClientTable,
+    pub authenticator: Authenticator,
+    pub delivery: Option<Dispatcher>,
+    pub reject_delay: Duration,
+    pub max_queue_wait: Duration,
+}
+
+impl Pipeline {
+    pub fn new(parts: Parts) -> Self {
+        Self {
+            clients: parts.clients,
+            cache: ResponseCache::new(dedup::DEFAULT_LIFETIME, dedup::DEFAULT_CAPACITY),
+            rate_limits: RateLimits::default(),
+            authenticator: parts.authenticator,
+            delivery: parts.delivery,
+            events: Events::default(),
+            health: Arc::default(),
+            reject_delay: parts.reject_delay,
+            max_queue_wait: parts.max_queue_wait,
+        }
+    }
+
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.authenticator
+    }
+
+    pub fn events(&self) -> &Events {
+        &self.events
+    }
+
+    pub fn health(&self) -> &Arc<Health> {
+        &self.health
+    }
+
+    /// Steps 1–7 for one request; never blocks.
+    pub fn receive(&self, bytes: &[u8], arrival: Arrival) -> Step {
+        self.events.received();
+        let mut ctx = RequestContext::new(arrival.peer, arrival.transport.name(), arrival.at);
+        match self.stages(bytes, &arrival, &mut ctx) {
+            Ok(step) => step,
+            Err(reason) => {
+                self.events.dropped(&ctx, &reason);
+                Step::Dropped(reason)
             }
         }
-        Ok(Action::Authenticate(request)) => authenticate(state, socket, request, ctx, tracker),
-        Ok(Action::Reject { request, reason }) => {
-            let state = Arc::clone(state);
-            let socket = Arc::clone(socket);
-            let token = tracker.clone();
-            tokio::spawn(async move {
-                answer(
-                    &state,
-                    &socket,
-                    request,
-                    &ctx,
-                    Decision::unsupported(reason),
-                )
-                .await;
-                drop(token);
-            });
+    }
+
+    fn stages(
+        &self,
+        bytes: &[u8],
+        arrival: &Arrival,
+        ctx: &mut RequestContext,
+    ) -> Result<Step, DropReason> {
+        // 2. Who is it? Unknown sources are not even parsed.
+        let client = self
+            .clients
+            .lookup(arrival.peer.ip())
+            .cloned()
+            .ok_or(DropReason::UnknownClient)?;
+        ctx.client = Some(client.name.clone());
+        if let Some(rate) = client.rate_limit
+            && !self.rate_limits.allow(&client.name, rate, arrival.at)
+        {
+            return Err(DropReason::RateLimited);
         }
-    }
-}
-
-fn drop_request(state: &ServerState, ctx: &RequestContext, reason: &DropReason) {
-    state.stats.count_drop(reason.kind());
-    state.metrics.dropped(reason.label());
-    state.drop_log.log(ctx, reason, Instant::now());
-}
-
-/// Steps 1–7: everything up to the decision.
-fn stages(
-    state: &ServerState,
-    datagram: &[u8],
-    peer: SocketAddr,
-    ctx: &mut RequestContext,
-    now: Instant,
-) -> Result<Action, DropReason> {
-    // 2. Who is it? Unknown sources are not even parsed.
-    let client = state
-        .clients
-        .lookup(peer.ip())
-        .cloned()
-        .ok_or(DropReason::UnknownClient)?;
-    ctx.client = Some(client.name.clone());
-    if let Some(rate) = client.rate_limit
-        && !state.rate_limits.allow(&client.name, rate, now)
-    {
-        return Err(DropReason::RateLimited);
-    }
-    // 1 + 3. Size, Length, attribute framing, code.
-    let check = precheck(datagram).map_err(DropReason::Malformed)?;
-    ctx.id = Some(check.identifier);
-    ctx.code = Some(check.code);
-    state.metrics.request(code::name(check.code));
-    let packet = &datagram[..check.length];
-    // 4. Authenticity.
-    verify_message_authenticator(&client, &check, packet)?;
-    // A node without its database answers nothing new: NASes then fail over (RFC 5997 §4).
-    let unavailable = || DropReason::StoreUnavailable("database unreachable".into());
-    // 5. Retransmissions (RFC 5080 §2.2.2). Status-Server is cheap and answered every time.
-    if check.code == code::STATUS_SERVER {
-        if !state.health.is_up() {
+        // 1 + 3. Size, Length, attribute framing, code.
+        let check = precheck(bytes).map_err(DropReason::Malformed)?;
+        let packet = &bytes[..check.length];
+        ctx.id = Some(check.identifier);
+        ctx.code = Some(check.code);
+        ctx.user = check.user_name(packet).map(printable_user);
+        self.events.request(check.code);
+        // 4. Authenticity.
+        verify_message_authenticator(&client, &check, packet)?;
+        // A node that cannot decide answers nothing new: NASes then fail over (RFC 5997 §4).
+        let unavailable = || DropReason::StoreUnavailable("the database is unavailable".into());
+        // 6. Status-Server → Access-Accept, nothing else; cheap, so answered every time.
+        if check.code == code::STATUS_SERVER {
+            if !self.health.is_up() {
+                return Err(unavailable());
+            }
+            let proxy_states = request::proxy_states(packet, check.has_proxy_state)?;
+            let bytes = build_reply(code::ACCESS_ACCEPT, &client, &check, &proxy_states, &[])?;
+            self.events.status_server(ctx);
+            return Ok(Step::Send(bytes.into()));
+        }
+        // 5. Retransmissions (RFC 5080 §2.2.2): the same bytes again, not a second decision.
+        let key = RequestKey {
+            transport: arrival.transport,
+            peer: arrival.peer,
+            identifier: check.identifier,
+            request_authenticator: check.request_authenticator,
+        };
+        let guard = match self.cache.lookup(key, arrival.at) {
+            Lookup::New(guard) => guard,
+            Lookup::Resend(bytes) => {
+                self.events.resent(ctx);
+                return Ok(Step::Send(bytes));
+            }
+            Lookup::InFlight => return Err(DropReason::DuplicateInFlight),
+            Lookup::Full => return Err(DropReason::CacheFull),
+        };
+        if !self.health.is_up() {
             return Err(unavailable());
         }
-        return status_server(state, &client, &check, packet, ctx);
+        // 7. The Access-Request's attributes.
+        let request = request::parse(packet, &check.request_authenticator, client.secret.expose())?;
+        ctx.user = Some(printable_user(request.user_name.as_bytes()));
+        let unsupported = request.password.as_ref().err().copied();
+        let pending = Pending {
+            ctx: ctx.clone(),
+            client,
+            check,
+            guard,
+            request,
+        };
+        Ok(match unsupported {
+            // Nothing to decide: refused after the reject delay, like any reject.
+            Some(method) => match self.answer(pending, Ok(Decision::unsupported(method))) {
+                Ok(reply) => Step::Answer(reply),
+                Err(reason) => Step::Dropped(reason),
+            },
+            None => Step::Decide(Box::new(pending)),
+        })
     }
-    let key = RequestKey {
-        peer,
-        identifier: check.identifier,
-        request_authenticator: check.request_authenticator,
-    };
-    let guard = match state.cache.lookup(key, now) {
-        Lookup::New(guard) => guard,
-        Lookup::Resend(bytes) => {
-            Stats::count(&state.stats.resent);
-            state.metrics.resent.inc();
-            tracing::debug!(client = %client.name, peer = %peer, id = check.identifier, "retransmission: resending the cached reply");
-            return Ok(Action::Send(bytes));
+
+    /// Steps 8–9: the decision, against the store. Blocking: run it on a worker thread. `now`
+    /// is the wall clock in unix seconds.
+    pub fn decide(&self, pending: &Pending, now: u64) -> Result<Decision, DropReason> {
+        // Answering after the NAS gave up is wasted work: skip it before hashing.
+        let waited = pending.ctx.received.elapsed();
+        self.events.queued(waited);
+        if waited > self.max_queue_wait {
+            return Err(DropReason::QueueTimeout(waited));
         }
-        Lookup::InFlight => return Err(DropReason::DuplicateInFlight),
-        Lookup::Full => return Err(DropReason::CacheFull),
-    };
-    if !state.health.is_up() {
-        return Err(unavailable());
+        let request = &pending.request;
+        let input = match &request.password {
+            Ok(input) => input,
+            Err(method) => return Ok(Decision::unsupported(*method)),
+        };
+        let client = &pending.client;
+        let decided = self.authenticator.authenticate(
+            &auth::Request {
+                user_name: &request.user_name,
+                input,
+                client: &client.name,
+                mode: client.mode,
+                state: request.state.as_deref(),
+                allowed_groups: client.allowed_groups.as_deref(),
+            },
+            now,
+        );
+        match decided {
+            Ok(decision) => {
+                self.health.succeeded();
+                Ok(decision)
+            }
+            Err(AuthError::Store(e)) => {
+                self.health.failed(&e.to_string());
+                Err(DropReason::StoreUnavailable(e.to_string()))
+            }
+            Err(AuthError::Source(e)) => Err(DropReason::SourceUnavailable(e.0)),
+        }
     }
-    // 7. The Access-Request's attributes.
-    access_request(client, check, guard, packet, ctx)
+
+    /// Step 10: build and sign the reply, keep it for retransmissions, log and count the
+    /// decision; or, when the request is dropped instead, log and count why.
+    pub fn answer(
+        &self,
+        pending: Pending,
+        decided: Result<Decision, DropReason>,
+    ) -> Result<Reply, DropReason> {
+        let Pending {
+            ctx,
+            client,
+            check,
+            guard,
+            request,
+        } = pending;
+        let mut decision = match decided {
+            Ok(decision) => decision,
+            Err(reason) => {
+                self.events.dropped(&ctx, &reason);
+                return Err(reason);
+            }
+        };
+        let secret = client.secret.expose();
+        let wire = to_wire_all(&decision.attributes, secret, &check.request_authenticator);
+        let accept: Vec<(u8, &[u8])> = wire.iter().map(WireAttribute::as_pair).collect();
+        let state = decision.state.clone().unwrap_or_default();
+        let challenge = [
+            (attr::REPLY_MESSAGE, CHALLENGE_PROMPT.as_bytes()),
+            (attr::STATE, state.as_slice()),
+        ];
+        let (reply_code, attributes): (u8, &[(u8, &[u8])]) = match decision.outcome {
+            Outcome::Accept => (code::ACCESS_ACCEPT, &accept),
+            Outcome::Reject => (code::ACCESS_REJECT, &[]),
+            Outcome::Challenge => (code::ACCESS_CHALLENGE, &challenge),
+        };
+        let built = build_reply(
+            reply_code,
+            &client,
+            &check,
+            &request.proxy_states,
+            attributes,
+        );
+        let bytes = match built {
+            Ok(bytes) => Arc::<[u8]>::from(bytes),
+            Err(reason) => {
+                self.events.dropped(&ctx, &reason);
+                return Err(reason);
+            }
+        };
+        let send_at = match decision.outcome {
+            Outcome::Reject => ctx.received + self.reject_delay,
+            Outcome::Accept | Outcome::Challenge => Instant::now(),
+        };
+        guard.answer(Arc::clone(&bytes), send_at);
+        self.events.decided(&ctx, &decision, send_at);
+        Ok(Reply {
+            bytes,
+            peer: ctx.peer,
+            send_at,
+            outcome: decision.outcome,
+            code: decision.send.take(),
+        })
+    }
+
+    /// A request a transport could not hand to a worker (queue full) or that a worker lost.
+    pub fn dropped(&self, ctx: &RequestContext, reason: DropReason) {
+        self.events.dropped(ctx, &reason);
+    }
+
+    /// Send a code out of band, after its reply went. Must be called inside the tokio runtime.
+    pub fn deliver(&self, code: CodeToSend) {
+        match &self.delivery {
+            Some(dispatcher) => dispatcher.dispatch(code),
+            None => tracing::warn!(user = %code.user, "no [delivery] configured; code not sent"),
+        }
+    }
 }
 
 fn verify_message_authenticator(
@@ -177,239 +379,6 @@ fn verify_message_authenticator(
         None => Ok(()),
     }
 }
-
-/// 6. Status-Server → Access-Accept, nothing else (RFC 5997 §3).
-fn status_server(
-    state: &ServerState,
-    client: &ClientConfig,
-    check: &Precheck,
-    packet: &[u8],
-    ctx: &RequestContext,
-) -> Result<Action, DropReason> {
-    let proxy_states = proxy_states(packet, check)?;
-    let bytes = build_reply(code::ACCESS_ACCEPT, client, check, &proxy_states, &[])?;
-    Stats::count(&state.stats.status_server);
-    state.metrics.decision("accept", "status-server");
-    ctx.decision("accept", "status-server", None);
-    Ok(Action::Send(bytes.into()))
-}
-
-fn decode(packet: &[u8]) -> Result<Packet, DropReason> {
-    // The codec keeps the secret only for encoding; decoding needs none.
-    Packet::decode(packet, b"").map_err(|_| DropReason::BadAttribute("attribute framing"))
-}
-
-fn proxy_states(packet: &[u8], check: &Precheck) -> Result<Vec<Vec<u8>>, DropReason> {
-    if !check.has_proxy_state {
-        return Ok(Vec::new());
-    }
-    Ok(rfc2865::lookup_all_proxy_state(&decode(packet)?))
-}
-
-fn access_request(
-    client: Arc<ClientConfig>,
-    check: Precheck,
-    guard: InFlightGuard,
-    packet: &[u8],
-    ctx: &mut RequestContext,
-) -> Result<Action, DropReason> {
-    let decoded = decode(packet)?;
-    let names = rfc2865::lookup_all_user_name(&decoded)
-        .map_err(|_| DropReason::BadAttribute("User-Name is not UTF-8"))?;
-    let user_name = match names.as_slice() {
-        [name] => name.clone(),
-        [] => return Err(DropReason::BadAttribute("no User-Name")),
-        _ => return Err(DropReason::BadAttribute("more than one User-Name")),
-    };
-    ctx.user = Some(printable_user(&user_name));
-    let proxy_states = rfc2865::lookup_all_proxy_state(&decoded);
-    let state = match rfc2865::lookup_all_state(&decoded).as_slice() {
-        [] => None,
-        [state] => Some(state.clone()),
-        _ => return Err(DropReason::BadAttribute("more than one State")),
-    };
-    let hidden = decoded.lookup_all(attr::USER_PASSWORD);
-    let (password, unsupported) = match hidden.as_slice() {
-        [one] => {
-            let plain = password::decrypt(
-                &one.encode_bytes(),
-                &check.request_authenticator,
-                client.secret.expose(),
-            )
-            .map_err(DropReason::BadUserPassword)?;
-            (plain, None)
-        }
-        [] if decoded.lookup(attr::CHAP_PASSWORD).is_some() => (
-            SecretBytes::default(),
-            Some("CHAP is not supported: configure the NAS for PAP"),
-        ),
-        [] if decoded.lookup(attr::EAP_MESSAGE).is_some() => (
-            SecretBytes::default(),
-            Some("EAP is not supported: configure the NAS for PAP"),
-        ),
-        [] => (SecretBytes::default(), Some("no User-Password")),
-        _ => return Err(DropReason::BadAttribute("more than one User-Password")),
-    };
-    let request = Request {
-        client,
-        check,
-        guard,
-        user_name,
-        password,
-        state,
-        proxy_states,
-    };
-    Ok(match unsupported {
-        Some(reason) => Action::Reject { request, reason },
-        None => Action::Authenticate(request),
-    })
-}
-
-/// Steps 8–9 on the worker pool, then step 10.
-fn authenticate(
-    state: &Arc<ServerState>,
-    socket: &Arc<UdpSocket>,
-    request: Request,
-    ctx: RequestContext,
-    tracker: &mpsc::Sender<()>,
-) {
-    let authenticator = Arc::clone(&state.authenticator);
-    let user_name = request.user_name.clone();
-    let password = request.password.clone();
-    let client = request.client.name.clone();
-    let mode = request.client.mode;
-    let challenge_state = request.state.clone();
-    let client_config = Arc::clone(&request.client);
-    let enqueued = Instant::now();
-    let max_wait = state.max_queue_wait;
-    let job = move || -> Result<(Decision, Duration), JobError> {
-        // Answering after the NAS gave up is wasted work: skip it before hashing.
-        let waited = enqueued.elapsed();
-        if waited > max_wait {
-            return Err(JobError::Stale(waited));
-        }
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        authenticator
-            .authenticate(&AuthRequest {
-                user_name: &user_name,
-                input: &password,
-                client: &client,
-                mode,
-                state: challenge_state.as_deref(),
-                allowed_groups: client_config.allowed_groups.as_deref(),
-                now,
-            })
-            .map(|decision| (decision, waited))
-            .map_err(JobError::Store)
-    };
-    let receiver = match state.pool.try_submit(job) {
-        Ok(receiver) => receiver,
-        Err(_) => return drop_request(state, &ctx, &DropReason::Overloaded),
-    };
-    let state = Arc::clone(state);
-    let socket = Arc::clone(socket);
-    let token = tracker.clone();
-    tokio::spawn(async move {
-        match receiver.await {
-            Ok(Ok((decision, waited))) => {
-                state.health.succeeded();
-                state.metrics.queue_wait.observe(waited.as_secs_f64());
-                if let Some(t) = decision.verify_time {
-                    state.metrics.verify_seconds.observe(t.as_secs_f64());
-                }
-                answer(&state, &socket, request, &ctx, decision).await
-            }
-            Ok(Err(JobError::Stale(waited))) => {
-                state.metrics.queue_wait.observe(waited.as_secs_f64());
-                drop_request(&state, &ctx, &DropReason::QueueTimeout(waited))
-            }
-            Ok(Err(JobError::Store(e))) => {
-                state.health.failed(&e.to_string());
-                drop_request(&state, &ctx, &DropReason::StoreUnavailable(e.to_string()))
-            }
-            Err(_) => drop_request(&state, &ctx, &DropReason::WorkerFailed),
-        }
-        drop(token);
-    });
-}
-
-/// Why a verification job ended without a decision.
-enum JobError {
-    Stale(Duration),
-    Store(StoreError),
-}
-
-/// Step 10: build, sign, cache, hold back a reject, send; then hand any code to delivery.
-async fn answer(
-    state: &ServerState,
-    socket: &UdpSocket,
-    request: Request,
-    ctx: &RequestContext,
-    mut decision: Decision,
-) {
-    let challenge_attributes;
-    let wire = to_wire_all(
-        &decision.attributes,
-        request.client.secret.expose(),
-        &request.check.request_authenticator,
-    );
-    let accept_attributes: Vec<(u8, &[u8])> = wire.iter().map(WireAttribute::as_pair).collect();
-    let (reply_code, outcome, attributes): (u8, &str, &[(u8, &[u8])]) = match &decision.outcome {
-        Outcome::Accept => (code::ACCESS_ACCEPT, "accept", &accept_attributes),
-        Outcome::Reject => (code::ACCESS_REJECT, "reject", &[]),
-        Outcome::Challenge { state } => {
-            challenge_attributes = [
-                (attr::REPLY_MESSAGE, CHALLENGE_PROMPT.as_bytes()),
-                (attr::STATE, state.as_slice()),
-            ];
-            (code::ACCESS_CHALLENGE, "challenge", &challenge_attributes)
-        }
-    };
-    let bytes = match build_reply(
-        reply_code,
-        &request.client,
-        &request.check,
-        &request.proxy_states,
-        attributes,
-    ) {
-        Ok(bytes) => Arc::<[u8]>::from(bytes),
-        Err(reason) => return drop_request(state, ctx, &reason),
-    };
-    let delay = if reply_code == code::ACCESS_REJECT {
-        state.reject_delay
-    } else {
-        Duration::ZERO
-    };
-    let ready_at = Instant::now() + delay;
-    request.guard.answer(Arc::clone(&bytes), ready_at);
-    let verify_ms = decision.verify_time.map(|t| t.as_secs_f64() * 1000.0);
-    ctx.decision(outcome, &decision.reason, verify_ms);
-    state.metrics.decision(outcome, decision.label);
-    Stats::count(match reply_code {
-        code::ACCESS_ACCEPT => &state.stats.accepted,
-        code::ACCESS_CHALLENGE => &state.stats.challenged,
-        _ => &state.stats.rejected,
-    });
-    tokio::time::sleep_until(ready_at.into()).await;
-    if let Err(e) = socket.send_to(&bytes, ctx.peer).await {
-        tracing::warn!(peer = %ctx.peer, error = %e, "cannot send a reply");
-    }
-    state
-        .metrics
-        .request_seconds
-        .observe(ctx.received.elapsed().as_secs_f64());
-    if let Some(code) = decision.send.take() {
-        match &state.delivery {
-            Some(dispatcher) => dispatcher.dispatch(code),
-            None => tracing::warn!(user = %code.user, "no [delivery] configured; code not sent"),
-        }
-    }
-}
-
-/// Reply-Message of an Access-Challenge.
-pub(super) const CHALLENGE_PROMPT: &str = "Enter your verification code";
 
 fn build_reply(
     reply_code: u8,

@@ -5,12 +5,13 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
+#[derive(Debug)]
 struct Bucket {
     tokens: f64,
     updated: Instant,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub(super) struct RateLimits {
     buckets: Mutex<HashMap<String, Bucket>>,
 }

@@ -13,6 +13,7 @@ mod suite;
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::auth::otp::{Algorithm, TotpParams};
 use crate::secret::SecretBytes;
@@ -88,6 +89,17 @@ pub struct LockoutPolicy {
     pub max_failures: u32,
     pub base_secs: i64,
     pub max_secs: i64,
+}
+
+/// What the store knows of a recovery code typed at login.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RecoveryCodeState {
+    /// Not one of the user's recovery codes.
+    #[default]
+    NotFound,
+    Unused,
+    /// One of the user's, already used.
+    Used,
 }
 
 /// Wrong guesses a sent code survives; then it is dead.
@@ -229,8 +241,13 @@ pub trait Store: Send + Sync {
     /// Set or clear where out-of-band codes go.
     fn set_delivery(&self, name: &str, delivery: Option<&Delivery>) -> Result<(), StoreError>;
 
-    /// Is `code` an unused recovery code of the user? (A read; `consume_recovery_code` uses it.)
-    fn recovery_code_exists(&self, name: &str, code: &SecretBytes) -> Result<bool, StoreError>;
+    /// Is `code` one of the user's recovery codes, and is it still unused? (A read; a used one
+    /// is named as a replay at login.)
+    fn recovery_code_state(
+        &self,
+        name: &str,
+        code: &SecretBytes,
+    ) -> Result<RecoveryCodeState, StoreError>;
 
     /// Store a code to be sent, unless the cooldown or the hourly limit forbids it — one atomic
     /// statement, so two nodes cannot both send.
@@ -283,8 +300,10 @@ pub trait Store: Send + Sync {
     /// Set the learned drift and the last used step (resynchronisation).
     fn set_drift(&self, name: &str, drift: i64, last_step: u64) -> Result<(), StoreError>;
 
-    /// Count a failed login; returns the time the user is locked until, if this failure (or an
-    /// earlier one) locked them. One atomic statement. Any success resets the count.
+    /// Count a failed login; every `max_failures`-th consecutive one locks the user (each lock
+    /// twice as long as the one before). Returns the time the user is locked until, if this
+    /// failure (or an earlier one) locked them. One atomic statement. Any success resets the
+    /// count.
     fn record_failure(
         &self,
         name: &str,
@@ -300,6 +319,16 @@ pub trait Store: Send + Sync {
 
     /// Number of users (metrics, status).
     fn count_users(&self) -> Result<u64, StoreError>;
+}
+
+/// Open the configured store — the SQLite file or the PostgreSQL database — with its key file
+/// (created on first use), creating or upgrading the schema.
+pub fn open(config: &crate::config::DatabaseConfig) -> Result<Arc<dyn Store>, StoreError> {
+    let keys = Keys::load_or_create(&config.key_file)?;
+    Ok(match &config.url {
+        Some(url) => Arc::new(PostgresStore::open(url, keys)?),
+        None => Arc::new(SqliteStore::open(&config.path, keys)?),
+    })
 }
 
 /// A stored delivery address, when both columns are set and the channel is known.

@@ -21,8 +21,8 @@ use tokio_postgres::error::SqlState;
 use self::error::{OpError, database_error};
 use self::pool::{Conn, Pool};
 use super::{
-    Delivery, IssueOutcome, Keys, LockoutPolicy, MAX_CODE_ATTEMPTS, NewUser, SendLimits, Store,
-    StoreError, TotpSeed, UserRecord, delivery, totp_params,
+    Delivery, IssueOutcome, Keys, LockoutPolicy, MAX_CODE_ATTEMPTS, NewUser, RecoveryCodeState,
+    SendLimits, Store, StoreError, TotpSeed, UserRecord, delivery, totp_params,
 };
 use crate::secret::SecretBytes;
 

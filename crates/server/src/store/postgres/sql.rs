@@ -60,9 +60,8 @@ pub(super) const CONSUME_RECOVERY_CODE: &str = "UPDATE recovery_codes SET used_a
 pub(super) const RECOVERY_CODES_LEFT: &str = "SELECT COUNT(*) FROM recovery_codes
      WHERE used_at IS NULL AND user_id = (SELECT id FROM users WHERE name = $1)";
 
-pub(super) const RECOVERY_CODE_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM recovery_codes
-                    WHERE mac = $2 AND used_at IS NULL
-                      AND user_id = (SELECT id FROM users WHERE name = $1))";
+pub(super) const RECOVERY_CODE_STATE: &str = "SELECT used_at IS NOT NULL FROM recovery_codes
+     WHERE mac = $2 AND user_id = (SELECT id FROM users WHERE name = $1)";
 
 /// Record a successful login made with a code other than TOTP.
 /// Any successful login resets the failure count, whatever the factor.
@@ -121,11 +120,11 @@ pub(super) const SET_DRIFT: &str =
      WHERE name = $1";
 
 /// Every SET is computed from the row's old values, so the counter, the lock count and the
-/// lock agree even when nodes race.
+/// lock agree even when nodes race. Every `$3`-th consecutive failure locks.
 pub(super) const RECORD_FAILURE: &str = "UPDATE users SET
-        failures = CASE WHEN failures + 1 >= $3::bigint THEN 0 ELSE failures + 1 END,
-        locks = CASE WHEN failures + 1 >= $3::bigint THEN locks + 1 ELSE locks END,
-        locked_until = CASE WHEN failures + 1 >= $3::bigint
+        failures = failures + 1,
+        locks = CASE WHEN (failures + 1) % $3::bigint = 0 THEN locks + 1 ELSE locks END,
+        locked_until = CASE WHEN (failures + 1) % $3::bigint = 0
             THEN $2::bigint
                  + LEAST($4::bigint * (1::bigint << LEAST(locks, 20)::integer), $5::bigint)
             ELSE locked_until END

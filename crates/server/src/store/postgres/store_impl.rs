@@ -176,15 +176,21 @@ impl Store for PostgresStore {
         )
     }
 
-    fn recovery_code_exists(&self, name: &str, code: &SecretBytes) -> Result<bool, StoreError> {
+    fn recovery_code_state(
+        &self,
+        name: &str,
+        code: &SecretBytes,
+    ) -> Result<RecoveryCodeState, StoreError> {
         let mac = self.keys.code_mac(RECOVERY, name, code.expose());
-        self.run(async |conn: &mut Conn| {
-            let statement = conn.statement(sql::RECOVERY_CODE_EXISTS).await?;
-            Ok(conn
-                .client
-                .query_one(&statement, &[&name, &mac])
-                .await?
-                .get(0))
+        let used: Option<bool> = self.run(async |conn: &mut Conn| {
+            let statement = conn.statement(sql::RECOVERY_CODE_STATE).await?;
+            let row = conn.client.query_opt(&statement, &[&name, &mac]).await?;
+            Ok(row.map(|r| r.get(0)))
+        })?;
+        Ok(match used {
+            None => RecoveryCodeState::NotFound,
+            Some(false) => RecoveryCodeState::Unused,
+            Some(true) => RecoveryCodeState::Used,
         })
     }
 

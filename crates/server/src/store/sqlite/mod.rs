@@ -10,8 +10,8 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    Delivery, IssueOutcome, Keys, LockoutPolicy, MAX_CODE_ATTEMPTS, NewUser, SendLimits, Store,
-    StoreError, TotpSeed, UserRecord, delivery, totp_params,
+    Delivery, IssueOutcome, Keys, LockoutPolicy, MAX_CODE_ATTEMPTS, NewUser, RecoveryCodeState,
+    SendLimits, Store, StoreError, TotpSeed, UserRecord, delivery, totp_params,
 };
 use crate::secret::SecretBytes;
 
@@ -398,16 +398,25 @@ impl Store for SqliteStore {
         )
     }
 
-    fn recovery_code_exists(&self, name: &str, code: &SecretBytes) -> Result<bool, StoreError> {
+    fn recovery_code_state(
+        &self,
+        name: &str,
+        code: &SecretBytes,
+    ) -> Result<RecoveryCodeState, StoreError> {
         let mac = self.keys.code_mac(RECOVERY, name, code.expose());
         let conn = self.conn();
-        conn.prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM recovery_codes
-             WHERE mac = ?2 AND used_at IS NULL
-               AND user_id = (SELECT id FROM users WHERE name = ?1))",
-        )
-        .and_then(|mut stmt| stmt.query_row(params![name, mac], |r| r.get(0)))
-        .map_err(db_error)
+        let used: Option<bool> = conn
+            .prepare_cached(
+                "SELECT used_at IS NOT NULL FROM recovery_codes
+                 WHERE mac = ?2 AND user_id = (SELECT id FROM users WHERE name = ?1)",
+            )
+            .and_then(|mut stmt| stmt.query_row(params![name, mac], |r| r.get(0)).optional())
+            .map_err(db_error)?;
+        Ok(match used {
+            None => RecoveryCodeState::NotFound,
+            Some(false) => RecoveryCodeState::Unused,
+            Some(true) => RecoveryCodeState::Used,
+        })
     }
 
     fn issue_code(
@@ -576,9 +585,9 @@ impl Store for SqliteStore {
         let locked_until: Option<Option<i64>> = conn
             .query_row(
                 "UPDATE users SET
-                    failures = CASE WHEN failures + 1 >= ?3 THEN 0 ELSE failures + 1 END,
-                    locks = CASE WHEN failures + 1 >= ?3 THEN locks + 1 ELSE locks END,
-                    locked_until = CASE WHEN failures + 1 >= ?3
+                    failures = failures + 1,
+                    locks = CASE WHEN (failures + 1) % ?3 = 0 THEN locks + 1 ELSE locks END,
+                    locked_until = CASE WHEN (failures + 1) % ?3 = 0
                         THEN ?2 + MIN(?4 * (1 << MIN(locks, 20)), ?5)
                         ELSE locked_until END
                  WHERE name = ?1

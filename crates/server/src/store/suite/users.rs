@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::auth::otp::to_base32;
-use crate::store::LockoutPolicy;
+use crate::store::{LockoutPolicy, RecoveryCodeState};
 
 pub(crate) fn add_find_and_refuse_duplicates(backend: &dyn Backend) {
     let store = open(backend);
@@ -145,12 +145,23 @@ pub(crate) fn recovery_codes_are_single_use_and_replaced_as_a_set(backend: &dyn 
             .recovery_codes_left,
         2
     );
-    assert!(store.recovery_code_exists("dave", &codes[0]).unwrap());
+    assert_eq!(
+        store.recovery_code_state("dave", &codes[0]).unwrap(),
+        RecoveryCodeState::Unused
+    );
+    let never_issued = SecretBytes::from(b"zzzzzzzzzz".as_slice());
+    assert_eq!(
+        store.recovery_code_state("dave", &never_issued).unwrap(),
+        RecoveryCodeState::NotFound
+    );
     assert_eq!(
         store.consume_recovery_code("dave", &codes[0], 1).unwrap(),
         Some(1)
     );
-    assert!(!store.recovery_code_exists("dave", &codes[0]).unwrap());
+    assert_eq!(
+        store.recovery_code_state("dave", &codes[0]).unwrap(),
+        RecoveryCodeState::Used
+    );
     assert_eq!(
         store.find_user("dave").unwrap().unwrap().last_login_at,
         Some(1)
@@ -272,10 +283,11 @@ pub(crate) fn failures_lock_and_each_lock_doubles(backend: &dyn Backend) {
     assert_eq!((fail(1_000), fail(1_001)), (None, None));
     assert_eq!(store.find_user("heidi").unwrap().unwrap().failures, 2);
     assert_eq!(fail(1_002), Some(1_062), "third failure: locked 60 s");
+    // The count stays: `user show` says how many failures the lock followed.
     let heidi = store.find_user("heidi").unwrap().unwrap();
     assert_eq!(
         (heidi.failures, heidi.locks, heidi.locked_until),
-        (0, 1, Some(1_062))
+        (3, 1, Some(1_062))
     );
     assert_eq!(fail(1_003), Some(1_062), "still locked by the earlier one");
     fail(2_000);

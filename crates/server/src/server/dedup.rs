@@ -15,6 +15,9 @@ pub const DEFAULT_CAPACITY: usize = 65_536;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RequestKey {
+    /// The same Identifier and authenticator from the same peer on another transport (another
+    /// socket, a TLS connection) is another request.
+    pub transport: super::Transport,
     pub peer: SocketAddr,
     pub identifier: u8,
     pub request_authenticator: [u8; 16],
@@ -181,6 +184,9 @@ mod tests {
 
     fn key(id: u8, auth: u8) -> RequestKey {
         RequestKey {
+            transport: super::super::Transport::Udp {
+                local: "127.0.0.1:1812".parse().unwrap(),
+            },
             peer: "127.0.0.1:5000".parse().unwrap(),
             identifier: id,
             request_authenticator: [auth; 16],

@@ -1,0 +1,328 @@
+//! The shell around the decision core: it reads what the core needs from the store, runs the
+//! one password check the plan asks for, and applies the verdict's effects in order. It decides
+//! nothing itself. Blocking: call it from a worker thread.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use super::check::{Checked, PasswordCheck, SourceError};
+use super::codes;
+use super::decision::{
+    self, Check, Consume, Effect, Inputs, Outcome, Plan, Policy, Request, Seen, Verdict,
+};
+use super::reason::{Reason, Unsupported};
+use super::tails::Tails;
+use super::{CHALLENGE_TTL_SECS, CodeToSend, STATE_LEN};
+use crate::dictionary::EncodedAttribute;
+use crate::secret::random_bytes;
+use crate::store::{Channel, IssueOutcome, RecoveryCodeState, Store, StoreError, UserRecord};
+
+/// Why a request could not be decided: it is dropped, never guessed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+}
+
+/// What became of a code to send out of band.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryNote {
+    Sent(Channel),
+    /// Another code was sent less than the cooldown ago.
+    Cooldown,
+    HourlyLimit,
+}
+
+/// What applying the effects found out, for the log line.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Consequences {
+    /// This failure locked the user (or found them locked) until then.
+    pub locked_until: Option<i64>,
+    /// Recovery codes left after one was used.
+    pub recovery_left: Option<u32>,
+    pub delivery: Option<DeliveryNote>,
+}
+
+/// What happened to one Access-Request.
+#[derive(Debug)]
+pub struct Decision {
+    pub outcome: Outcome,
+    pub reason: Reason,
+    pub consequences: Consequences,
+    /// Reply attributes of an Accept (groups', then the user's own).
+    pub attributes: Vec<EncodedAttribute>,
+    /// The State of an Access-Challenge.
+    pub state: Option<Vec<u8>>,
+    /// A code to send out of band, after the reply has gone.
+    pub send: Option<CodeToSend>,
+    /// Time spent in the password check (none when answering a challenge).
+    pub check_time: Option<Duration>,
+}
+
+impl Decision {
+    fn from_verdict(verdict: &Verdict) -> Self {
+        Decision {
+            outcome: verdict.outcome,
+            reason: verdict.reason.clone(),
+            consequences: Consequences::default(),
+            attributes: verdict.attributes.clone(),
+            state: None,
+            send: None,
+            check_time: None,
+        }
+    }
+
+    /// A request that cannot be checked at all (CHAP, MS-CHAP, EAP, no User-Password).
+    pub fn unsupported(method: Unsupported) -> Self {
+        Decision {
+            outcome: Outcome::Reject,
+            reason: Reason::Unsupported(method),
+            consequences: Consequences::default(),
+            attributes: Vec::new(),
+            state: None,
+            send: None,
+            check_time: None,
+        }
+    }
+
+    /// The log's `detail`: the reason's, then what the effects found.
+    pub fn detail(&self) -> Option<String> {
+        let c = &self.consequences;
+        let parts: Vec<String> = [
+            self.reason.detail(),
+            c.recovery_left.map(|left| format!("{left} left")),
+            c.locked_until
+                .map(|until| format!("locked until {}", crate::timefmt::rfc3339(until))),
+            c.delivery.map(|note| match note {
+                DeliveryNote::Sent(channel) => format!("code sent by {}", channel.as_str()),
+                DeliveryNote::Cooldown => "no code sent: one was sent moments ago".into(),
+                DeliveryNote::HourlyLimit => "no code sent: hourly limit reached".into(),
+            }),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+}
+
+/// Whether an Accept's commit won.
+enum Committed {
+    Won { recovery_left: Option<u32> },
+    Lost,
+}
+
+/// Runs the decision core against the store and a password source.
+pub struct Authenticator {
+    store: Arc<dyn Store>,
+    passwords: Arc<dyn PasswordCheck>,
+    policy: Policy,
+    checks: AtomicU64,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("passwords", &self.passwords)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authenticator {
+    pub fn new(store: Arc<dyn Store>, passwords: Arc<dyn PasswordCheck>, policy: Policy) -> Self {
+        Self {
+            store,
+            passwords,
+            policy,
+            checks: AtomicU64::new(0),
+        }
+    }
+
+    /// The store, for callers that report on it (metrics, health).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Password checks run so far (each request with a password costs exactly one).
+    pub fn checks(&self) -> u64 {
+        self.checks.load(Ordering::Relaxed)
+    }
+
+    /// Decide one request at `now` (unix seconds). A store or source error is returned as such:
+    /// the caller drops the request rather than guess.
+    pub fn authenticate(&self, request: &Request<'_>, now: u64) -> Result<Decision, AuthError> {
+        let at = i64::try_from(now).unwrap_or(i64::MAX);
+        let mut seen = Seen::default();
+        if let Some(state) = request.state {
+            // Taken before anything else: a State is answerable once, right or wrong.
+            seen.challenge_owner = self.store.take_challenge(state, request.client, at)?;
+        }
+        let user = self.store.find_user(request.user_name)?;
+        let tails = decision::tails(request, user.as_ref());
+        if let Some(user) = &user
+            && decision::locked_until(user, at).is_none()
+        {
+            self.look_up(user, &tails, at, &mut seen)?;
+        }
+        let inputs = Inputs {
+            request,
+            user: user.as_ref(),
+            tails: &tails,
+            seen: &seen,
+            policy: &self.policy,
+            now,
+        };
+        let plan = decision::plan(&inputs);
+        let (checked, check_time) = self.check(&plan, user.as_ref(), request)?;
+        let verdict = decision::verdict(&inputs, &plan, checked);
+        let mut decision = self.execute(user.as_ref(), request, verdict, at)?;
+        decision.check_time = check_time;
+        Ok(decision)
+    }
+
+    /// What the store knows of the candidate codes: indexed reads, no hashing.
+    fn look_up(
+        &self,
+        user: &UserRecord,
+        tails: &Tails,
+        now: i64,
+        seen: &mut Seen,
+    ) -> Result<(), StoreError> {
+        if self.policy.send_limits.is_some()
+            && let Some(code) = tails.sent_code()
+        {
+            seen.sent = self.store.sent_code_exists(&user.name, &code, now)?;
+        }
+        if let Some((_, code)) = &tails.recovery {
+            seen.recovery = self.store.recovery_code_state(&user.name, code)?;
+        } else {
+            seen.recovery = RecoveryCodeState::NotFound;
+        }
+        Ok(())
+    }
+
+    /// The one check the plan asks for.
+    fn check(
+        &self,
+        plan: &Plan,
+        user: Option<&UserRecord>,
+        request: &Request<'_>,
+    ) -> Result<(Option<Checked>, Option<Duration>), SourceError> {
+        let (user, len) = match plan.check {
+            Check::None => return Ok((None, None)),
+            Check::User { len } => (user, len),
+            Check::Dummy { len } => (None, len),
+        };
+        let started = Instant::now();
+        self.checks.fetch_add(1, Ordering::Relaxed);
+        let password = &request.input.expose()[..len];
+        let checked = self.passwords.check(user, password)?;
+        Ok((Some(checked), Some(started.elapsed())))
+    }
+
+    /// Apply the verdict's effects in order; a commit that loses its race turns the verdict
+    /// into the core's verdict for a replay.
+    fn execute(
+        &self,
+        user: Option<&UserRecord>,
+        request: &Request<'_>,
+        verdict: Verdict,
+        now: i64,
+    ) -> Result<Decision, AuthError> {
+        let mut decision = Decision::from_verdict(&verdict);
+        let Some(user) = user else {
+            debug_assert!(verdict.effects.is_empty(), "effects without a user");
+            return Ok(decision);
+        };
+        let name = &user.name;
+        for effect in &verdict.effects {
+            match effect {
+                Effect::Consume(consume) => match self.consume(name, consume, now)? {
+                    Committed::Won { recovery_left } => {
+                        decision.consequences.recovery_left = recovery_left;
+                    }
+                    Committed::Lost => {
+                        return self.execute(
+                            Some(user),
+                            request,
+                            decision::lost_race(consume),
+                            now,
+                        );
+                    }
+                },
+                Effect::RecordFailure => {
+                    decision.consequences.locked_until =
+                        self.store.record_failure(name, now, self.policy.lockout)?;
+                }
+                Effect::CountCodeAttempt => self.store.count_code_attempt(name, now)?,
+                Effect::IssueCode { digits } => self.issue(user, *digits, now, &mut decision)?,
+                Effect::OpenChallenge => {
+                    let state = random_bytes::<STATE_LEN>().to_vec();
+                    let expires_at = now + CHALLENGE_TTL_SECS;
+                    self.store
+                        .create_challenge(&state, name, request.client, expires_at, now)?;
+                    decision.state = Some(state);
+                }
+            }
+        }
+        Ok(decision)
+    }
+
+    /// One atomic conditional statement: whoever wins it owns the code.
+    fn consume(&self, name: &str, consume: &Consume, now: i64) -> Result<Committed, StoreError> {
+        let won = match consume {
+            Consume::TotpStep { step, drift } => self
+                .store
+                .consume_totp_step(name, *step, *drift, now)?
+                .then_some(None),
+            Consume::SentCode(code) => self
+                .store
+                .consume_sent_code(name, code, now)?
+                .then_some(None),
+            Consume::RecoveryCode(code) => {
+                self.store.consume_recovery_code(name, code, now)?.map(Some)
+            }
+        };
+        Ok(match won {
+            Some(recovery_left) => Committed::Won { recovery_left },
+            None => Committed::Lost,
+        })
+    }
+
+    /// Issue a fresh code, if the send limits allow; the pipeline sends it after the reply.
+    fn issue(
+        &self,
+        user: &UserRecord,
+        digits: u8,
+        now: i64,
+        decision: &mut Decision,
+    ) -> Result<(), StoreError> {
+        let (Some(delivery), Some(limits)) = (&user.delivery, self.policy.send_limits) else {
+            return Ok(());
+        };
+        let code = codes::generate_numeric_code(digits);
+        let note = match self.store.issue_code(&user.name, &code, now, limits)? {
+            IssueOutcome::Issued => {
+                decision.send = Some(CodeToSend {
+                    user: user.name.clone(),
+                    delivery: delivery.clone(),
+                    code,
+                    expires_in: limits.ttl,
+                });
+                DeliveryNote::Sent(delivery.channel)
+            }
+            IssueOutcome::Cooldown => DeliveryNote::Cooldown,
+            IssueOutcome::HourlyLimit => DeliveryNote::HourlyLimit,
+        };
+        decision.consequences.delivery = Some(note);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "authenticator_tests.rs"]
+mod tests;

@@ -1,0 +1,314 @@
+//! Why a request got the answer it got: one variant per cause, never a free string.
+//!
+//! Each reason has a fixed `label` — the `reason` field of the log line and the `reason` label
+//! of `radotp_decisions_total`, the same text in both — and, where there is more to say, a
+//! `detail` for the log only. Reasons never reach the wire: every reject looks the same there.
+
+use std::fmt;
+
+use crate::timefmt::rfc3339;
+
+/// How the second factor of an Accept was proven.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AcceptedBy {
+    /// A TOTP code of a step newer than the last used; `drift` is the token's offset in steps.
+    Totp { drift: i64 },
+    /// A code radotp sent out of band.
+    SentCode,
+    /// One of the user's recovery codes.
+    RecoveryCode,
+}
+
+/// An authentication method radotp cannot check (only PAP carries password + code).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unsupported {
+    Chap,
+    MsChap,
+    MsChapV2,
+    Eap,
+    /// No User-Password and no other method radotp recognises.
+    NoPassword,
+}
+
+/// Why a challenge's State was not answerable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateProblem {
+    /// Never issued, already used, expired, or issued to another NAS.
+    UnknownOrUsed,
+    /// Issued for another User-Name.
+    OtherUser,
+}
+
+/// The cause of a decision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// Accepted; `temporary_until` is set when the password was a temporary one.
+    Accepted {
+        by: AcceptedBy,
+        temporary_until: Option<i64>,
+    },
+    /// Right password and no code, on a NAS in challenge mode: Access-Challenge.
+    CodeRequested,
+    UnknownUser,
+    Disabled,
+    NoTotpEnrolled,
+    /// A valid code, a wrong password.
+    WrongPassword,
+    /// No valid code at the end, and the whole input is not the password either.
+    WrongPasswordOrCode,
+    /// Right password, but the TOTP step was already used.
+    CodeAlreadyUsed,
+    /// Right password, but the recovery code was already used.
+    RecoveryCodeAlreadyUsed,
+    /// Right password and no code, on a NAS in append mode.
+    PasswordWithoutCode,
+    /// The answer to a challenge is no valid code.
+    WrongCode,
+    /// Right password, but it was a temporary one and it expired at this time.
+    PasswordExpired {
+        at: i64,
+    },
+    /// The stored hash cannot be verified (corrupt, or over the cost bounds).
+    UnusableHash,
+    /// Fully authenticated, but the NAS only admits other groups.
+    NotInAllowedGroups,
+    /// The account is locked until this time; nothing was judged.
+    Locked {
+        until: i64,
+    },
+    /// The request answers a challenge radotp cannot match.
+    UnknownState(StateProblem),
+    /// The user's reply attributes cannot be encoded: no Accept without the policy.
+    InvalidReplyAttributes(String),
+    /// The request cannot be checked at all.
+    Unsupported(Unsupported),
+}
+
+impl Reason {
+    /// The fixed text of the log's `reason` and of the metrics label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Reason::Accepted { by, .. } => match by {
+                AcceptedBy::Totp { .. } => "TOTP code",
+                AcceptedBy::SentCode => "sent code",
+                AcceptedBy::RecoveryCode => "recovery code",
+            },
+            Reason::CodeRequested => "code requested",
+            Reason::UnknownUser => "unknown user",
+            Reason::Disabled => "disabled",
+            Reason::NoTotpEnrolled => "no TOTP enrolled",
+            Reason::WrongPassword => "wrong password",
+            Reason::WrongPasswordOrCode => "wrong password or code",
+            Reason::CodeAlreadyUsed => "code already used",
+            Reason::RecoveryCodeAlreadyUsed => "recovery code already used",
+            Reason::PasswordWithoutCode => "password without code",
+            Reason::WrongCode => "wrong code",
+            Reason::PasswordExpired { .. } => "password expired",
+            Reason::UnusableHash => "unusable password hash",
+            Reason::NotInAllowedGroups => "not in allowed groups",
+            Reason::Locked { .. } => "locked",
+            Reason::UnknownState(_) => "unknown State",
+            Reason::InvalidReplyAttributes(_) => "invalid reply attributes",
+            Reason::Unsupported(method) => match method {
+                Unsupported::Chap => "CHAP not supported",
+                Unsupported::MsChap => "MS-CHAP not supported",
+                Unsupported::MsChapV2 => "MS-CHAPv2 not supported",
+                Unsupported::Eap => "EAP not supported",
+                Unsupported::NoPassword => "no User-Password",
+            },
+        }
+    }
+
+    /// What else the log line says about this reason, if anything.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            Reason::Accepted {
+                by,
+                temporary_until,
+            } => {
+                let mut parts = Vec::new();
+                if let AcceptedBy::Totp { drift } = by
+                    && *drift != 0
+                {
+                    parts.push(format!("clock drift {drift:+} steps"));
+                }
+                if let Some(until) = temporary_until {
+                    parts.push(format!(
+                        "temporary password, valid until {}",
+                        rfc3339(*until)
+                    ));
+                }
+                (!parts.is_empty()).then(|| parts.join("; "))
+            }
+            Reason::PasswordExpired { at } => Some(format!(
+                "the temporary password expired at {}; it had replaced the previous password, \
+                 so the user needs a new one: radotp user passwd or user temp-password",
+                rfc3339(*at)
+            )),
+            Reason::Locked { until } => Some(format!("until {}", rfc3339(*until))),
+            Reason::UnknownState(StateProblem::UnknownOrUsed) => {
+                Some("never issued, already used, expired, or issued to another NAS".into())
+            }
+            Reason::UnknownState(StateProblem::OtherUser) => {
+                Some("the State belongs to another user".into())
+            }
+            Reason::InvalidReplyAttributes(why) => Some(why.clone()),
+            Reason::Unsupported(Unsupported::NoPassword) => Some(
+                "the request carries no password radotp can check; configure the NAS for PAP"
+                    .into(),
+            ),
+            Reason::Unsupported(_) => Some(
+                "only PAP carries the password and code to the server; configure the NAS for PAP"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+
+    /// Does this refusal count towards a lockout? Guesses do: a wrong password, a wrong or
+    /// replayed code. A right password without a code, a disabled account, an expired password,
+    /// or a request that was not judged (locked, unsupported) do not.
+    pub fn counts_as_failure(&self) -> bool {
+        matches!(
+            self,
+            Reason::WrongPassword
+                | Reason::WrongPasswordOrCode
+                | Reason::CodeAlreadyUsed
+                | Reason::RecoveryCodeAlreadyUsed
+                | Reason::WrongCode
+        )
+    }
+
+    /// Every label, for documentation and for tests that keep the README in step.
+    pub const LABELS: &'static [&'static str] = &[
+        "TOTP code",
+        "sent code",
+        "recovery code",
+        "code requested",
+        "unknown user",
+        "disabled",
+        "no TOTP enrolled",
+        "wrong password",
+        "wrong password or code",
+        "code already used",
+        "recovery code already used",
+        "password without code",
+        "wrong code",
+        "password expired",
+        "unusable password hash",
+        "not in allowed groups",
+        "locked",
+        "unknown State",
+        "invalid reply attributes",
+        "CHAP not supported",
+        "MS-CHAP not supported",
+        "MS-CHAPv2 not supported",
+        "EAP not supported",
+        "no User-Password",
+    ];
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())?;
+        if let Some(detail) = self.detail() {
+            write!(f, " ({detail})")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_reason() -> Vec<Reason> {
+        use Reason::*;
+        let mut all = vec![
+            Accepted {
+                by: AcceptedBy::Totp { drift: 0 },
+                temporary_until: None,
+            },
+            Accepted {
+                by: AcceptedBy::SentCode,
+                temporary_until: None,
+            },
+            Accepted {
+                by: AcceptedBy::RecoveryCode,
+                temporary_until: None,
+            },
+            CodeRequested,
+            UnknownUser,
+            Disabled,
+            NoTotpEnrolled,
+            WrongPassword,
+            WrongPasswordOrCode,
+            CodeAlreadyUsed,
+            RecoveryCodeAlreadyUsed,
+            PasswordWithoutCode,
+            WrongCode,
+            PasswordExpired { at: 0 },
+            UnusableHash,
+            NotInAllowedGroups,
+            Locked { until: 0 },
+            UnknownState(StateProblem::UnknownOrUsed),
+            InvalidReplyAttributes("x".into()),
+        ];
+        for method in [
+            super::Unsupported::Chap,
+            super::Unsupported::MsChap,
+            super::Unsupported::MsChapV2,
+            super::Unsupported::Eap,
+            super::Unsupported::NoPassword,
+        ] {
+            all.push(Unsupported(method));
+        }
+        all
+    }
+
+    #[test]
+    fn labels_are_the_documented_set() {
+        let labels: Vec<&str> = every_reason().iter().map(Reason::label).collect();
+        assert_eq!(labels, Reason::LABELS);
+    }
+
+    #[test]
+    fn which_reasons_count_towards_a_lockout() {
+        let counted: Vec<&str> = every_reason()
+            .iter()
+            .filter(|r| r.counts_as_failure())
+            .map(Reason::label)
+            .collect();
+        assert_eq!(
+            counted,
+            [
+                "wrong password",
+                "wrong password or code",
+                "code already used",
+                "recovery code already used",
+                "wrong code"
+            ]
+        );
+    }
+
+    #[test]
+    fn details_say_what_happened() {
+        let temporary = Reason::Accepted {
+            by: AcceptedBy::Totp { drift: 1 },
+            temporary_until: Some(86_400),
+        };
+        assert_eq!(
+            temporary.to_string(),
+            "TOTP code (clock drift +1 steps; temporary password, valid until 1970-01-02T00:00:00Z)"
+        );
+        let expired = Reason::PasswordExpired { at: 0 }.to_string();
+        assert!(
+            expired.contains("replaced the previous password"),
+            "{expired}"
+        );
+        assert_eq!(
+            Reason::Locked { until: 60 }.to_string(),
+            "locked (until 1970-01-01T00:01:00Z)"
+        );
+    }
+}

@@ -1,0 +1,141 @@
+//! Every event of the pipeline is recorded here and only here: its log line (one shape, in
+//! `log`), its Prometheus series (`metrics`) and the totals of the stop summary, all from one
+//! call, so the three can never disagree.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use super::log::{DropLog, RequestContext};
+use super::outcome::{DropKind, DropReason};
+use crate::auth::{Decision, Outcome};
+use crate::metrics::Metrics;
+use crate::protocol::code;
+
+/// The label of a Status-Server answer in decisions.
+pub const STATUS_SERVER_REASON: &str = "status-server";
+
+/// Counts for the line logged when the server stops.
+#[derive(Debug, Default)]
+struct Totals {
+    received: AtomicU64,
+    accepted: AtomicU64,
+    rejected: AtomicU64,
+    challenged: AtomicU64,
+    status_server: AtomicU64,
+    resent: AtomicU64,
+    dropped: [AtomicU64; DropKind::ALL.len()],
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+fn read(counter: &AtomicU64) -> u64 {
+    counter.load(Ordering::Relaxed)
+}
+
+/// The totals since start, as the stop summary reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    pub received: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub challenged: u64,
+    pub status_server: u64,
+    pub resent: u64,
+    pub dropped: [u64; DropKind::ALL.len()],
+}
+
+impl Summary {
+    pub fn dropped(&self, kind: DropKind) -> u64 {
+        self.dropped[kind as usize]
+    }
+}
+
+/// The recorder of the pipeline's events.
+#[derive(Debug, Default)]
+pub struct Events {
+    metrics: Metrics,
+    totals: Totals,
+    drop_log: DropLog,
+}
+
+impl Events {
+    /// The Prometheus registry (for `/metrics` and its gauges).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// A datagram arrived.
+    pub(crate) fn received(&self) {
+        bump(&self.totals.received);
+    }
+
+    /// It passed the precheck: a request of a code we serve.
+    pub(crate) fn request(&self, packet_code: u8) {
+        self.metrics.request(code::name(packet_code));
+    }
+
+    pub(crate) fn dropped(&self, ctx: &RequestContext, reason: &DropReason) {
+        bump(&self.totals.dropped[reason.kind() as usize]);
+        self.metrics.dropped(reason.label());
+        self.drop_log.log(ctx, reason, Instant::now());
+    }
+
+    /// A retransmission answered from the reply cache.
+    pub(crate) fn resent(&self, ctx: &RequestContext) {
+        bump(&self.totals.resent);
+        self.metrics.resent.inc();
+        tracing::debug!(
+            client = ctx.client.as_deref(),
+            peer = ctx.peer.to_string(),
+            id = ctx.id.map(u64::from),
+            "retransmission: resending the cached reply"
+        );
+    }
+
+    pub(crate) fn status_server(&self, ctx: &RequestContext) {
+        bump(&self.totals.status_server);
+        self.metrics.decision("accept", STATUS_SERVER_REASON);
+        ctx.decision("accept", STATUS_SERVER_REASON, None, None);
+    }
+
+    /// How long a request waited for a worker.
+    pub(crate) fn queued(&self, waited: Duration) {
+        self.metrics.queue_wait.observe(waited.as_secs_f64());
+    }
+
+    /// An Access-Request decided; `leaves_at` is when its reply goes out.
+    pub(crate) fn decided(&self, ctx: &RequestContext, decision: &Decision, leaves_at: Instant) {
+        let outcome = decision.outcome.as_str();
+        let label = decision.reason.label();
+        bump(match decision.outcome {
+            Outcome::Accept => &self.totals.accepted,
+            Outcome::Reject => &self.totals.rejected,
+            Outcome::Challenge => &self.totals.challenged,
+        });
+        self.metrics.decision(outcome, label);
+        let verify = decision.check_time;
+        if let Some(t) = verify {
+            self.metrics.verify_seconds.observe(t.as_secs_f64());
+        }
+        let latency = leaves_at.max(Instant::now()) - ctx.received;
+        self.metrics.request_seconds.observe(latency.as_secs_f64());
+        let detail = decision.detail();
+        let verify_ms = verify.map(|t| t.as_secs_f64() * 1000.0);
+        ctx.decision(outcome, label, detail.as_deref(), verify_ms);
+    }
+
+    pub fn summary(&self) -> Summary {
+        let t = &self.totals;
+        Summary {
+            received: read(&t.received),
+            accepted: read(&t.accepted),
+            rejected: read(&t.rejected),
+            challenged: read(&t.challenged),
+            status_server: read(&t.status_server),
+            resent: read(&t.resent),
+            dropped: std::array::from_fn(|i| read(&t.dropped[i])),
+        }
+    }
+}
