@@ -1,6 +1,7 @@
 //! `radotp test` as an administrator runs it: against a running radotp (accept, reject,
-//! Status-Server, IPv6), a silent port, a wrong secret, replies forged by a fake server, and
-//! usage mistakes. Exit codes: 0 accept, 1 reject, 2 usage, 3 no valid answer.
+//! Status-Server, IPv6), a silent port, a closed port, a wrong secret, replies
+//! forged by a fake server, and usage mistakes. Exit codes: 0 accept, 1 reject, 2 usage, 3 no
+//! valid answer.
 
 mod common;
 
@@ -528,4 +529,52 @@ fn the_secret_can_come_from_a_file() {
         "",
     );
     assert_exit(&out, 0);
+}
+
+/// A loopback port nobody listens on: bound, noted, closed. (Another process could take it in
+/// between; on a test machine that is rare enough.)
+fn closed_port() -> String {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.local_addr().unwrap().to_string()
+}
+
+/// The kernel answers a closed port with ICMP port unreachable: the client ends at once with
+/// that reason instead of waiting timeout × tries (9 s with the defaults).
+#[test]
+fn a_closed_port_exits_3_at_once_with_port_unreachable() {
+    let addr = closed_port();
+    let started = Instant::now();
+    let out = radotp_test(&["--server", &addr, "--secret", SECRET, "--status"], "");
+    let took = started.elapsed();
+    assert_exit(&out, 3);
+    // A bound well under the 3 s default timeout, not a speed goal.
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    let err = stderr(&out);
+    assert!(err.contains("ICMP port unreachable from"), "{err}");
+    assert!(err.contains(&addr), "{err}");
+
+    let addr = closed_port();
+    let started = Instant::now();
+    let out = radotp_test(
+        &[
+            "--server",
+            &addr,
+            "--secret",
+            SECRET,
+            "--user",
+            "alice",
+            "--password-stdin",
+            "--json",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    let took = started.elapsed();
+    assert_exit(&out, 3);
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    let doc = json_doc(&out);
+    assert_eq!(doc["error"], "port_unreachable", "{doc}");
+    assert_eq!(doc["attempts"], 1, "{doc}");
+    let message = doc["message"].as_str().unwrap_or_default();
+    assert!(message.contains("port is closed"), "{doc}");
+    assert!(!stdout(&out).contains(PASSWORD) && !stderr(&out).contains(PASSWORD));
 }

@@ -30,8 +30,8 @@ use radotp_tools::client::{
         --user alice --password-stdin --code 123456 --json\n  \
         radotp test --server radius.example.com --secret-file nas.secret --status\n\n\
         Exit status: 0 Access-Accept; 1 Access-Reject or Access-Challenge; 2 usage mistake;\n\
-        3 no valid answer (timeout, bad Response Authenticator, bad Message-Authenticator,\n\
-        malformed reply)."
+        3 no valid answer (timeout, closed port, bad Response Authenticator,\n\
+        bad Message-Authenticator, malformed reply)."
 )]
 pub(crate) struct TestArgs {
     /// The RADIUS server: HOST or HOST:PORT (port 1812 unless given); an IPv6 address with a
@@ -107,6 +107,9 @@ pub(super) fn run(args: TestArgs) -> Result<(), Failure> {
         Err(error) => {
             let (ignored, attempts) = match &error {
                 ExchangeError::NoAnswer { ignored, .. } => (ignored.as_slice(), timing.tries()),
+                ExchangeError::PortUnreachable {
+                    ignored, attempts, ..
+                } => (ignored.as_slice(), *attempts),
                 _ => (&[][..], 1),
             };
             report.print_failure(error.kind(), &error.to_string(), ignored, attempts);
