@@ -1,6 +1,7 @@
 //! `radotp test` as an administrator runs it: against a running radotp (accept, reject,
-//! Status-Server, IPv6), a silent port, a wrong secret, replies forged by a fake server, and
-//! usage mistakes. Exit codes: 0 accept, 1 reject, 2 usage, 3 no valid answer.
+//! Status-Server, IPv6, round-trip time), a silent port, a closed port, a wrong secret, replies
+//! forged by a fake server, and usage mistakes. Exit codes: 0 accept, 1 reject, 2 usage, 3 no
+//! valid answer.
 
 mod common;
 
@@ -181,7 +182,7 @@ fn json_is_one_document_with_every_attribute() {
     assert_eq!(doc["user"], "alice");
     assert_eq!(doc["attempts"], 1);
     assert_eq!(doc["message_authenticator"], "valid");
-    assert!(doc["rtt_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{doc}");
+    assert!(doc["rtt_ms"].as_f64().is_some_and(|ms| ms > 0.0), "{doc}");
     let attributes = doc["attributes"].as_array().expect("attributes array");
     assert_eq!(attributes[0]["type"], 80);
     assert_eq!(attributes[0]["name"], "Message-Authenticator");
@@ -528,4 +529,83 @@ fn the_secret_can_come_from_a_file() {
         "",
     );
     assert_exit(&out, 0);
+}
+
+/// A loopback port nobody listens on: bound, noted, closed. (Another process could take it in
+/// between; on a test machine that is rare enough.)
+fn closed_port() -> String {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.local_addr().unwrap().to_string()
+}
+
+/// The kernel answers a closed port with ICMP port unreachable: the client ends at once with
+/// that reason instead of waiting timeout × tries (9 s with the defaults).
+#[test]
+fn a_closed_port_exits_3_at_once_with_port_unreachable() {
+    let addr = closed_port();
+    let started = Instant::now();
+    let out = radotp_test(&["--server", &addr, "--secret", SECRET, "--status"], "");
+    let took = started.elapsed();
+    assert_exit(&out, 3);
+    // A bound well under the 3 s default timeout, not a speed goal.
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    let err = stderr(&out);
+    assert!(err.contains("ICMP port unreachable from"), "{err}");
+    assert!(err.contains(&addr), "{err}");
+
+    let addr = closed_port();
+    let started = Instant::now();
+    let out = radotp_test(
+        &[
+            "--server",
+            &addr,
+            "--secret",
+            SECRET,
+            "--user",
+            "alice",
+            "--password-stdin",
+            "--json",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    let took = started.elapsed();
+    assert_exit(&out, 3);
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    let doc = json_doc(&out);
+    assert_eq!(doc["error"], "port_unreachable", "{doc}");
+    assert_eq!(doc["attempts"], 1, "{doc}");
+    let message = doc["message"].as_str().unwrap_or_default();
+    assert!(message.contains("port is closed"), "{doc}");
+    assert!(!stdout(&out).contains(PASSWORD) && !stderr(&out).contains(PASSWORD));
+}
+
+/// Loopback answers take about 0.1 ms: the printed round trip must not round to `0.0 ms`.
+#[test]
+fn the_round_trip_time_is_printed_with_meaningful_precision() {
+    let server = Server::start();
+    let out = radotp_test(
+        &[
+            "--server",
+            &server.addr().to_string(),
+            "--secret",
+            SECRET,
+            "--status",
+        ],
+        "",
+    );
+    assert_exit(&out, 0);
+    let text = stdout(&out);
+    let rtt = text
+        .lines()
+        .find_map(|line| line.strip_prefix("Access-Accept in "))
+        .and_then(|rest| rest.split_once(" ms"))
+        .map(|(number, _)| number)
+        .unwrap_or_else(|| panic!("no round-trip time in:\n{text}"));
+    assert_ne!(rtt, "0.0", "{text}");
+    let ms: f64 = rtt.parse().unwrap_or_else(|e| panic!("{rtt:?}: {e}"));
+    assert!(ms > 0.0, "{text}");
+    if ms < 10.0 {
+        let decimals = rtt.split_once('.').map_or(0, |(_, d)| d.len());
+        assert!(decimals >= 2, "{rtt} ms: too coarse below 10 ms");
+    }
 }

@@ -30,8 +30,8 @@ use radotp_tools::client::{
         --user alice --password-stdin --code 123456 --json\n  \
         radotp test --server radius.example.com --secret-file nas.secret --status\n\n\
         Exit status: 0 Access-Accept; 1 Access-Reject or Access-Challenge; 2 usage mistake;\n\
-        3 no valid answer (timeout, bad Response Authenticator, bad Message-Authenticator,\n\
-        malformed reply)."
+        3 no valid answer (timeout, closed port, bad Response Authenticator,\n\
+        bad Message-Authenticator, malformed reply)."
 )]
 pub(crate) struct TestArgs {
     /// The RADIUS server: HOST or HOST:PORT (port 1812 unless given); an IPv6 address with a
@@ -107,6 +107,9 @@ pub(super) fn run(args: TestArgs) -> Result<(), Failure> {
         Err(error) => {
             let (ignored, attempts) = match &error {
                 ExchangeError::NoAnswer { ignored, .. } => (ignored.as_slice(), timing.tries()),
+                ExchangeError::PortUnreachable {
+                    ignored, attempts, ..
+                } => (ignored.as_slice(), *attempts),
                 _ => (&[][..], 1),
             };
             report.print_failure(error.kind(), &error.to_string(), ignored, attempts);
@@ -217,6 +220,18 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
     radotp_server::timefmt::parse_duration(text, Duration::from_secs(600))
 }
 
+/// A round-trip time for people. Loopback answers take about 0.1 ms, which one decimal would
+/// print as `0.0 ms`: three decimals below 0.1 ms, two below 10 ms, one above.
+fn rtt_text(rtt: Duration) -> String {
+    let ms = rtt.as_secs_f64() * 1000.0;
+    let decimals = match ms {
+        ms if ms < 0.1 => 3,
+        ms if ms < 10.0 => 2,
+        _ => 1,
+    };
+    format!("{ms:.decimals$} ms")
+}
+
 /// What is printed, on stdout, as text or as one JSON document.
 struct Report<'a> {
     args: &'a TestArgs,
@@ -282,6 +297,7 @@ impl Report<'_> {
 
     fn answered(&self, answer: &Answer) -> Result<(), Failure> {
         let reply = &answer.reply;
+        // Whole microseconds: a loopback answer takes about 0.1 ms.
         let rtt_ms = (answer.rtt.as_secs_f64() * 1_000_000.0).round() / 1000.0;
         let ma = match (
             reply.message_authenticator,
@@ -312,8 +328,9 @@ impl Report<'_> {
         } else {
             Self::print_ignored(&answer.ignored);
             println!(
-                "{} in {rtt_ms:.1} ms (try {} of {})",
+                "{} in {} (try {} of {})",
                 reply.code_name(),
+                rtt_text(answer.rtt),
                 answer.attempts,
                 self.timing.tries()
             );
@@ -367,6 +384,21 @@ impl Report<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn round_trip_times_keep_their_precision() {
+        let us = Duration::from_micros;
+        let cases = [
+            (us(42), "0.042 ms"),
+            (us(123), "0.12 ms"),
+            (us(9_876), "9.88 ms"),
+            (us(12_345), "12.3 ms"),
+            (us(1_500_000), "1500.0 ms"),
+        ];
+        for (rtt, expected) in cases {
+            assert_eq!(rtt_text(rtt), expected, "{rtt:?}");
+        }
+    }
 
     #[test]
     fn timeouts() {

@@ -130,6 +130,18 @@ pub enum ExchangeError {
     },
     #[error("cannot receive from the socket: {0}")]
     Receive(io::Error),
+    /// The kernel reported ICMP (or ICMPv6) port unreachable for the server's address: nothing
+    /// listens there, or a firewall rejects the port. Waiting longer would not help.
+    #[error(
+        "the server's port is closed: ICMP port unreachable from {server} (is the RADIUS server \
+         running and listening on that port, and does no firewall reject it?)"
+    )]
+    PortUnreachable {
+        server: SocketAddr,
+        /// Datagrams sent before the refusal came back.
+        attempts: u32,
+        ignored: Vec<Ignored>,
+    },
     #[error("{}", no_answer_message(*.server, .timing, .ignored))]
     NoAnswer {
         server: SocketAddr,
@@ -140,11 +152,13 @@ pub enum ExchangeError {
 
 impl ExchangeError {
     /// A stable short name for machine-readable output: `timeout` when nothing came back,
-    /// otherwise why the last datagram received was ignored.
+    /// `port_unreachable` when the kernel said nothing listens, otherwise why the last datagram
+    /// received was ignored.
     pub fn kind(&self) -> &'static str {
         match self {
             ExchangeError::Send { .. } => "send_failed",
             ExchangeError::Receive(_) => "receive_failed",
+            ExchangeError::PortUnreachable { .. } => "port_unreachable",
             ExchangeError::NoAnswer { ignored, .. } => {
                 ignored.last().map_or("timeout", |i| i.reason.kind())
             }
@@ -163,7 +177,8 @@ fn no_answer_message(server: SocketAddr, timing: &Timing, ignored: &[Ignored]) -
         None => format!(
             "timeout: no answer from {server} {waited}; is the server running and reachable, and \
              is this machine one of its clients with this shared secret? (a server drops requests \
-             with a wrong secret without answering)"
+             with a wrong secret without answering, and a reply from any address but {server} \
+             is dropped unseen)"
         ),
         Some(last) => format!(
             "no valid answer from {server} {waited}; {} {} ignored, the last because {}",
@@ -187,8 +202,14 @@ pub fn bind_for(server: SocketAddr) -> io::Result<UdpSocket> {
 }
 
 /// Send `request` to `server` and wait for a valid answer, resending the same bytes after
-/// each timeout. The socket is not connected, so replies from elsewhere are seen and reported
-/// rather than silently dropped by the kernel.
+/// each timeout.
+///
+/// `socket` is connected to `server` first: only then does the kernel hand back ICMP port
+/// unreachable (as `ECONNREFUSED` on the next send or receive), so a closed port ends the
+/// exchange at once instead of after every timeout. The price is that the kernel drops
+/// datagrams from any other address, so a multi-homed server answering from another address
+/// looks like a timeout here; [`Awaiting`] still judges the source of each datagram it sees,
+/// for callers with unconnected sockets (the load generator).
 pub fn exchange(
     socket: &UdpSocket,
     server: SocketAddr,
@@ -196,12 +217,23 @@ pub fn exchange(
     shared_secret: &[u8],
     timing: Timing,
 ) -> Result<Answer, ExchangeError> {
+    socket
+        .connect(server)
+        .map_err(|source| ExchangeError::Send { server, source })?;
     let mut awaiting = Awaiting::new(request, server);
     let mut buffer = vec![0u8; MAX_PACKET_LEN];
     for attempt in 1..=timing.tries() {
-        socket
-            .send_to(request.bytes(), server)
-            .map_err(|source| ExchangeError::Send { server, source })?;
+        // A refusal can also surface here, when the ICMP came back after the last wait ended.
+        if let Err(source) = socket.send(request.bytes()) {
+            return Err(match source.kind() {
+                io::ErrorKind::ConnectionRefused => ExchangeError::PortUnreachable {
+                    server,
+                    attempts: attempt - 1,
+                    ignored: awaiting.into_ignored(),
+                },
+                _ => ExchangeError::Send { server, source },
+            });
+        }
         let sent = Instant::now();
         let deadline = sent + timing.timeout;
         loop {
@@ -232,6 +264,13 @@ pub fn exchange(
                     break;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                    return Err(ExchangeError::PortUnreachable {
+                        server,
+                        attempts: attempt,
+                        ignored: awaiting.into_ignored(),
+                    });
+                }
                 Err(e) => return Err(ExchangeError::Receive(e)),
             }
         }

@@ -265,3 +265,58 @@ fn exchange_times_out_after_every_try() {
     }
     assert_eq!(received, 2);
 }
+
+/// A port nobody listens on, over both families: the kernel's ICMP port unreachable ends the
+/// exchange on the first try, long before the timeout.
+#[test]
+fn exchange_reports_a_closed_port_at_once() {
+    for local in ["127.0.0.1:0", "[::1]:0"] {
+        let Ok(closed) = UdpSocket::bind(local) else {
+            continue; // no IPv6 on this machine
+        };
+        let server_addr = closed.local_addr().unwrap();
+        drop(closed);
+        let socket = bind_for(server_addr).unwrap();
+        let timing = Timing {
+            timeout: Duration::from_secs(5),
+            retries: 2,
+        };
+        let started = std::time::Instant::now();
+        let err = exchange(&socket, server_addr, &request(), SECRET, timing).unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(2), "{local}");
+        assert_eq!(err.kind(), "port_unreachable", "{err}");
+        assert!(
+            matches!(err, ExchangeError::PortUnreachable { attempts: 1, .. }),
+            "{err:?}"
+        );
+        let message = err.to_string();
+        assert!(message.contains(&server_addr.to_string()), "{message}");
+        assert!(message.contains("ICMP port unreachable"), "{message}");
+    }
+}
+
+/// The exchange's socket is connected, so the kernel drops a stranger's datagram (the
+/// `wrong_source` reason is [`Awaiting`]'s, tested above) and the server's answer is taken.
+#[test]
+fn exchange_never_sees_a_strangers_datagram() {
+    let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+    server
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let server_addr = server.local_addr().unwrap();
+    let request = request();
+    let expected = request.clone();
+    let responder = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        let (_, peer) = server.recv_from(&mut buf).unwrap();
+        let reply = signed_reply(&expected, code::ACCESS_ACCEPT, &[]);
+        let stranger = UdpSocket::bind("127.0.0.1:0").unwrap();
+        stranger.send_to(&reply, peer).unwrap();
+        server.send_to(&reply, peer).unwrap();
+    });
+    let socket = bind_for(server_addr).unwrap();
+    let answer = exchange(&socket, server_addr, &request, SECRET, Timing::default()).unwrap();
+    responder.join().unwrap();
+    assert_eq!(answer.reply.code, code::ACCESS_ACCEPT);
+    assert!(answer.ignored.is_empty(), "{:?}", answer.ignored);
+}
