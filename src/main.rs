@@ -2,17 +2,16 @@
 
 mod cli;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use cli::{Cli, LogFormat};
-use tracing_subscriber::EnvFilter;
+use cli::Cli;
 
 fn main() -> ExitCode {
     restore_sigpipe();
     let cli = Cli::parse();
-    if let Err(message) = init_logging(cli.log_format, &cli.log_level) {
+    if let Err(message) = radotp_server::logging::init(cli.log_format.into(), cli.log_level.into())
+    {
         eprintln!("Error: {message}");
         return ExitCode::from(2);
     }
@@ -23,26 +22,6 @@ fn main() -> ExitCode {
             ExitCode::from(failure.exit_code())
         }
     }
-}
-
-fn init_logging(format: LogFormat, level: &str) -> Result<(), String> {
-    EnvFilter::try_new(level).map_err(|_| {
-        format!("--log-level {level:?} is not a level; use error, warn, info, debug or trace")
-    })?;
-    // The HTTP client dumps whole requests (a sent code among them) at trace level: cap it.
-    let filter = EnvFilter::new(format!(
-        "{level},{}",
-        radotp_server::delivery::webhook::LOG_DIRECTIVES
-    ));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-    }
-    Ok(())
 }
 
 /// Rust ignores SIGPIPE, which turns `radotp user list | head` into a panic on the next write.

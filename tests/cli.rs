@@ -251,3 +251,46 @@ fn user_add_refuses_a_bad_totp_secret() {
         stdout(&out)
     );
 }
+
+#[test]
+fn log_level_refuses_a_word_that_is_not_a_level() {
+    let (_dir, path) = config(&Conf::default().to_toml());
+    for bad in ["loud", "inof", "radotp=debug"] {
+        let out = radotp(&path, &["--log-level", bad, "check-config"], "");
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "--log-level {bad}: stdout {} stderr {}",
+            stdout(&out),
+            stderr(&out)
+        );
+        let err = stderr(&out);
+        assert!(
+            err.contains("--log-level") && err.contains(bad),
+            "the message must name the option and the value: {err}"
+        );
+        assert!(
+            err.contains("error, warn, info, debug, trace"),
+            "the message must say what to type: {err}"
+        );
+        assert!(
+            !stdout(&out).contains("configuration OK"),
+            "nothing may run after a bad --log-level"
+        );
+    }
+}
+
+#[test]
+fn log_level_accepts_a_level_in_any_case() {
+    let (_dir, path) = config(&Conf::default().to_toml());
+    for good in ["warn", "DEBUG", "Trace"] {
+        let out = radotp(&path, &["--log-level", good, "check-config"], "");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "--log-level {good}: stderr {}",
+            stderr(&out)
+        );
+        assert!(stdout(&out).contains("configuration OK"));
+    }
+}

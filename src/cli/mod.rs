@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use radotp_server::config::{Config, ConfigError};
+use radotp_server::logging;
 use radotp_server::store::Store;
 
 #[derive(Debug, Parser)]
@@ -42,9 +43,18 @@ pub(crate) struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
-    /// Least important log level shown: error, warn, info, debug or trace.
-    #[arg(long, global = true, default_value = "info", value_name = "LEVEL")]
-    pub log_level: String,
+    /// Least important log level shown.
+    // A closed list so that clap refuses a typo (exit 2, naming the levels) instead of the
+    // filter taking it for a target name and logging nothing.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        ignore_case = true,
+        default_value_t = LogLevel::Info,
+        value_name = "LEVEL"
+    )]
+    pub log_level: LogLevel,
 
     #[command(subcommand)]
     pub command: Command,
@@ -52,8 +62,40 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum LogFormat {
+    /// logfmt: key=value pairs.
     Text,
+    /// One JSON object per line.
     Json,
+}
+
+impl From<LogFormat> for logging::Format {
+    fn from(format: LogFormat) -> Self {
+        match format {
+            LogFormat::Text => logging::Format::Text,
+            LogFormat::Json => logging::Format::Json,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl From<LogLevel> for logging::Level {
+    fn from(level: LogLevel) -> Self {
+        match level {
+            LogLevel::Error => logging::Level::Error,
+            LogLevel::Warn => logging::Level::Warn,
+            LogLevel::Info => logging::Level::Info,
+            LogLevel::Debug => logging::Level::Debug,
+            LogLevel::Trace => logging::Level::Trace,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -18,6 +18,7 @@
 //! - [`bench`]: the load generator (`radotp bench`), benchmark users and the argon2 calibration.
 //! - [`metrics`]: Prometheus counters and histograms of what the server did.
 //! - [`cli`]: the subcommands (`serve`, `check-config`, `user`).
+//! - [`logging`]: the log subscriber: level filter and one line shape, logfmt or JSON.
 //! - [`timefmt`]: UTC calendar times for logs and the CLI.
 //! - [`secret`]: newtypes that keep secrets out of logs and zero them on drop.
 
@@ -31,6 +32,7 @@ pub mod clock;
 pub mod config;
 pub mod delivery;
 pub mod dictionary;
+pub mod logging;
 pub mod metrics;
 pub mod protocol;
 pub mod secret;

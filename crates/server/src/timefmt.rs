@@ -27,6 +27,20 @@ pub fn rfc3339(unix: i64) -> String {
     civil(unix).replace(' ', "T") + "Z"
 }
 
+/// RFC 3339 with milliseconds, `2026-11-25T17:30:00.123Z`, for log lines (a clock set before
+/// 1970 reads as 1970 rather than failing the line).
+pub fn rfc3339_millis(time: std::time::SystemTime) -> String {
+    let since = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = i64::try_from(since.as_secs()).unwrap_or(i64::MAX);
+    format!(
+        "{}.{:03}Z",
+        rfc3339(secs).trim_end_matches('Z'),
+        since.subsec_millis()
+    )
+}
+
 /// Parse `300ms`, `3s`, `1.5s`, `2m` or a bare number of seconds, from 1 ms up to `max`.
 pub fn parse_duration(text: &str, max: std::time::Duration) -> Result<std::time::Duration, String> {
     let text = text.trim();
@@ -60,5 +74,7 @@ mod tests {
         assert_eq!(civil(951_782_400), "2000-02-29 00:00:00");
         assert_eq!(civil(1_795_627_800), "2026-11-25 17:30:00");
         assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_795_627_800_045);
+        assert_eq!(rfc3339_millis(t), "2026-11-25T17:30:00.045Z");
     }
 }
