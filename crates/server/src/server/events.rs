@@ -88,7 +88,7 @@ impl Events {
         self.metrics.resent.inc();
         tracing::debug!(
             client = ctx.client.as_deref(),
-            peer = ctx.peer.to_string(),
+            peer = %ctx.peer,
             id = ctx.id.map(u64::from),
             "retransmission: resending the cached reply"
         );
@@ -122,7 +122,8 @@ impl Events {
         let latency = leaves_at.max(Instant::now()) - ctx.received;
         self.metrics.request_seconds.observe(latency.as_secs_f64());
         let detail = decision.detail();
-        let verify_ms = verify.map(|t| t.as_secs_f64() * 1000.0);
+        // Microseconds are all the precision a person reads.
+        let verify_ms = verify.map(|t| (t.as_secs_f64() * 1e6).round() / 1000.0);
         ctx.decision(outcome, label, detail.as_deref(), verify_ms);
     }
 

@@ -10,6 +10,27 @@ use std::time::{Duration, Instant};
 use super::outcome::{DropKind, DropReason};
 use crate::protocol::code;
 
+/// The request line, at `$level`: the same fields, in the same order, for every decision and
+/// every drop.
+macro_rules! request_line {
+    ($level:ident, $ctx:expr, $outcome:expr, $reason:expr, $detail:expr, $verify_ms:expr) => {{
+        let ctx: &RequestContext = $ctx;
+        tracing::$level!(
+            client = ctx.client.as_deref(),
+            peer = %ctx.peer,
+            transport = ctx.transport,
+            id = ctx.id.map(u64::from),
+            code = ctx.code.map(code::name),
+            user = ctx.user.as_deref(),
+            outcome = $outcome,
+            reason = $reason,
+            detail = $detail,
+            verify_ms = $verify_ms,
+            "request"
+        )
+    }};
+}
+
 /// Drop lines allowed per kind per second.
 const DROP_LINES_PER_SECOND: u32 = 20;
 
@@ -49,101 +70,31 @@ impl RequestContext {
         detail: Option<&str>,
         verify_ms: Option<f64>,
     ) {
-        let (client, id, code_name, user) = self.fields();
-        let peer = self.peer.to_string();
-        let transport = self.transport;
         if self.code == Some(code::STATUS_SERVER) {
-            tracing::debug!(
-                client,
-                peer,
-                transport,
-                id,
-                code = code_name,
-                user,
-                outcome,
-                reason,
-                detail,
-                verify_ms,
-                "request"
-            );
+            request_line!(debug, self, outcome, reason, detail, verify_ms);
         } else {
-            tracing::info!(
-                client,
-                peer,
-                transport,
-                id,
-                code = code_name,
-                user,
-                outcome,
-                reason,
-                detail,
-                verify_ms,
-                "request"
-            );
+            request_line!(info, self, outcome, reason, detail, verify_ms);
         }
     }
 
     fn dropped(&self, reason: &DropReason, suppressed: u64) {
-        let (client, id, code_name, user) = self.fields();
-        let peer = self.peer.to_string();
-        let transport = self.transport;
-        let (label, detail) = (reason.label(), reason.detail());
-        let detail = detail.as_deref();
-        let kind = reason.kind().as_str();
+        let label = reason.label();
+        let mut detail = reason.detail().unwrap_or_default();
+        if suppressed > 0 {
+            detail.push_str(&format!(
+                "; {suppressed} more drops of this kind were not logged (at most \
+                 {DROP_LINES_PER_SECOND} lines a second)"
+            ));
+        }
+        let detail = (!detail.is_empty()).then_some(detail.as_str());
         let verify_ms: Option<f64> = None;
         match reason.kind() {
             // What an administrator must see even at `--log-level warn`.
             DropKind::Internal | DropKind::Overloaded | DropKind::MessageAuthenticator => {
-                tracing::warn!(
-                    client,
-                    peer,
-                    transport,
-                    id,
-                    code = code_name,
-                    user,
-                    outcome = "drop",
-                    reason = label,
-                    detail,
-                    verify_ms,
-                    kind,
-                    suppressed,
-                    "request"
-                )
+                request_line!(warn, self, "drop", label, detail, verify_ms);
             }
-            _ => {
-                tracing::info!(
-                    client,
-                    peer,
-                    transport,
-                    id,
-                    code = code_name,
-                    user,
-                    outcome = "drop",
-                    reason = label,
-                    detail,
-                    verify_ms,
-                    kind,
-                    suppressed,
-                    "request"
-                )
-            }
+            _ => request_line!(info, self, "drop", label, detail, verify_ms),
         }
-    }
-
-    fn fields(
-        &self,
-    ) -> (
-        Option<&str>,
-        Option<u64>,
-        Option<&'static str>,
-        Option<&str>,
-    ) {
-        (
-            self.client.as_deref(),
-            self.id.map(u64::from),
-            self.code.map(code::name),
-            self.user.as_deref(),
-        )
     }
 }
 
