@@ -58,6 +58,51 @@ fn check_config_accepts_a_good_file() {
     );
 }
 
+/// "configuration OK" means `serve` starts: what `serve` builds, `check-config` builds.
+#[test]
+fn check_config_builds_what_serve_builds() {
+    // A webhook whose CA file does not exist: only building the webhook's client finds it.
+    let conf = Conf {
+        extra: "[delivery]\nwebhook = \"https://gw.example/send\"\nwebhook_ca_file = \"no-such-ca.pem\"\n"
+            .into(),
+        ..Conf::default()
+    };
+    let (dir, path) = config(&conf.to_toml());
+    for command in ["check-config", "serve"] {
+        let out = radotp(&path, &[command], "");
+        let text = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{command}: {text}");
+        assert!(
+            text.contains("delivery") && text.contains("no-such-ca.pem"),
+            "{command}: {text}"
+        );
+    }
+    // Neither created the database or the key file on the way.
+    let made: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "radotp.toml")
+        .collect();
+    assert!(made.is_empty(), "created {made:?}");
+    // A database folder that is a file: refused by both, before any key file is made.
+    let conf = Conf::default().to_toml().replace(
+        "path = \"radotp.db\"",
+        "path = \"blocker/radotp.db\"\nkey_file = \"keys/radotp.key\"",
+    );
+    let (dir, path) = config(&conf);
+    fs::write(dir.path().join("blocker"), "a file, not a folder").unwrap();
+    for command in ["check-config", "serve"] {
+        let out = radotp(&path, &[command], "");
+        let text = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{command}: {text}");
+        assert!(text.contains("database.path"), "{command}: {text}");
+        assert!(
+            !dir.path().join("keys").exists(),
+            "{command} created the key file"
+        );
+    }
+}
+
 #[test]
 fn check_config_refuses_an_unknown_key() {
     let text = Conf::default()

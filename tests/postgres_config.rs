@@ -81,11 +81,23 @@ fn an_unreachable_database_is_a_problem_reported_quickly() {
         started.elapsed()
     );
 
-    // serve refuses to start on it rather than waiting.
-    let (_dir, path) = config_with("url = \"postgres://radotp@127.0.0.1:1/radotp\"");
+    // serve refuses to start on it rather than waiting, as check-config does (exit 2), and
+    // before it creates anything.
+    let (dir, path) = config_with("url = \"postgres://radotp@127.0.0.1:1/radotp\"");
     let out = radotp(&path, &["serve"], "");
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect to the database"));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("database.url") && text.contains("cannot connect"),
+        "{text}"
+    );
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().all(|e| {
+            let name = e.unwrap().file_name();
+            !name.to_string_lossy().ends_with(".key")
+        }),
+        "serve created a key file before failing"
+    );
 }
 
 #[cfg(unix)]

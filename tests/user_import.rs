@@ -8,7 +8,7 @@ use std::process::Output;
 use common::client::*;
 use common::*;
 use radotp_server::auth::password;
-use radotp_server::config::PasswordCost;
+use radotp_server::auth::password::PasswordCost;
 use serde_json::Value;
 
 const LOW_COST: PasswordCost = PasswordCost {

@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use radotp_server::auth::otp::{Algorithm, TotpParams};
+use radotp_server::auth::password::PasswordCost;
 use radotp_server::auth::password::{self, DummyHash};
 use radotp_server::auth::{Authenticator, LocalHashes, Mode, Policy, codes};
 use radotp_server::authz::{self, Authorization};
-use radotp_server::clients::ClientTable;
-use radotp_server::config::{ClientConfig, PasswordCost};
+use radotp_server::clients::{self, ClientTable};
 use radotp_server::dictionary::{AttributeValue, Dictionary};
 use radotp_server::secret::SecretBytes;
 use radotp_server::server::pipeline::{Parts, Pipeline};
@@ -160,8 +160,8 @@ pub struct Client {
 }
 
 impl Client {
-    fn config(&self) -> ClientConfig {
-        ClientConfig {
+    fn config(&self) -> clients::Client {
+        clients::Client {
             name: self.name.to_owned(),
             network: "127.0.0.0/8".parse().expect("a prefix"),
             secret: SecretBytes::from(self.secret),

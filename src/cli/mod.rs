@@ -181,6 +181,20 @@ fn open_store(config: &Config) -> Result<std::sync::Arc<dyn Store>, Failure> {
     radotp_server::store::open(&config.database).map_err(|e| Failure::Runtime(e.to_string()))
 }
 
+/// A server that could not be built: a configuration mistake (exit 2, with the file's name,
+/// as `check-config` says it) or a failure at run time (exit 1).
+fn build_failure(path: &std::path::Path, e: radotp_server::server::BuildError) -> Failure {
+    match e {
+        radotp_server::server::BuildError::Config(problems) => {
+            Failure::Config(ConfigError::Invalid {
+                path: path.to_owned(),
+                problems,
+            })
+        }
+        other => Failure::Runtime(other.to_string()),
+    }
+}
+
 /// Load the configuration (warnings are for `serve` and `check-config` to report).
 fn load_config(path: &std::path::Path) -> Result<Config, Failure> {
     Ok(Config::load(path)?)

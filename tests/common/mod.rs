@@ -287,6 +287,28 @@ impl Server {
         }
     }
 
+    /// Send the signal `name` (`HUP`, `TERM`, …) to the server.
+    pub fn signal(&self, name: &str) {
+        let child = self.child.as_ref().expect("server not running");
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Wait (bounded, 5 s) for any log event that `matches`; true if seen.
+    pub fn wait_for_log(&self, matches: impl Fn(&Value) -> bool) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if self.events().iter().any(&matches) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
     /// SIGTERM, wait (bounded) for exit 0.
     pub fn stop(&mut self) {
         let mut child = self.child.take().expect("server not running");
@@ -368,18 +390,7 @@ impl Server {
 
     /// Wait (bounded, 5 s) for a "request" event that `matches`; true if seen.
     pub fn wait_for_event(&self, matches: impl Fn(&Value) -> bool) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if self
-                .events()
-                .iter()
-                .any(|v| v["message"] == "request" && matches(v))
-            {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
+        self.wait_for_log(|v| v["message"] == "request" && matches(v))
     }
 
     /// Assert, as an extra check, that some request event's reason (with its detail) contains

@@ -1,26 +1,82 @@
-//! The NAS table: which source addresses may send requests, and with which shared secret.
+//! The NAS table: which source addresses may send requests, with which shared secret and
+//! settings; and what a client's settings may be.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::config::ClientConfig;
+use ipnet::IpNet;
+
+use crate::auth::Mode;
+use crate::secret::SecretBytes;
+
+/// RFC 2865 §3 recommends shared secrets of at least 16 octets.
+pub const RECOMMENDED_SECRET_LEN: usize = 16;
+/// Packets per second from one client unless it says otherwise: a flood from one NAS must not
+/// starve the others.
+pub const DEFAULT_RATE_LIMIT: u32 = 1000;
+
+/// One NAS (or a network of them) allowed to send requests.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// The NAS's name in logs.
+    pub name: String,
+    pub network: IpNet,
+    pub secret: SecretBytes,
+    pub require_message_authenticator: bool,
+    /// How this NAS asks for the second factor.
+    pub mode: Mode,
+    /// Packets per second accepted from this client (token bucket); `None` = unlimited.
+    pub rate_limit: Option<u32>,
+    /// Drop Proxy-State that comes without Message-Authenticator.
+    pub limit_proxy_state: bool,
+    /// Only members of these groups may log in through this client (`None` = everyone).
+    pub allowed_groups: Option<Vec<String>>,
+}
+
+/// The rate limit a client gets: as configured (0 = none), else the default — but none for a
+/// local test client on loopback.
+pub fn rate_limit(configured: Option<u32>, network: &IpNet) -> Option<u32> {
+    match configured {
+        Some(0) => None,
+        Some(n) => Some(n),
+        None if network.addr().is_loopback() => None,
+        None => Some(DEFAULT_RATE_LIMIT),
+    }
+}
+
+/// `10.0.0.1` (a host) or `10.0.0.0/8`; host bits set in a prefix are a typo we point out.
+pub fn parse_network(text: &str) -> Result<IpNet, String> {
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Ok(IpNet::from(ip));
+    }
+    match text.parse::<IpNet>() {
+        Ok(net) if net.trunc() != net => Err(format!(
+            "\"{text}\" has host bits set; did you mean \"{}\"?",
+            net.trunc()
+        )),
+        Ok(net) => Ok(net),
+        Err(_) => Err(format!(
+            "\"{text}\" is not an IP address or prefix (examples: \"192.0.2.10\", \"10.0.0.0/8\", \"2001:db8::/32\")"
+        )),
+    }
+}
 
 /// Clients ordered most specific prefix first, so the first match is the best one.
 #[derive(Debug, Clone, Default)]
 pub struct ClientTable {
-    clients: Vec<Arc<ClientConfig>>,
+    clients: Vec<Arc<Client>>,
 }
 
 impl ClientTable {
-    pub fn new(configs: &[ClientConfig]) -> Self {
-        let mut clients: Vec<Arc<ClientConfig>> = configs.iter().cloned().map(Arc::new).collect();
+    pub fn new(configs: &[Client]) -> Self {
+        let mut clients: Vec<Arc<Client>> = configs.iter().cloned().map(Arc::new).collect();
         clients.sort_by_key(|c| std::cmp::Reverse(c.network.prefix_len()));
         Self { clients }
     }
 
     /// The client whose prefix contains `ip` most specifically. IPv4-mapped IPv6 sources (from
     /// a dual-stack socket) match IPv4 prefixes.
-    pub fn lookup(&self, ip: IpAddr) -> Option<&Arc<ClientConfig>> {
+    pub fn lookup(&self, ip: IpAddr) -> Option<&Arc<Client>> {
         let ip = ip.to_canonical();
         self.clients.iter().find(|c| c.network.contains(&ip))
     }
@@ -29,15 +85,14 @@ impl ClientTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::SecretBytes;
 
-    fn client(name: &str, net: &str) -> ClientConfig {
-        ClientConfig {
+    fn client(name: &str, net: &str) -> Client {
+        Client {
             name: name.into(),
             network: net.parse().unwrap(),
             secret: SecretBytes::from(b"s".as_slice()),
             require_message_authenticator: true,
-            mode: crate::auth::Mode::Append,
+            mode: Mode::Append,
             rate_limit: None,
             limit_proxy_state: true,
             allowed_groups: None,

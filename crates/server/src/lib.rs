@@ -32,6 +32,7 @@ pub mod clock;
 pub mod config;
 pub mod delivery;
 pub mod dictionary;
+pub mod invalid;
 pub mod logging;
 pub mod metrics;
 pub mod protocol;

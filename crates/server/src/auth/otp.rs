@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use totp_rs::{Builder, Totp};
 
+use crate::invalid::Invalid;
 use crate::secret::{SecretBytes, random_bytes};
 
 /// HMAC function of a TOTP token.
@@ -65,6 +66,71 @@ pub struct TotpParams {
     pub digits: u8,
     /// Seconds per step (30 for phone apps, 60 for some hardware tokens).
     pub period: u64,
+}
+
+/// Code lengths a new enrollment may have.
+pub const ENROLLMENT_DIGITS: [u8; 2] = [6, 8];
+/// Periods a new enrollment may have: 30 s for phone apps, 60 s for some hardware tokens.
+pub const ENROLLMENT_PERIODS: [u64; 2] = [30, 60];
+/// Steps either side of now: more is too lax.
+pub const MAX_WINDOW: u8 = 10;
+
+impl TotpParams {
+    /// The parameters of a new enrollment (`[otp]` defaults, `user add`, `user import`).
+    pub fn for_enrollment(algorithm: Algorithm, digits: u64, period: u64) -> Result<Self, Invalid> {
+        let digits = match u8::try_from(digits) {
+            Ok(d) if ENROLLMENT_DIGITS.contains(&d) => d,
+            _ => {
+                return Err(Invalid::new(
+                    "digits",
+                    format!("{digits} is not allowed; use 6 or 8"),
+                ));
+            }
+        };
+        if !ENROLLMENT_PERIODS.contains(&period) {
+            return Err(Invalid::new(
+                "period",
+                format!("{period} is not allowed; use 30 (apps) or 60 (some hardware tokens)"),
+            ));
+        }
+        Ok(TotpParams {
+            algorithm,
+            digits,
+            period,
+        })
+    }
+}
+
+/// `[otp]`: what new enrollments get, and how far from now a code may be.
+#[derive(Debug, Clone)]
+pub struct OtpPolicy {
+    /// Shown in authenticator apps next to the user name.
+    pub issuer: String,
+    pub defaults: TotpParams,
+    /// Steps accepted either side of now.
+    pub window: u8,
+}
+
+impl OtpPolicy {
+    pub fn check(&self) -> Vec<Invalid> {
+        let mut problems = Vec::new();
+        if self.issuer.trim().is_empty() || self.issuer.contains(':') {
+            problems.push(Invalid::new(
+                "issuer",
+                "must be a non-empty name without ':' (it is shown in authenticator apps)",
+            ));
+        }
+        if self.window > MAX_WINDOW {
+            problems.push(Invalid::new(
+                "window",
+                format!(
+                    "{} steps either side is too lax; use 0 to {MAX_WINDOW} (1 is usual)",
+                    self.window
+                ),
+            ));
+        }
+        problems
+    }
 }
 
 /// Shortest imported seed we accept: 80 bits, what google-authenticator-libpam issued.

@@ -8,12 +8,68 @@ use argon2::password_hash::PasswordHasher;
 use argon2::password_hash::phc::{Output, PasswordHash};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 
-use crate::config::PasswordCost;
+use crate::invalid::Invalid;
 
-/// Largest cost a stored hash may ask for: 1 GiB, 64 passes, 16 lanes.
+/// Largest cost a hash may ask for — stored or configured: 1 GiB, 64 passes, 16 lanes. A
+/// configured cost above them would make hashes this server refuses to verify.
 pub const MAX_MEMORY_KIB: u32 = 1024 * 1024;
 pub const MAX_ITERATIONS: u32 = 64;
 pub const MAX_PARALLELISM: u32 = 16;
+
+/// argon2id cost of new password hashes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordCost {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl PasswordCost {
+    /// OWASP's recommendation, and the default.
+    pub const RECOMMENDED: PasswordCost = PasswordCost {
+        memory_kib: 19456,
+        iterations: 2,
+        parallelism: 1,
+    };
+
+    /// Within the bounds every hash is verified against (argon2 itself needs 8 KiB a lane).
+    pub fn check(&self) -> Vec<Invalid> {
+        let mut problems = Vec::new();
+        if !(1..=MAX_PARALLELISM).contains(&self.parallelism) {
+            problems.push(Invalid::new(
+                "parallelism",
+                format!("must be between 1 and {MAX_PARALLELISM}"),
+            ));
+        }
+        let least = 8 * self.parallelism.clamp(1, MAX_PARALLELISM);
+        if !(least..=MAX_MEMORY_KIB).contains(&self.memory_kib) {
+            problems.push(Invalid::new(
+                "memory_kib",
+                format!(
+                    "must be between 8 × parallelism and {MAX_MEMORY_KIB} (1 GiB, the most a \
+                     stored hash may ask for); {} is recommended",
+                    Self::RECOMMENDED.memory_kib
+                ),
+            ));
+        }
+        if !(1..=MAX_ITERATIONS).contains(&self.iterations) {
+            problems.push(Invalid::new(
+                "iterations",
+                format!(
+                    "must be between 1 and {MAX_ITERATIONS}; {} is recommended",
+                    Self::RECOMMENDED.iterations
+                ),
+            ));
+        }
+        problems
+    }
+
+    /// Weaker than recommended: new hashes would be easier to crack.
+    pub fn is_weak(&self) -> bool {
+        self.memory_kib < Self::RECOMMENDED.memory_kib
+            || self.iterations < Self::RECOMMENDED.iterations
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HashError {

@@ -2,6 +2,10 @@
 
 use std::path::Path;
 
+use std::time::Duration;
+
+use ipnet::IpNet;
+
 use super::*;
 
 const MINIMAL: &str = r#"
@@ -263,4 +267,55 @@ fn parse_errors_name_the_key() {
             .to_string();
         assert!(err.contains(expected), "{expected:?} not in {err:?}");
     }
+}
+
+#[test]
+fn bounds_are_the_ones_their_owners_enforce() {
+    // The argon2 cost: the verifier refuses hashes over 1 GiB, so the configuration does too.
+    let pw = |body: &str| problems(&format!("{MINIMAL}\n[password]\n{body}\n"));
+    let max = crate::auth::password::MAX_MEMORY_KIB;
+    assert!(pw(&format!("memory_kib = {max}")).is_empty());
+    let over = pw(&format!("memory_kib = {}", max + 1));
+    assert!(over[0].starts_with("password.memory_kib"), "{over:?}");
+    assert!(pw("parallelism = 17")[0].starts_with("password.parallelism"));
+    // The webhook URL is parsed as the sender parses it, not by its first characters.
+    let webhook = |url: &str, extra: &str| {
+        problems(&format!(
+            "{MINIMAL}\n[delivery]\nwebhook = \"{url}\"\n{extra}\n"
+        ))
+    };
+    assert!(webhook("https://gw.example/send", "").is_empty());
+    assert!(webhook("http://127.0.0.1:9/send", "").is_empty());
+    for bad in [
+        "http://localhost.evil.example/send",
+        "https://exa mple.com/",
+        "https://",
+    ] {
+        let found = webhook(bad, "");
+        assert!(
+            found.len() == 1 && found[0].starts_with("delivery.webhook:"),
+            "{bad}: {found:?}"
+        );
+    }
+    let retries = crate::delivery::webhook::MAX_RETRIES;
+    assert!(
+        webhook(
+            "https://gw.example/",
+            &format!("webhook_retries = {retries}")
+        )
+        .is_empty()
+    );
+    let found = webhook(
+        "https://gw.example/",
+        &format!("webhook_retries = {}", retries + 1),
+    );
+    assert!(
+        found[0].starts_with("delivery.webhook_retries"),
+        "{found:?}"
+    );
+    let found = webhook("https://gw.example/", "webhook_timeout_ms = 99");
+    assert!(
+        found[0].starts_with("delivery.webhook_timeout_ms"),
+        "{found:?}"
+    );
 }

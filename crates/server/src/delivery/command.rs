@@ -16,6 +16,10 @@ pub struct CommandSender {
     pub timeout: Duration,
 }
 
+/// Bounds of the time a command may take.
+pub const MIN_TIMEOUT: Duration = Duration::from_millis(100);
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(60);
+
 impl CommandSender {
     /// Run the command with `body` on stdin; success is exit status 0 within the timeout.
     pub fn send(&self, body: &serde_json::Value) -> Result<(), String> {

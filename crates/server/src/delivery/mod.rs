@@ -3,7 +3,7 @@
 //! threads, so a slow gateway never delays an answer or blocks the receive loop. Failures are
 //! logged with their reason — never with the code.
 
-mod command;
+pub mod command;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -12,12 +12,29 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 use crate::auth::CodeToSend;
+use crate::store::SendLimits;
 pub use command::CommandSender;
 use webhook::Webhook;
 
 /// Sends in progress at once; more wait, and past `MAX_WAITING` they are dropped (and logged).
 const MAX_PARALLEL_SENDS: usize = 8;
 const MAX_WAITING: usize = 256;
+
+/// `[delivery]`: how codes are sent, and the limits on sending them.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub method: Method,
+    pub limits: SendLimits,
+}
+
+/// The configured way of sending codes.
+#[derive(Debug, Clone)]
+pub enum Method {
+    /// A program that gets the JSON document on its standard input.
+    Command(CommandSender),
+    /// An HTTPS POST of the JSON document.
+    Webhook(webhook::WebhookConfig),
+}
 
 /// How codes leave the server.
 #[derive(Debug)]
@@ -64,25 +81,11 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     /// The dispatcher for the configured `[delivery]` (the webhook's client is built here, so
-    /// a bad CA file is found at start, not at someone's login).
-    pub fn from_config(config: &crate::config::DeliveryConfig) -> Result<Self, String> {
-        use crate::config::DeliveryMethod;
-        let sender = match &config.method {
-            DeliveryMethod::Command { argv, dir, timeout } => Sender::Command(CommandSender {
-                argv: argv.clone(),
-                dir: dir.clone(),
-                timeout: *timeout,
-            }),
-            DeliveryMethod::Webhook {
-                url,
-                ca_file,
-                timeout,
-                retries,
-            } => {
-                let config =
-                    webhook::WebhookConfig::new(url.clone(), ca_file.clone(), *timeout, *retries)?;
-                Sender::Webhook(Webhook::new(config).map_err(|e| format!("delivery.webhook: {e}"))?)
-            }
+    /// a bad CA file is found when the server is built, not at someone's login).
+    pub fn from_settings(settings: &Settings) -> Result<Self, String> {
+        let sender = match &settings.method {
+            Method::Command(command) => Sender::Command(command.clone()),
+            Method::Webhook(config) => Sender::Webhook(Webhook::new(config.clone())?),
         };
         Ok(Self::new(sender))
     }

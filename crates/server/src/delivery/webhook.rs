@@ -30,7 +30,10 @@ mod test_server;
 mod tests;
 
 /// At most this many extra attempts, so that one delivery cannot hold a worker for minutes.
-pub const MAX_RETRIES: u32 = 10;
+pub const MAX_RETRIES: u32 = 5;
+/// Bounds of the per-attempt timeout.
+pub const MIN_TIMEOUT: Duration = Duration::from_millis(100);
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// First pause between attempts; doubled after each, up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
@@ -67,6 +70,16 @@ impl WebhookConfig {
         timeout: Duration,
         retries: u32,
     ) -> Result<Self, String> {
+        Self::checked(url, ca_file, timeout, retries).map_err(|p| p.message)
+    }
+
+    /// `new`, saying which setting is wrong (the configuration names its key).
+    pub fn checked(
+        url: impl Into<String>,
+        ca_file: Option<PathBuf>,
+        timeout: Duration,
+        retries: u32,
+    ) -> Result<Self, WebhookProblem> {
         let config = Self {
             url: url.into(),
             ca_file,
@@ -85,24 +98,55 @@ impl WebhookConfig {
         }
     }
 
-    fn validate(&self) -> Result<Endpoint, String> {
-        let endpoint = parse_endpoint(&self.url)?;
-        if self.timeout.is_zero() {
-            return Err("webhook timeout must be greater than zero".to_owned());
+    fn validate(&self) -> Result<Endpoint, WebhookProblem> {
+        let problem = |setting, message: String| WebhookProblem { setting, message };
+        let endpoint = parse_endpoint(&self.url).map_err(|m| problem(WebhookSetting::Url, m))?;
+        if !(MIN_TIMEOUT..=MAX_TIMEOUT).contains(&self.timeout) {
+            return Err(problem(
+                WebhookSetting::Timeout,
+                format!(
+                    "webhook timeout of {} ms is outside {}..={} ms",
+                    self.timeout.as_millis(),
+                    MIN_TIMEOUT.as_millis(),
+                    MAX_TIMEOUT.as_millis()
+                ),
+            ));
         }
         if self.retries > MAX_RETRIES {
-            return Err(format!(
-                "webhook retries is {}, at most {MAX_RETRIES} is allowed",
-                self.retries
+            return Err(problem(
+                WebhookSetting::Retries,
+                format!(
+                    "webhook retries is {}, at most {MAX_RETRIES} is allowed",
+                    self.retries
+                ),
             ));
         }
         if let Some(path) = &self.ca_file
             && path.as_os_str().is_empty()
         {
-            return Err("webhook ca_file is empty: give a PEM file path or leave it out".into());
+            return Err(problem(
+                WebhookSetting::CaFile,
+                "webhook ca_file is empty: give a PEM file path or leave it out".into(),
+            ));
         }
         Ok(endpoint)
     }
+}
+
+/// Which setting of a webhook is wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookSetting {
+    Url,
+    Timeout,
+    Retries,
+    CaFile,
+}
+
+/// A webhook setting that cannot work, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookProblem {
+    pub setting: WebhookSetting,
+    pub message: String,
 }
 
 impl fmt::Debug for WebhookConfig {
@@ -196,7 +240,7 @@ impl fmt::Debug for Webhook {
 impl Webhook {
     /// Checks the configuration and loads the CA file, if any; errors name the file.
     pub fn new(config: WebhookConfig) -> Result<Self, String> {
-        let endpoint = config.validate()?;
+        let endpoint = config.validate().map_err(|p| p.message)?;
         let root_certs = match &config.ca_file {
             Some(path) => load_ca_file(path)?,
             None => RootCerts::WebPki,

@@ -1,5 +1,6 @@
-//! The composition root: a validated `Config` → a `Server` ready to bind and run. `serve` and
-//! the tests build it here; nothing else wires the parts together.
+//! The composition root: a validated `Config` → a `Server` ready to bind and run. `serve`
+//! builds it here (`build`), and `check-config` builds the very same on the store as it finds
+//! it, changing nothing (`check`): "configuration OK" means `serve` starts.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,9 +10,12 @@ use super::pool::WorkerPool;
 use crate::auth::password::{self, DummyHash, HashError};
 use crate::auth::{Authenticator, LocalHashes, Policy};
 use crate::clients::ClientTable;
-use crate::config::Config;
+use crate::config::{Config, Problem};
 use crate::delivery::Dispatcher;
-use crate::store::{self, Store, StoreError};
+use crate::invalid::Invalid;
+use crate::secret::random_bytes;
+use crate::store::check::Found;
+use crate::store::{self, Keys, SqliteStore, Store, StoreError};
 
 /// Jobs allowed to wait per worker: at ~25 ms a verification, 64 waiting means an answer
 /// within ~1.6 s, inside common NAS timeouts.
@@ -20,12 +24,40 @@ pub const QUEUE_PER_WORKER: usize = 64;
 /// Why the server could not be built; each says what to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    /// Something the configuration names cannot work (a database folder that is a file, an
+    /// unreadable CA file): a mistake in the file, found before anything was created.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Config(Vec<Problem>),
+    /// The store failed while being opened.
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("cannot compute the dummy hash: {0}")]
-    DummyHash(#[from] HashError),
-    #[error("{0}")]
-    Delivery(String),
+}
+
+impl BuildError {
+    fn config(section: &str, found: Vec<Invalid>) -> Self {
+        BuildError::Config(
+            found
+                .into_iter()
+                .map(|invalid| Problem {
+                    key: format!("{section}.{}", invalid.field),
+                    message: invalid.message,
+                })
+                .collect(),
+        )
+    }
+
+    fn problem(key: &str, message: impl ToString) -> Self {
+        BuildError::Config(vec![Problem {
+            key: key.to_owned(),
+            message: message.to_string(),
+        }])
+    }
+}
+
+impl From<HashError> for BuildError {
+    fn from(e: HashError) -> Self {
+        BuildError::problem("password", format!("cannot compute the dummy hash: {e}"))
+    }
 }
 
 /// A server, built and not yet listening.
@@ -52,50 +84,91 @@ impl Server {
     }
 }
 
-/// Open the store and put the server together: password source, decision policy,
-/// authenticator, delivery, clients, pipeline and the password workers.
+/// Check the store, then open it (creating the key file, the database and its schema on
+/// first use) and put the server together: password source, decision policy, authenticator,
+/// delivery, clients and pipeline.
 pub fn build(config: &Config) -> Result<Server, BuildError> {
-    let store = store::open(&config.database)?;
-    build_with_store(config, store)
+    store::check::check(&config.database).map_err(|p| BuildError::config("database", p))?;
+    let prepared = Prepared::new(config)?;
+    Ok(prepared.finish(store::open(&config.database)?))
+}
+
+/// What `check-config` builds: everything `build` builds, on the store as it is — read-only —
+/// or, for a store `serve` would create, on an empty one in memory. Nothing is created.
+pub fn check(config: &Config) -> Result<Server, BuildError> {
+    let found =
+        store::check::check(&config.database).map_err(|p| BuildError::config("database", p))?;
+    let prepared = Prepared::new(config)?;
+    let store: Arc<dyn Store> = match found {
+        Found::Existing(store) => store,
+        Found::WillBeCreated => Arc::new(SqliteStore::open_in_memory(Keys::from_master(
+            &random_bytes::<32>(),
+        ))?),
+    };
+    Ok(prepared.finish(store))
 }
 
 /// `build`, on a store opened elsewhere (tests, fuzzing).
 pub fn build_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Server, BuildError> {
-    let cost = config.password;
-    let passwords = Arc::new(LocalHashes::new(DummyHash::new(cost)?));
-    let policy = Policy {
-        window: config.otp.window,
-        send_limits: config.delivery.as_ref().map(|d| d.limits),
-        lockout: config.lockout,
-        authorization: Arc::clone(&config.authorization),
-    };
-    let delivery = config
-        .delivery
-        .as_ref()
-        .map(Dispatcher::from_config)
-        .transpose()
-        .map_err(BuildError::Delivery)?;
-    let pipeline = Pipeline::new(Parts {
-        clients: ClientTable::new(&config.clients),
-        authenticator: Authenticator::new(store, passwords, policy),
-        delivery,
-        reject_delay: config.server.reject_delay,
-        max_queue_wait: config.server.max_queue_wait,
-    });
-    let workers = match config.server.workers {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
-    let max_pending = match config.server.max_pending {
-        0 => workers * QUEUE_PER_WORKER,
-        n => n,
-    };
-    Ok(Server {
-        pipeline: Arc::new(pipeline),
-        config: config.clone(),
-        workers,
-        max_pending,
-    })
+    Ok(Prepared::new(config)?.finish(store))
+}
+
+/// Everything but the store, built first, so that a mistake is found before the store (and
+/// its key file) is created.
+struct Prepared {
+    config: Config,
+    passwords: Arc<LocalHashes>,
+    policy: Policy,
+    delivery: Option<Dispatcher>,
+}
+
+impl Prepared {
+    fn new(config: &Config) -> Result<Self, BuildError> {
+        let passwords = Arc::new(LocalHashes::new(DummyHash::new(config.password)?));
+        let policy = Policy {
+            window: config.otp.window,
+            send_limits: config.delivery.as_ref().map(|d| d.limits),
+            lockout: config.lockout,
+            authorization: Arc::clone(&config.authorization),
+        };
+        let delivery = config
+            .delivery
+            .as_ref()
+            .map(Dispatcher::from_settings)
+            .transpose()
+            .map_err(|e| BuildError::problem("delivery", e))?;
+        Ok(Self {
+            config: config.clone(),
+            passwords,
+            policy,
+            delivery,
+        })
+    }
+
+    fn finish(self, store: Arc<dyn Store>) -> Server {
+        let config = self.config;
+        let pipeline = Pipeline::new(Parts {
+            clients: ClientTable::new(&config.clients),
+            authenticator: Authenticator::new(store, self.passwords, self.policy),
+            delivery: self.delivery,
+            reject_delay: config.server.reject_delay,
+            max_queue_wait: config.server.max_queue_wait,
+        });
+        let workers = match config.server.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let max_pending = match config.server.max_pending {
+            0 => workers * QUEUE_PER_WORKER,
+            n => n,
+        };
+        Server {
+            pipeline: Arc::new(pipeline),
+            config,
+            workers,
+            max_pending,
+        }
+    }
 }
 
 impl Server {

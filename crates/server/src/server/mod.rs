@@ -7,6 +7,7 @@
 //!   (step 5); `rate`: per-client rate limits; `health`: is the store answering.
 //! - [`outcome`]: why a request was dropped; `events` and `log`: the one place each event is
 //!   logged and counted, in one log shape.
+//! - [`settings`]: `[server]` and its bounds.
 //! - `udp`: the UDP transport (receive loops, replies held for the reject delay);
 //!   [`pool`]: the bounded password workers; `metrics_http`: `/metrics`.
 
@@ -21,6 +22,7 @@ pub mod pipeline;
 pub mod pool;
 mod rate;
 mod request;
+pub mod settings;
 mod udp;
 
 use std::future::Future;
@@ -30,8 +32,11 @@ use std::sync::Arc;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, watch};
 
-pub use build::{BuildError, DRAIN_TIMEOUT, QUEUE_PER_WORKER, Server, build, build_with_store};
+pub use build::{
+    BuildError, DRAIN_TIMEOUT, QUEUE_PER_WORKER, Server, build, build_with_store, check,
+};
 pub use pipeline::{Arrival, Pending, Pipeline, Reply, Step, Transport};
+pub use settings::Settings;
 
 use crate::auth::password;
 use outcome::DropKind;

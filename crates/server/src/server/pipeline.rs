@@ -16,8 +16,8 @@ use super::outcome::DropReason;
 use super::rate::RateLimits;
 use super::request::{self, AccessRequest};
 use crate::auth::{self, AuthError, Authenticator, CodeToSend, Decision, Outcome};
+use crate::clients::Client;
 use crate::clients::ClientTable;
-use crate::config::ClientConfig;
 use crate::delivery::Dispatcher;
 use crate::dictionary::{WireAttribute, to_wire_all};
 use crate::protocol::precheck::{Precheck, precheck};
@@ -68,7 +68,7 @@ pub enum Step {
 #[derive(Debug)]
 pub struct Pending {
     ctx: RequestContext,
-    client: Arc<ClientConfig>,
+    client: Arc<Client>,
     check: Precheck,
     guard: InFlightGuard,
     request: AccessRequest,
@@ -355,7 +355,7 @@ impl Pipeline {
 }
 
 fn verify_message_authenticator(
-    client: &ClientConfig,
+    client: &Client,
     check: &Precheck,
     packet: &[u8],
 ) -> Result<(), DropReason> {
@@ -382,7 +382,7 @@ fn verify_message_authenticator(
 
 fn build_reply(
     reply_code: u8,
-    client: &ClientConfig,
+    client: &Client,
     check: &Precheck,
     proxy_states: &[Vec<u8>],
     attributes: &[(u8, &[u8])],

@@ -5,6 +5,7 @@
 //! PostgreSQL (`postgres`) is shared by several nodes. One test suite (`suite`) runs against
 //! both.
 
+pub mod check;
 pub mod keys;
 pub mod postgres;
 mod sqlite;
@@ -16,6 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::auth::otp::{Algorithm, TotpParams};
+use crate::invalid::Invalid;
 use crate::secret::SecretBytes;
 
 pub use keys::{KeyError, Keys};
@@ -71,6 +73,29 @@ pub struct SendLimits {
     pub per_hour: u32,
 }
 
+impl SendLimits {
+    /// What the statements that issue and accept codes are meant for.
+    pub fn check(&self) -> Vec<Invalid> {
+        let mut problems = Vec::new();
+        if !(30..=3600).contains(&self.ttl) {
+            problems.push(Invalid::new(
+                "code_ttl_secs",
+                "must be between 30 and 3600 seconds",
+            ));
+        }
+        if !(0..=3600).contains(&self.cooldown) {
+            problems.push(Invalid::new(
+                "resend_cooldown_secs",
+                "must be between 0 and 3600 seconds",
+            ));
+        }
+        if !(1..=100).contains(&self.per_hour) {
+            problems.push(Invalid::new("max_per_hour", "must be between 1 and 100"));
+        }
+        problems
+    }
+}
+
 /// What happened when a code was to be sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IssueOutcome {
@@ -89,6 +114,29 @@ pub struct LockoutPolicy {
     pub max_failures: u32,
     pub base_secs: i64,
     pub max_secs: i64,
+}
+
+impl LockoutPolicy {
+    /// Bounds that keep the lock arithmetic of `record_failure` meaningful.
+    pub fn check(&self) -> Vec<Invalid> {
+        let mut problems = Vec::new();
+        if !(1..=100).contains(&self.max_failures) {
+            problems.push(Invalid::new("max_failures", "must be between 1 and 100"));
+        }
+        if !(1..=86_400).contains(&self.base_secs) {
+            problems.push(Invalid::new(
+                "base_secs",
+                "must be between 1 and 86400 seconds",
+            ));
+        }
+        if self.max_secs < self.base_secs || self.max_secs > 7 * 86_400 {
+            problems.push(Invalid::new(
+                "max_secs",
+                "must be at least lockout.base_secs and at most 604800 (a week)",
+            ));
+        }
+        problems
+    }
 }
 
 /// What the store knows of a recovery code typed at login.
@@ -183,7 +231,7 @@ pub enum StoreError {
 
 /// The storage every radotp node uses. Seeds are sealed and codes MACed inside the store, with
 /// the keys it was opened with; callers only see plain values.
-pub trait Store: Send + Sync {
+pub trait Store: Send + Sync + fmt::Debug {
     /// Look a user up by exact name.
     fn find_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError>;
 
@@ -321,9 +369,32 @@ pub trait Store: Send + Sync {
     fn count_users(&self) -> Result<u64, StoreError>;
 }
 
+/// `[database]`: where the store is, and the key file that seals it.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// SQLite file, already resolved against the configuration file's folder; empty when
+    /// `url` is set.
+    pub path: PathBuf,
+    /// Shared PostgreSQL database, instead of the SQLite file.
+    pub url: Option<PostgresUrl>,
+    /// Key that seals TOTP seeds and MACs codes; kept apart from the database. Every node
+    /// sharing a PostgreSQL database needs the same one.
+    pub key_file: PathBuf,
+}
+
+impl DatabaseConfig {
+    /// The database for log lines and messages: the SQLite path, or the URL without password.
+    pub fn location(&self) -> String {
+        match &self.url {
+            Some(url) => url.to_string(),
+            None => self.path.display().to_string(),
+        }
+    }
+}
+
 /// Open the configured store — the SQLite file or the PostgreSQL database — with its key file
 /// (created on first use), creating or upgrading the schema.
-pub fn open(config: &crate::config::DatabaseConfig) -> Result<Arc<dyn Store>, StoreError> {
+pub fn open(config: &DatabaseConfig) -> Result<Arc<dyn Store>, StoreError> {
     let keys = Keys::load_or_create(&config.key_file)?;
     Ok(match &config.url {
         Some(url) => Arc::new(PostgresStore::open(url, keys)?),

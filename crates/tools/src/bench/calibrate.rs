@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::BenchError;
 use radotp_server::auth::password;
-use radotp_server::config::PasswordCost;
+use radotp_server::auth::password::PasswordCost;
 use radotp_server::secret::random_bytes;
 
 /// Verifications timed one by one for the median (fewer if they are slow).

@@ -101,8 +101,8 @@ pub fn unix_now() -> u64 {
 
 /// A tiny argon2 cost for tests that do not measure cost.
 #[cfg(test)]
-pub(crate) const TEST_COST: radotp_server::config::PasswordCost =
-    radotp_server::config::PasswordCost {
+pub(crate) const TEST_COST: radotp_server::auth::password::PasswordCost =
+    radotp_server::auth::password::PasswordCost {
         memory_kib: 64,
         iterations: 1,
         parallelism: 1,

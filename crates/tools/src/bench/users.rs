@@ -18,7 +18,7 @@ use sha2::Sha256;
 use super::BenchError;
 use radotp_server::auth::otp::{self, Algorithm, TotpParams};
 use radotp_server::auth::password;
-use radotp_server::config::PasswordCost;
+use radotp_server::auth::password::PasswordCost;
 use radotp_server::secret::{SecretBytes, random_bytes};
 use radotp_server::store::{NewUser, Store, TotpSeed};
 

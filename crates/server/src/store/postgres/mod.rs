@@ -90,24 +90,38 @@ impl PostgresStore {
     /// Check a database without changing it: reachable, a schema this radotp knows (or none
     /// yet: the first `serve` or `db migrate` creates it), and the key file opens its seeds.
     pub fn check(url: &PostgresUrl, keys: &Keys) -> Result<(), StoreError> {
+        Self::open_existing(url, keys.clone()).map(|_| ())
+    }
+
+    /// `check`, keeping the connection: the store of a database that has the current schema
+    /// (never migrated here), or `None` when it has no schema yet.
+    pub fn open_existing(url: &PostgresUrl, keys: Keys) -> Result<Option<Self>, StoreError> {
         let pool = Pool::new(url, Limits::default()).map_err(StoreError::Database)?;
-        let sample =
+        let found =
             pool.run(
                 pool.operation_timeout(),
                 async |conn: &mut Conn| match schema::version(&conn.client).await? {
                     None => Ok(None),
                     Some(v) if v > schema::VERSION => Err(schema::newer(v).into()),
                     Some(v) if v < schema::VERSION => Err(schema::older(v).into()),
-                    Some(_) => {
+                    Some(v) => {
                         let row = conn.client.query_opt(sql::SAMPLE_SEALED, &[]).await?;
-                        Ok(row.map(|r| (r.get::<_, String>(0), r.get::<_, Vec<u8>>(1))))
+                        let sample = row.map(|r| (r.get::<_, String>(0), r.get::<_, Vec<u8>>(1)));
+                        Ok(Some((v, sample)))
                     }
                 },
             )?;
+        let Some((version, sample)) = found else {
+            return Ok(None);
+        };
         if let Some((name, sealed)) = sample {
             keys.unseal(&name, &sealed)?;
         }
-        Ok(())
+        Ok(Some(Self {
+            pool,
+            keys,
+            found_version: version,
+        }))
     }
 
     fn pool(&self) -> &Pool {

@@ -89,6 +89,16 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// An existing database, checked as `check` does, opened read-only: what `check-config`
+    /// builds the server on, so that checking changes nothing.
+    pub fn open_checked(path: &Path, keys: Keys) -> Result<Self, StoreError> {
+        Self::check(path, &keys)?;
+        Ok(Self {
+            conn: Mutex::new(schema::open_read_only(path)?),
+            keys,
+        })
+    }
+
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves the connection usable: SQLite rolls back any
         // open statement on its own.

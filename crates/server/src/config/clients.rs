@@ -1,0 +1,190 @@
+//! `[[client]]` → `clients::Client`: the NAS table as written, secrets read from their files.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use ipnet::IpNet;
+use serde::Deserialize;
+
+use super::problems::Problems;
+use crate::auth::Mode;
+use crate::clients::{self, Client, RECOMMENDED_SECRET_LEN};
+use crate::secret::SecretBytes;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawClient {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub secret: Option<String>,
+    pub secret_file: Option<String>,
+    #[serde(default = "default_true")]
+    pub require_message_authenticator: bool,
+    pub mode: Option<String>,
+    /// Packets per second from this client; unset = 1000 (0 = no limit; loopback: none).
+    pub rate_limit: Option<u32>,
+    /// Drop Proxy-State without Message-Authenticator (BlastRADIUS), for clients that do not
+    /// require it.
+    #[serde(default = "default_true")]
+    pub limit_proxy_state: bool,
+    /// Only members of these groups may log in through this client.
+    pub allowed_groups: Option<Vec<String>>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+// Hand-written so the shared secret never reaches a log line or an error.
+impl std::fmt::Debug for RawClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawClient")
+            .field("name", &self.name)
+            .field("address", &self.address)
+            .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
+            .field("secret_file", &self.secret_file)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(super) fn clients(
+    raw: &[RawClient],
+    base_dir: &Path,
+    problems: &mut Problems,
+    warnings: &mut Vec<String>,
+) -> Vec<Client> {
+    if raw.is_empty() {
+        problems.add(
+            "client",
+            "no [[client]] is configured, so every request would be dropped; add one per NAS",
+        );
+    }
+    let mut out = Vec::new();
+    let mut names: HashMap<String, usize> = HashMap::new();
+    let mut networks: HashMap<IpNet, usize> = HashMap::new();
+    for (i, c) in raw.iter().enumerate() {
+        let key = |field: &str| format!("client[{i}].{field}");
+        let name = c
+            .name
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_owned();
+        if name.is_empty() {
+            problems.add(key("name"), "is required (it names the NAS in logs)");
+        } else if let Some(first) = names.insert(name.clone(), i) {
+            problems.add(
+                key("name"),
+                format!("\"{name}\" is already used by client[{first}]"),
+            );
+        }
+        let network = match c.address.as_deref() {
+            None => {
+                problems.add(
+                    key("address"),
+                    "is required: an IP address or a CIDR prefix",
+                );
+                None
+            }
+            Some(text) => match clients::parse_network(text) {
+                Ok(net) => {
+                    if let Some(first) = networks.insert(net, i) {
+                        problems.add(
+                            key("address"),
+                            format!("{net} is the same prefix as client[{first}]; merge them or make one more specific"),
+                        );
+                    }
+                    Some(net)
+                }
+                Err(message) => {
+                    problems.add(key("address"), message);
+                    None
+                }
+            },
+        };
+        let mode = match c.mode.as_deref() {
+            None | Some("append") => Mode::Append,
+            Some("challenge") => Mode::Challenge,
+            Some(other) => {
+                problems.add(
+                    key("mode"),
+                    format!("\"{other}\" is not a mode; use \"append\" or \"challenge\""),
+                );
+                Mode::Append
+            }
+        };
+        let secret = secret(c, base_dir, &key, problems, warnings);
+        if let Some(secret) = &secret
+            && secret.len() < RECOMMENDED_SECRET_LEN
+        {
+            warnings.push(format!(
+                "{}: the shared secret is {} bytes; use at least {RECOMMENDED_SECRET_LEN} random characters",
+                key("secret"),
+                secret.len()
+            ));
+        }
+        if let (Some(network), Some(secret)) = (network, secret) {
+            out.push(Client {
+                name,
+                network,
+                secret,
+                require_message_authenticator: c.require_message_authenticator,
+                mode,
+                rate_limit: clients::rate_limit(c.rate_limit, &network),
+                limit_proxy_state: c.limit_proxy_state,
+                allowed_groups: c.allowed_groups.clone(),
+            });
+        }
+    }
+    out
+}
+
+fn secret(
+    c: &RawClient,
+    base_dir: &Path,
+    key: &dyn Fn(&str) -> String,
+    problems: &mut Problems,
+    warnings: &mut Vec<String>,
+) -> Option<SecretBytes> {
+    let secret = match (&c.secret, &c.secret_file) {
+        (Some(_), Some(_)) => {
+            problems.add(key("secret"), "set either secret or secret_file, not both");
+            return None;
+        }
+        (None, None) => {
+            problems.add(key("secret"), "is required (or secret_file = \"path\")");
+            return None;
+        }
+        (Some(s), None) => SecretBytes::from(s.as_bytes()),
+        (None, Some(file)) => {
+            let path = base_dir.join(file);
+            warnings.extend(super::readable_by_others(&path, "holds a shared secret"));
+            match std::fs::read(&path) {
+                // One trailing newline is how editors save files; it is not part of the secret.
+                Ok(mut bytes) => {
+                    while matches!(bytes.last(), Some(b'\n' | b'\r')) {
+                        bytes.pop();
+                    }
+                    SecretBytes::new(bytes)
+                }
+                Err(e) => {
+                    problems.add(
+                        key("secret_file"),
+                        format!("cannot read {}: {e}", path.display()),
+                    );
+                    return None;
+                }
+            }
+        }
+    };
+    if secret.is_empty() {
+        let field = if c.secret.is_some() {
+            "secret"
+        } else {
+            "secret_file"
+        };
+        problems.add(key(field), "the shared secret is empty");
+        return None;
+    }
+    Some(secret)
+}
