@@ -9,18 +9,12 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::row::{self, Columns, UserRow, Value, json_list, select_user};
 use super::{
-    Delivery, IssueOutcome, Keys, LockoutPolicy, MAX_CODE_ATTEMPTS, NewUser, RecoveryCodeState,
-    SendLimits, Store, StoreError, TotpSeed, UserRecord, delivery, totp_params,
+    Delivery, IssueOutcome, KEEP_EXPIRED_SECS, Keys, LockoutPolicy, MAX_CODE_ATTEMPTS, MacPurpose,
+    NewUser, RecoveryCodeState, SendLimits, Store, StoreError, TotpSeed, UserRecord, step_param,
 };
 use crate::secret::SecretBytes;
-
-/// Purpose labels of the MACs stored for codes and challenge States.
-const RECOVERY: &str = "recovery";
-const SENT: &str = "sent";
-const CHALLENGE: &str = "challenge";
-/// Sent codes and challenges are kept this long after expiry (for rate limits), then deleted.
-const KEEP_EXPIRED_SECS: i64 = 3600;
 
 /// SQLite behind a mutex: statements take microseconds and run on blocking threads, never on
 /// the packet loop.
@@ -47,10 +41,21 @@ fn one_row(name: &str, changed: usize) -> Result<(), StoreError> {
     Ok(())
 }
 
-const SELECT_USER: &str = "SELECT u.*, (SELECT COUNT(*) FROM recovery_codes r
-                                        WHERE r.user_id = u.id AND r.used_at IS NULL)
-                                       AS recovery_codes_left
-                           FROM users u";
+const FIND_USER: &str = select_user!("WHERE u.name = ?1");
+/// SQLite's default collation (BINARY) sorts names by their bytes.
+const LIST_USERS: &str = select_user!("ORDER BY u.name");
+
+/// SQLite is dynamically typed, so every value is checked on the way out; `disabled` is an
+/// INTEGER, 0 or 1.
+impl Columns for rusqlite::Row<'_> {
+    fn column<T: Value>(&self, name: &str) -> Result<T, String> {
+        self.get(name).map_err(|e| e.to_string())
+    }
+
+    fn flag(&self, name: &str) -> Result<bool, String> {
+        Ok(self.column::<i64>(name)? != 0)
+    }
+}
 
 impl SqliteStore {
     /// Open (creating file, folder and schema on first use) the database at `path`.
@@ -76,11 +81,7 @@ impl SqliteStore {
     pub fn check(path: &Path, keys: &Keys) -> Result<(), StoreError> {
         let conn = schema::open_read_only(path)?;
         let sample: Option<(String, Vec<u8>)> = conn
-            .query_row(
-                "SELECT name, totp_sealed FROM users WHERE totp_sealed IS NOT NULL LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .query_row(row::SAMPLE_SEALED, [], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
             .map_err(db_error)?;
         if let Some((name, sealed)) = sample {
@@ -97,57 +98,6 @@ impl SqliteStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn row_to_user(
-        &self,
-        row: &rusqlite::Row<'_>,
-    ) -> rusqlite::Result<Result<UserRecord, StoreError>> {
-        let name: String = row.get("name")?;
-        let sealed: Option<Vec<u8>> = row.get("totp_sealed")?;
-        let algorithm: String = row.get("totp_algorithm")?;
-        let digits: i64 = row.get("totp_digits")?;
-        let period: i64 = row.get("totp_period")?;
-        let corrupt = |reason: String| StoreError::Corrupt {
-            user: name.clone(),
-            reason,
-        };
-        let totp = match sealed {
-            None => None,
-            Some(sealed) => {
-                let params = match totp_params(&algorithm, digits, period) {
-                    Ok(p) => p,
-                    Err(reason) => return Ok(Err(corrupt(reason))),
-                };
-                match self.keys.unseal(&name, &sealed) {
-                    Ok(secret) => Some(TotpSeed { secret, params }),
-                    Err(e) => return Ok(Err(e.into())),
-                }
-            }
-        };
-        let last_step: Option<i64> = row.get("last_step")?;
-        Ok(Ok(UserRecord {
-            password_hash: row.get("password_hash")?,
-            password_expires_at: row.get("password_expires_at")?,
-            totp,
-            last_step: last_step.and_then(|s| u64::try_from(s).ok()),
-            failures: u32::try_from(row.get::<_, i64>("failures")?).unwrap_or(u32::MAX),
-            locks: u32::try_from(row.get::<_, i64>("locks")?).unwrap_or(u32::MAX),
-            locked_until: row.get("locked_until")?,
-            disabled: row.get::<_, i64>("disabled")? != 0,
-            created_at: row.get("created_at")?,
-            last_login_at: row.get("last_login_at")?,
-            recovery_codes_left: u32::try_from(row.get::<_, i64>("recovery_codes_left")?)
-                .unwrap_or(0),
-            delivery: delivery(
-                row.get("delivery_channel")?,
-                row.get("delivery_destination")?,
-            ),
-            drift: row.get("drift_steps")?,
-            groups: json_list(&name, "groups", &row.get::<_, String>("groups")?)?,
-            reply: json_list(&name, "reply", &row.get::<_, String>("reply")?)?,
-            name,
-        }))
-    }
-
     fn update(
         &self,
         name: &str,
@@ -158,17 +108,6 @@ impl SqliteStore {
         let changed = conn.execute(sql, values).map_err(db_error)?;
         one_row(name, changed)
     }
-}
-
-/// A JSON array of strings, as `groups` and `reply` are stored.
-fn json_list(user: &str, column: &str, text: &str) -> rusqlite::Result<Vec<String>> {
-    serde_json::from_str(text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(
-            0,
-            rusqlite::types::Type::Text,
-            format!("user {user:?}: column {column} is not a JSON list of strings: {e}").into(),
-        )
-    })
 }
 
 /// Record a successful login made with a code other than TOTP: like any success, it resets
@@ -185,10 +124,8 @@ fn touch_login(conn: &Connection, name: &str, now: i64) -> Result<(), StoreError
 impl Store for SqliteStore {
     fn find_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn
-            .prepare_cached(&format!("{SELECT_USER} WHERE u.name = ?1"))
-            .map_err(db_error)?;
-        stmt.query_row([name], |row| self.row_to_user(row))
+        let mut stmt = conn.prepare_cached(FIND_USER).map_err(db_error)?;
+        stmt.query_row([name], |row| Ok(UserRow::read_user(row, &self.keys)))
             .optional()
             .map_err(db_error)?
             .transpose()
@@ -196,11 +133,9 @@ impl Store for SqliteStore {
 
     fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn
-            .prepare(&format!("{SELECT_USER} ORDER BY u.name"))
-            .map_err(db_error)?;
+        let mut stmt = conn.prepare(LIST_USERS).map_err(db_error)?;
         let rows = stmt
-            .query_map([], |row| self.row_to_user(row))
+            .query_map([], |row| Ok(UserRow::read_user(row, &self.keys)))
             .map_err(db_error)?;
         let mut users = Vec::new();
         for row in rows {
@@ -325,7 +260,9 @@ impl Store for SqliteStore {
         tx.execute("DELETE FROM recovery_codes WHERE user_id = ?1", [id])
             .map_err(db_error)?;
         for code in codes {
-            let mac = self.keys.code_mac(RECOVERY, name, code.expose());
+            let mac = self
+                .keys
+                .code_mac(MacPurpose::Recovery, name, code.expose());
             tx.execute(
                 "INSERT INTO recovery_codes (user_id, mac) VALUES (?1, ?2)",
                 params![id, mac],
@@ -341,7 +278,9 @@ impl Store for SqliteStore {
         code: &SecretBytes,
         now: i64,
     ) -> Result<Option<u32>, StoreError> {
-        let mac = self.keys.code_mac(RECOVERY, name, code.expose());
+        let mac = self
+            .keys
+            .code_mac(MacPurpose::Recovery, name, code.expose());
         let conn = self.conn();
         let used = conn
             .execute(
@@ -373,7 +312,7 @@ impl Store for SqliteStore {
         drift: i64,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let step = i64::try_from(step).map_err(|_| StoreError::Database("step overflow".into()))?;
+        let step = step_param(step)?;
         let conn = self.conn();
         let changed = conn
             .prepare_cached(
@@ -403,7 +342,9 @@ impl Store for SqliteStore {
         name: &str,
         code: &SecretBytes,
     ) -> Result<RecoveryCodeState, StoreError> {
-        let mac = self.keys.code_mac(RECOVERY, name, code.expose());
+        let mac = self
+            .keys
+            .code_mac(MacPurpose::Recovery, name, code.expose());
         let conn = self.conn();
         let used: Option<bool> = conn
             .prepare_cached(
@@ -412,11 +353,7 @@ impl Store for SqliteStore {
             )
             .and_then(|mut stmt| stmt.query_row(params![name, mac], |r| r.get(0)).optional())
             .map_err(db_error)?;
-        Ok(match used {
-            None => RecoveryCodeState::NotFound,
-            Some(false) => RecoveryCodeState::Unused,
-            Some(true) => RecoveryCodeState::Used,
-        })
+        Ok(RecoveryCodeState::from_used(used))
     }
 
     fn issue_code(
@@ -426,7 +363,7 @@ impl Store for SqliteStore {
         now: i64,
         limits: SendLimits,
     ) -> Result<IssueOutcome, StoreError> {
-        let mac = self.keys.code_mac(SENT, name, code.expose());
+        let mac = self.keys.code_mac(MacPurpose::Sent, name, code.expose());
         let conn = self.conn();
         conn.execute(
             "DELETE FROM sent_codes WHERE expires_at < ?1",
@@ -457,10 +394,7 @@ impl Store for SqliteStore {
                 |r| r.get(0),
             )
             .map_err(db_error)?;
-        Ok(match last {
-            Some(at) if at > now - limits.cooldown => IssueOutcome::Cooldown,
-            _ => IssueOutcome::HourlyLimit,
-        })
+        Ok(IssueOutcome::refused(last, now, limits))
     }
 
     fn sent_code_exists(
@@ -469,7 +403,7 @@ impl Store for SqliteStore {
         code: &SecretBytes,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mac = self.keys.code_mac(SENT, name, code.expose());
+        let mac = self.keys.code_mac(MacPurpose::Sent, name, code.expose());
         let conn = self.conn();
         conn.prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM sent_codes
@@ -488,7 +422,7 @@ impl Store for SqliteStore {
         code: &SecretBytes,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mac = self.keys.code_mac(SENT, name, code.expose());
+        let mac = self.keys.code_mac(MacPurpose::Sent, name, code.expose());
         let conn = self.conn();
         let used = conn
             .execute(
@@ -524,7 +458,7 @@ impl Store for SqliteStore {
         expires_at: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        let mac = self.keys.code_mac(CHALLENGE, "", state);
+        let mac = self.keys.code_mac(MacPurpose::Challenge, "", state);
         let conn = self.conn();
         conn.execute("DELETE FROM challenges WHERE expires_at < ?1", [now])
             .map_err(db_error)?;
@@ -544,7 +478,7 @@ impl Store for SqliteStore {
         client: &str,
         now: i64,
     ) -> Result<Option<String>, StoreError> {
-        let mac = self.keys.code_mac(CHALLENGE, "", state);
+        let mac = self.keys.code_mac(MacPurpose::Challenge, "", state);
         let conn = self.conn();
         // DELETE … RETURNING: whoever deletes the row owns the challenge; a second use finds none.
         let user_id: Option<i64> = conn
@@ -607,21 +541,18 @@ impl Store for SqliteStore {
     }
 
     fn set_groups(&self, name: &str, groups: &[String]) -> Result<(), StoreError> {
-        let text =
-            serde_json::to_string(groups).map_err(|e| StoreError::Database(e.to_string()))?;
         self.update(
             name,
             "UPDATE users SET groups = ?2 WHERE name = ?1",
-            &[&name, &text],
+            &[&name, &json_list(groups)?],
         )
     }
 
     fn set_reply(&self, name: &str, reply: &[String]) -> Result<(), StoreError> {
-        let text = serde_json::to_string(reply).map_err(|e| StoreError::Database(e.to_string()))?;
         self.update(
             name,
             "UPDATE users SET reply = ?2 WHERE name = ?1",
-            &[&name, &text],
+            &[&name, &json_list(reply)?],
         )
     }
 
