@@ -38,6 +38,30 @@ pub enum KeyError {
     Unseal,
 }
 
+/// What a code MAC is for; its label is bound into the MAC, so a code stored for one purpose
+/// never matches a lookup for another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MacPurpose {
+    /// A recovery code (`recovery_codes.mac`).
+    Recovery,
+    /// A code sent out of band (`sent_codes.mac`).
+    Sent,
+    /// A challenge's State attribute (`challenges.state_mac`).
+    Challenge,
+}
+
+impl MacPurpose {
+    /// The bytes MACed in front of the user and the code. Databases hold MACs computed with
+    /// exactly these: changing one makes every stored code of that purpose unusable.
+    fn label(self) -> &'static [u8] {
+        match self {
+            MacPurpose::Recovery => b"recovery",
+            MacPurpose::Sent => b"sent",
+            MacPurpose::Challenge => b"challenge",
+        }
+    }
+}
+
 /// Keys derived from the key file, one per purpose.
 #[derive(Clone)]
 pub struct Keys {
@@ -123,9 +147,9 @@ impl Keys {
     }
 
     /// Keyed MAC of a one-time code, bound to its user and purpose.
-    pub fn code_mac(&self, purpose: &str, user: &str, code: &[u8]) -> Vec<u8> {
+    pub fn code_mac(&self, purpose: MacPurpose, user: &str, code: &[u8]) -> Vec<u8> {
         let mut mac = HmacSha256::new_from_slice(self.mac.expose()).expect("any key length");
-        for part in [purpose.as_bytes(), user.as_bytes(), code] {
+        for part in [purpose.label(), user.as_bytes(), code] {
             mac.update(&(part.len() as u32).to_be_bytes());
             mac.update(part);
         }
@@ -232,13 +256,42 @@ mod tests {
     #[test]
     fn code_macs_depend_on_key_user_and_purpose() {
         let keys = Keys::from_master(b"master");
-        let mac = keys.code_mac("recovery", "alice", b"abcde-fghij");
-        assert_eq!(mac, keys.code_mac("recovery", "alice", b"abcde-fghij"));
-        assert_ne!(mac, keys.code_mac("recovery", "bob", b"abcde-fghij"));
-        assert_ne!(mac, keys.code_mac("oob", "alice", b"abcde-fghij"));
+        let mac = keys.code_mac(MacPurpose::Recovery, "alice", b"abcde-fghij");
+        assert_eq!(
+            mac,
+            keys.code_mac(MacPurpose::Recovery, "alice", b"abcde-fghij")
+        );
         assert_ne!(
             mac,
-            Keys::from_master(b"x").code_mac("recovery", "alice", b"abcde-fghij")
+            keys.code_mac(MacPurpose::Recovery, "bob", b"abcde-fghij")
+        );
+        assert_ne!(
+            mac,
+            keys.code_mac(MacPurpose::Sent, "alice", b"abcde-fghij")
+        );
+        assert_ne!(
+            mac,
+            Keys::from_master(b"x").code_mac(MacPurpose::Recovery, "alice", b"abcde-fghij")
+        );
+    }
+
+    /// Stored MACs outlive releases: these values (computed independently, with Python's hmac,
+    /// from the labels "recovery", "sent" and "challenge") must never change.
+    #[test]
+    fn code_macs_are_pinned() {
+        let keys = Keys::from_master(b"master");
+        let hex = |mac: Vec<u8>| -> String { mac.iter().map(|b| format!("{b:02x}")).collect() };
+        assert_eq!(
+            hex(keys.code_mac(MacPurpose::Recovery, "alice", b"abcde-fghij")),
+            "f840631d0f2dfd0aea89035bc4cd34791302c247528384a34f81b296edfc2657"
+        );
+        assert_eq!(
+            hex(keys.code_mac(MacPurpose::Sent, "alice", b"123456")),
+            "a7854474287c94662eda0e83fc1206a9f4f16947f254facf62cb5a8e571321e9"
+        );
+        assert_eq!(
+            hex(keys.code_mac(MacPurpose::Challenge, "", b"state")),
+            "927b31f265aa0ca72562758be79ae0254f827a1290bf97ad71c4828c96dc234b"
         );
     }
 

@@ -2,12 +2,13 @@
 //!
 //! Every state change that guards security is a single conditional statement, so it holds
 //! under concurrency and across restarts. SQLite (`sqlite`) is the embedded default;
-//! PostgreSQL (`postgres`) is shared by several nodes. One test suite (`suite`) runs against
-//! both.
+//! PostgreSQL (`postgres`) is shared by several nodes. Both read a user through one mapping
+//! (`row`), and one test suite (`suite`) runs against both.
 
 pub mod check;
 pub mod keys;
 pub mod postgres;
+mod row;
 mod sqlite;
 #[cfg(test)]
 mod suite;
@@ -20,7 +21,7 @@ use crate::auth::otp::{Algorithm, TotpParams};
 use crate::invalid::Invalid;
 use crate::secret::SecretBytes;
 
-pub use keys::{KeyError, Keys};
+pub use keys::{KeyError, Keys, MacPurpose};
 pub use postgres::{PostgresStore, PostgresUrl};
 pub use sqlite::SqliteStore;
 
@@ -107,6 +108,16 @@ pub enum IssueOutcome {
     HourlyLimit,
 }
 
+impl IssueOutcome {
+    /// Why a code was not issued, from when the user's last code was sent (`MAX(created_at)`).
+    pub(crate) fn refused(last_sent: Option<i64>, now: i64, limits: SendLimits) -> Self {
+        match last_sent {
+            Some(at) if at > now - limits.cooldown => IssueOutcome::Cooldown,
+            _ => IssueOutcome::HourlyLimit,
+        }
+    }
+}
+
 /// Per-user throttling: after `max_failures` consecutive failures the user is locked for
 /// `base_secs`, doubling with each further lock, at most `max_secs`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,8 +161,23 @@ pub enum RecoveryCodeState {
     Used,
 }
 
+impl RecoveryCodeState {
+    /// From `used_at IS NOT NULL` of the code's row, if it has one.
+    pub(crate) fn from_used(used: Option<bool>) -> Self {
+        match used {
+            None => RecoveryCodeState::NotFound,
+            Some(false) => RecoveryCodeState::Unused,
+            Some(true) => RecoveryCodeState::Used,
+        }
+    }
+}
+
 /// Wrong guesses a sent code survives; then it is dead.
 pub const MAX_CODE_ATTEMPTS: u32 = 5;
+
+/// Sent codes are kept this long after expiry, because they still count towards the hourly
+/// limit; then `issue_code` deletes them.
+pub(crate) const KEEP_EXPIRED_SECS: i64 = 3600;
 
 /// A user as stored.
 #[derive(Clone)]
@@ -408,6 +434,11 @@ pub(crate) fn delivery(channel: Option<String>, destination: Option<String>) -> 
         channel: Channel::parse(&channel?)?,
         destination: destination?,
     })
+}
+
+/// A TOTP step as the 64-bit signed column stores it.
+pub(crate) fn step_param(step: u64) -> Result<i64, StoreError> {
+    i64::try_from(step).map_err(|_| StoreError::Database("step overflow".into()))
 }
 
 /// Stored TOTP parameters, refusing values no enrollment could have written.

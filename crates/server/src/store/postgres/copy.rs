@@ -10,10 +10,11 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use rusqlite::{OpenFlags, Row};
+use rusqlite::OpenFlags;
 
 use super::pool::Conn;
 use super::{PostgresStore, PostgresUrl};
+use crate::store::row::UserRow;
 use crate::store::{Keys, SqliteStore, StoreError};
 
 /// What `copy_from_sqlite` wrote.
@@ -21,57 +22,6 @@ use crate::store::{Keys, SqliteStore, StoreError};
 pub struct CopySummary {
     pub users: u64,
     pub recovery_codes: u64,
-}
-
-/// A `users` row as SQLite holds it.
-struct UserRow {
-    id: i64,
-    name: String,
-    password_hash: String,
-    password_expires_at: Option<i64>,
-    totp_sealed: Option<Vec<u8>>,
-    totp_algorithm: String,
-    totp_digits: i64,
-    totp_period: i64,
-    last_step: Option<i64>,
-    failures: i64,
-    locks: i64,
-    locked_until: Option<i64>,
-    disabled: bool,
-    created_at: i64,
-    last_login_at: Option<i64>,
-    delivery_channel: Option<String>,
-    delivery_destination: Option<String>,
-    drift_steps: i64,
-    groups: String,
-    reply: String,
-}
-
-impl UserRow {
-    fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
-        Ok(Self {
-            id: row.get("id")?,
-            name: row.get("name")?,
-            password_hash: row.get("password_hash")?,
-            password_expires_at: row.get("password_expires_at")?,
-            totp_sealed: row.get("totp_sealed")?,
-            totp_algorithm: row.get("totp_algorithm")?,
-            totp_digits: row.get("totp_digits")?,
-            totp_period: row.get("totp_period")?,
-            last_step: row.get("last_step")?,
-            failures: row.get("failures")?,
-            locks: row.get("locks")?,
-            locked_until: row.get("locked_until")?,
-            disabled: row.get::<_, i64>("disabled")? != 0,
-            created_at: row.get("created_at")?,
-            last_login_at: row.get("last_login_at")?,
-            delivery_channel: row.get("delivery_channel")?,
-            delivery_destination: row.get("delivery_destination")?,
-            drift_steps: row.get("drift_steps")?,
-            groups: row.get("groups")?,
-            reply: row.get("reply")?,
-        })
-    }
 }
 
 /// `(mac, used_at)` of each recovery code, by user id.
@@ -103,10 +53,7 @@ pub fn copy_from_sqlite(
         });
     }
     SqliteStore::check(source, keys)?;
-    let (users, codes) = read_sqlite(source).map_err(|e| StoreError::Open {
-        path: source.to_owned(),
-        reason: e.to_string(),
-    })?;
+    let (users, codes) = read_sqlite(source)?;
     let store = PostgresStore::open(target, keys.clone())?;
     let pool = store.pool();
     let total = users.len() as u64;
@@ -185,11 +132,23 @@ pub fn copy_from_sqlite(
     })
 }
 
-fn read_sqlite(path: &Path) -> rusqlite::Result<(Vec<UserRow>, RecoveryCodes)> {
+/// Every user row as stored (nothing unsealed: the rows are copied, not interpreted) and the
+/// recovery codes. A row whose columns cannot be read refuses the copy, naming its user.
+fn read_sqlite(path: &Path) -> Result<(Vec<UserRow>, RecoveryCodes), StoreError> {
+    let (users, codes) = read_sqlite_rows(path).map_err(|e| StoreError::Open {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    Ok((users.into_iter().collect::<Result<_, _>>()?, codes))
+}
+
+type UserRows = Vec<Result<UserRow, StoreError>>;
+
+fn read_sqlite_rows(path: &Path) -> rusqlite::Result<(UserRows, RecoveryCodes)> {
     let conn = rusqlite::Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let users = conn
         .prepare("SELECT * FROM users ORDER BY id")?
-        .query_map([], UserRow::read)?
+        .query_map([], |row| Ok(UserRow::read(row)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut codes = RecoveryCodes::new();
     let mut statement = conn.prepare("SELECT user_id, mac, used_at FROM recovery_codes")?;

@@ -18,24 +18,18 @@ mod url;
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 
-use self::error::{OpError, database_error};
+use self::error::OpError;
 use self::pool::{Conn, Pool};
+use super::row::{self, Columns, UserRow, Value, json_list};
 use super::{
-    Delivery, IssueOutcome, Keys, LockoutPolicy, MAX_CODE_ATTEMPTS, NewUser, RecoveryCodeState,
-    SendLimits, Store, StoreError, TotpSeed, UserRecord, delivery, totp_params,
+    Delivery, IssueOutcome, KEEP_EXPIRED_SECS, Keys, LockoutPolicy, MAX_CODE_ATTEMPTS, MacPurpose,
+    NewUser, RecoveryCodeState, SendLimits, Store, StoreError, TotpSeed, UserRecord, step_param,
 };
 use crate::secret::SecretBytes;
 
 pub use pool::Limits;
 pub use schema::VERSION as SCHEMA_VERSION;
 pub use url::PostgresUrl;
-
-/// Purpose labels of the MACs stored for codes and challenge States (as in SQLite).
-const RECOVERY: &str = "recovery";
-const SENT: &str = "sent";
-const CHALLENGE: &str = "challenge";
-/// Sent codes are kept this long after expiry (for rate limits), then deleted.
-const KEEP_EXPIRED_SECS: i64 = 3600;
 
 pub struct PostgresStore {
     pool: Pool,
@@ -105,7 +99,7 @@ impl PostgresStore {
                     Some(v) if v > schema::VERSION => Err(schema::newer(v).into()),
                     Some(v) if v < schema::VERSION => Err(schema::older(v).into()),
                     Some(v) => {
-                        let row = conn.client.query_opt(sql::SAMPLE_SEALED, &[]).await?;
+                        let row = conn.client.query_opt(row::SAMPLE_SEALED, &[]).await?;
                         let sample = row.map(|r| (r.get::<_, String>(0), r.get::<_, Vec<u8>>(1)));
                         Ok(Some((v, sample)))
                     }
@@ -160,69 +154,16 @@ impl PostgresStore {
             _ => Ok(()),
         }
     }
+}
 
-    fn row_to_user(&self, row: &Row) -> Result<UserRecord, StoreError> {
-        let name: String = row.try_get("name").map_err(|e| database_error(&e))?;
-        let corrupt = |reason: String| StoreError::Corrupt {
-            user: name.clone(),
-            reason,
-        };
-        let get_error = |e: tokio_postgres::Error| corrupt(e.to_string());
-        let sealed: Option<Vec<u8>> = row.try_get("totp_sealed").map_err(get_error)?;
-        let totp = match sealed {
-            None => None,
-            Some(sealed) => {
-                let params = totp_params(
-                    row.try_get("totp_algorithm").map_err(get_error)?,
-                    row.try_get("totp_digits").map_err(get_error)?,
-                    row.try_get("totp_period").map_err(get_error)?,
-                )
-                .map_err(corrupt)?;
-                let secret = self.keys.unseal(&name, &sealed)?;
-                Some(TotpSeed { secret, params })
-            }
-        };
-        let count = |column: &str| -> Result<u32, StoreError> {
-            let value: i64 = row.try_get(column).map_err(get_error)?;
-            Ok(u32::try_from(value).unwrap_or(if value < 0 { 0 } else { u32::MAX }))
-        };
-        let list = |column: &str| -> Result<Vec<String>, StoreError> {
-            let text: String = row.try_get(column).map_err(get_error)?;
-            serde_json::from_str(&text).map_err(|e| {
-                corrupt(format!(
-                    "column {column} is not a JSON list of strings: {e}"
-                ))
-            })
-        };
-        let last_step: Option<i64> = row.try_get("last_step").map_err(get_error)?;
-        Ok(UserRecord {
-            password_hash: row.try_get("password_hash").map_err(get_error)?,
-            password_expires_at: row.try_get("password_expires_at").map_err(get_error)?,
-            totp,
-            last_step: last_step.and_then(|s| u64::try_from(s).ok()),
-            failures: count("failures")?,
-            locks: count("locks")?,
-            locked_until: row.try_get("locked_until").map_err(get_error)?,
-            disabled: row.try_get("disabled").map_err(get_error)?,
-            created_at: row.try_get("created_at").map_err(get_error)?,
-            last_login_at: row.try_get("last_login_at").map_err(get_error)?,
-            recovery_codes_left: count("recovery_codes_left")?,
-            delivery: delivery(
-                row.try_get("delivery_channel").map_err(get_error)?,
-                row.try_get("delivery_destination").map_err(get_error)?,
-            ),
-            drift: row.try_get("drift_steps").map_err(get_error)?,
-            groups: list("groups")?,
-            reply: list("reply")?,
-            name,
-        })
+/// The schema's types match the mapping's (BIGINT as `i64`, BOOLEAN `disabled`); a mismatch
+/// is reported with its cause.
+impl Columns for Row {
+    fn column<T: Value>(&self, name: &str) -> Result<T, String> {
+        self.try_get(name).map_err(|e| error::describe(&e))
     }
-}
 
-fn json(list: &[String]) -> Result<String, StoreError> {
-    serde_json::to_string(list).map_err(|e| StoreError::Database(e.to_string()))
-}
-
-fn step_param(step: u64) -> Result<i64, StoreError> {
-    i64::try_from(step).map_err(|_| StoreError::Database("step overflow".into()))
+    fn flag(&self, name: &str) -> Result<bool, String> {
+        self.column(name)
+    }
 }

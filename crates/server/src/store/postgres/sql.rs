@@ -6,16 +6,7 @@
 //! `INSERT … WHERE NOT EXISTS` gets no such re-check; `issue_code` therefore locks the user's
 //! row first (see there). Parameters carry explicit types where PostgreSQL cannot infer them.
 
-macro_rules! select_user {
-    ($tail:literal) => {
-        concat!(
-            "SELECT u.*, (SELECT COUNT(*) FROM recovery_codes r
-                          WHERE r.user_id = u.id AND r.used_at IS NULL) AS recovery_codes_left
-             FROM users u ",
-            $tail
-        )
-    };
-}
+use crate::store::row::select_user;
 
 pub(super) const FIND_USER: &str = select_user!("WHERE u.name = $1");
 /// `COLLATE "C"`: byte order, as SQLite sorts.
@@ -136,7 +127,3 @@ pub(super) const SET_GROUPS: &str = "UPDATE users SET groups = $2 WHERE name = $
 pub(super) const SET_REPLY: &str = "UPDATE users SET reply = $2 WHERE name = $1";
 
 pub(super) const COUNT_USERS: &str = "SELECT COUNT(*) FROM users";
-
-/// One sealed seed to check the key file against (`check`).
-pub(super) const SAMPLE_SEALED: &str =
-    "SELECT name, totp_sealed FROM users WHERE totp_sealed IS NOT NULL LIMIT 1";

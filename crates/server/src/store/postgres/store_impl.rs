@@ -9,7 +9,8 @@ impl Store for PostgresStore {
             let statement = conn.statement(sql::FIND_USER).await?;
             Ok(conn.client.query_opt(&statement, &[&name]).await?)
         })?;
-        row.map(|row| self.row_to_user(&row)).transpose()
+        row.map(|row| UserRow::read_user(&row, &self.keys))
+            .transpose()
     }
 
     fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
@@ -17,7 +18,9 @@ impl Store for PostgresStore {
             self.pool.operation_timeout() * 12,
             async |conn: &mut Conn| Ok(conn.client.query(sql::LIST_USERS, &[]).await?),
         )?;
-        rows.iter().map(|row| self.row_to_user(row)).collect()
+        rows.iter()
+            .map(|row| UserRow::read_user(row, &self.keys))
+            .collect()
     }
 
     fn add_users(&self, users: &[NewUser<'_>]) -> Result<(), StoreError> {
@@ -113,7 +116,10 @@ impl Store for PostgresStore {
     fn replace_recovery_codes(&self, name: &str, codes: &[SecretBytes]) -> Result<(), StoreError> {
         let macs: Vec<Vec<u8>> = codes
             .iter()
-            .map(|code| self.keys.code_mac(RECOVERY, name, code.expose()))
+            .map(|code| {
+                self.keys
+                    .code_mac(MacPurpose::Recovery, name, code.expose())
+            })
             .collect();
         self.run(async |conn: &mut Conn| {
             let tx = conn.client.transaction().await?;
@@ -138,7 +144,9 @@ impl Store for PostgresStore {
         code: &SecretBytes,
         now: i64,
     ) -> Result<Option<u32>, StoreError> {
-        let mac = self.keys.code_mac(RECOVERY, name, code.expose());
+        let mac = self
+            .keys
+            .code_mac(MacPurpose::Recovery, name, code.expose());
         self.run(async |conn: &mut Conn| {
             let consume = conn.statement(sql::CONSUME_RECOVERY_CODE).await?;
             if conn.client.execute(&consume, &[&name, &mac, &now]).await? == 0 {
@@ -181,17 +189,15 @@ impl Store for PostgresStore {
         name: &str,
         code: &SecretBytes,
     ) -> Result<RecoveryCodeState, StoreError> {
-        let mac = self.keys.code_mac(RECOVERY, name, code.expose());
+        let mac = self
+            .keys
+            .code_mac(MacPurpose::Recovery, name, code.expose());
         let used: Option<bool> = self.run(async |conn: &mut Conn| {
             let statement = conn.statement(sql::RECOVERY_CODE_STATE).await?;
             let row = conn.client.query_opt(&statement, &[&name, &mac]).await?;
             Ok(row.map(|r| r.get(0)))
         })?;
-        Ok(match used {
-            None => RecoveryCodeState::NotFound,
-            Some(false) => RecoveryCodeState::Unused,
-            Some(true) => RecoveryCodeState::Used,
-        })
+        Ok(RecoveryCodeState::from_used(used))
     }
 
     fn issue_code(
@@ -201,7 +207,7 @@ impl Store for PostgresStore {
         now: i64,
         limits: SendLimits,
     ) -> Result<IssueOutcome, StoreError> {
-        let mac = self.keys.code_mac(SENT, name, code.expose());
+        let mac = self.keys.code_mac(MacPurpose::Sent, name, code.expose());
         let per_hour = i64::from(limits.per_hour);
         self.run(async |conn: &mut Conn| {
             let delete_old = conn.statement(sql::DELETE_OLD_SENT_CODES).await?;
@@ -225,10 +231,7 @@ impl Store for PostgresStore {
             }
             let last: Option<i64> = tx.query_one(&last_sent, &[&name]).await?.get(0);
             tx.commit().await?;
-            Ok(match last {
-                Some(at) if at > now - limits.cooldown => IssueOutcome::Cooldown,
-                _ => IssueOutcome::HourlyLimit,
-            })
+            Ok(IssueOutcome::refused(last, now, limits))
         })
     }
 
@@ -238,7 +241,7 @@ impl Store for PostgresStore {
         code: &SecretBytes,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mac = self.keys.code_mac(SENT, name, code.expose());
+        let mac = self.keys.code_mac(MacPurpose::Sent, name, code.expose());
         let max = i64::from(MAX_CODE_ATTEMPTS);
         self.run(async |conn: &mut Conn| {
             let statement = conn.statement(sql::SENT_CODE_EXISTS).await?;
@@ -256,7 +259,7 @@ impl Store for PostgresStore {
         code: &SecretBytes,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mac = self.keys.code_mac(SENT, name, code.expose());
+        let mac = self.keys.code_mac(MacPurpose::Sent, name, code.expose());
         let max = i64::from(MAX_CODE_ATTEMPTS);
         self.run(async |conn: &mut Conn| {
             let consume = conn.statement(sql::CONSUME_SENT_CODE).await?;
@@ -285,7 +288,7 @@ impl Store for PostgresStore {
         expires_at: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        let mac = self.keys.code_mac(CHALLENGE, "", state);
+        let mac = self.keys.code_mac(MacPurpose::Challenge, "", state);
         let created = self.run(async |conn: &mut Conn| {
             let delete_old = conn.statement(sql::DELETE_OLD_CHALLENGES).await?;
             conn.client.execute(&delete_old, &[&now]).await?;
@@ -307,7 +310,7 @@ impl Store for PostgresStore {
         client: &str,
         now: i64,
     ) -> Result<Option<String>, StoreError> {
-        let mac = self.keys.code_mac(CHALLENGE, "", state);
+        let mac = self.keys.code_mac(MacPurpose::Challenge, "", state);
         self.run(async |conn: &mut Conn| {
             let statement = conn.statement(sql::TAKE_CHALLENGE).await?;
             let row = conn
@@ -350,11 +353,11 @@ impl Store for PostgresStore {
     }
 
     fn set_groups(&self, name: &str, groups: &[String]) -> Result<(), StoreError> {
-        self.update(name, sql::SET_GROUPS, &[&name, &json(groups)?])
+        self.update(name, sql::SET_GROUPS, &[&name, &json_list(groups)?])
     }
 
     fn set_reply(&self, name: &str, reply: &[String]) -> Result<(), StoreError> {
-        self.update(name, sql::SET_REPLY, &[&name, &json(reply)?])
+        self.update(name, sql::SET_REPLY, &[&name, &json_list(reply)?])
     }
 
     fn count_users(&self) -> Result<u64, StoreError> {

@@ -141,6 +141,11 @@ impl Backend for PgBackend {
         )
         .unwrap();
     }
+
+    fn execute(&self, sql: &str) {
+        // A trailing `;` makes `tests::execute` run it as a batch, without parameters.
+        execute(&self.url, &format!("{sql};")).unwrap();
+    }
 }
 
 mod shared {

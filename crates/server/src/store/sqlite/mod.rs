@@ -1,6 +1,7 @@
 //! The embedded SQLite store: one file, WAL journal, schema versioned with `user_version`.
 
 mod schema;
+mod store_impl;
 #[cfg(test)]
 mod tests;
 
@@ -9,18 +10,12 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::row::{self, Columns, UserRow, Value, json_list, select_user};
 use super::{
-    Delivery, IssueOutcome, Keys, LockoutPolicy, MAX_CODE_ATTEMPTS, NewUser, RecoveryCodeState,
-    SendLimits, Store, StoreError, TotpSeed, UserRecord, delivery, totp_params,
+    Delivery, IssueOutcome, KEEP_EXPIRED_SECS, Keys, LockoutPolicy, MAX_CODE_ATTEMPTS, MacPurpose,
+    NewUser, RecoveryCodeState, SendLimits, Store, StoreError, TotpSeed, UserRecord, step_param,
 };
 use crate::secret::SecretBytes;
-
-/// Purpose labels of the MACs stored for codes and challenge States.
-const RECOVERY: &str = "recovery";
-const SENT: &str = "sent";
-const CHALLENGE: &str = "challenge";
-/// Sent codes and challenges are kept this long after expiry (for rate limits), then deleted.
-const KEEP_EXPIRED_SECS: i64 = 3600;
 
 /// SQLite behind a mutex: statements take microseconds and run on blocking threads, never on
 /// the packet loop.
@@ -47,10 +42,21 @@ fn one_row(name: &str, changed: usize) -> Result<(), StoreError> {
     Ok(())
 }
 
-const SELECT_USER: &str = "SELECT u.*, (SELECT COUNT(*) FROM recovery_codes r
-                                        WHERE r.user_id = u.id AND r.used_at IS NULL)
-                                       AS recovery_codes_left
-                           FROM users u";
+const FIND_USER: &str = select_user!("WHERE u.name = ?1");
+/// SQLite's default collation (BINARY) sorts names by their bytes.
+const LIST_USERS: &str = select_user!("ORDER BY u.name");
+
+/// SQLite is dynamically typed, so every value is checked on the way out; `disabled` is an
+/// INTEGER, 0 or 1.
+impl Columns for rusqlite::Row<'_> {
+    fn column<T: Value>(&self, name: &str) -> Result<T, String> {
+        self.get(name).map_err(|e| e.to_string())
+    }
+
+    fn flag(&self, name: &str) -> Result<bool, String> {
+        Ok(self.column::<i64>(name)? != 0)
+    }
+}
 
 impl SqliteStore {
     /// Open (creating file, folder and schema on first use) the database at `path`.
@@ -76,11 +82,7 @@ impl SqliteStore {
     pub fn check(path: &Path, keys: &Keys) -> Result<(), StoreError> {
         let conn = schema::open_read_only(path)?;
         let sample: Option<(String, Vec<u8>)> = conn
-            .query_row(
-                "SELECT name, totp_sealed FROM users WHERE totp_sealed IS NOT NULL LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .query_row(row::SAMPLE_SEALED, [], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
             .map_err(db_error)?;
         if let Some((name, sealed)) = sample {
@@ -107,57 +109,6 @@ impl SqliteStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn row_to_user(
-        &self,
-        row: &rusqlite::Row<'_>,
-    ) -> rusqlite::Result<Result<UserRecord, StoreError>> {
-        let name: String = row.get("name")?;
-        let sealed: Option<Vec<u8>> = row.get("totp_sealed")?;
-        let algorithm: String = row.get("totp_algorithm")?;
-        let digits: i64 = row.get("totp_digits")?;
-        let period: i64 = row.get("totp_period")?;
-        let corrupt = |reason: String| StoreError::Corrupt {
-            user: name.clone(),
-            reason,
-        };
-        let totp = match sealed {
-            None => None,
-            Some(sealed) => {
-                let params = match totp_params(&algorithm, digits, period) {
-                    Ok(p) => p,
-                    Err(reason) => return Ok(Err(corrupt(reason))),
-                };
-                match self.keys.unseal(&name, &sealed) {
-                    Ok(secret) => Some(TotpSeed { secret, params }),
-                    Err(e) => return Ok(Err(e.into())),
-                }
-            }
-        };
-        let last_step: Option<i64> = row.get("last_step")?;
-        Ok(Ok(UserRecord {
-            password_hash: row.get("password_hash")?,
-            password_expires_at: row.get("password_expires_at")?,
-            totp,
-            last_step: last_step.and_then(|s| u64::try_from(s).ok()),
-            failures: u32::try_from(row.get::<_, i64>("failures")?).unwrap_or(u32::MAX),
-            locks: u32::try_from(row.get::<_, i64>("locks")?).unwrap_or(u32::MAX),
-            locked_until: row.get("locked_until")?,
-            disabled: row.get::<_, i64>("disabled")? != 0,
-            created_at: row.get("created_at")?,
-            last_login_at: row.get("last_login_at")?,
-            recovery_codes_left: u32::try_from(row.get::<_, i64>("recovery_codes_left")?)
-                .unwrap_or(0),
-            delivery: delivery(
-                row.get("delivery_channel")?,
-                row.get("delivery_destination")?,
-            ),
-            drift: row.get("drift_steps")?,
-            groups: json_list(&name, "groups", &row.get::<_, String>("groups")?)?,
-            reply: json_list(&name, "reply", &row.get::<_, String>("reply")?)?,
-            name,
-        }))
-    }
-
     fn update(
         &self,
         name: &str,
@@ -170,17 +121,6 @@ impl SqliteStore {
     }
 }
 
-/// A JSON array of strings, as `groups` and `reply` are stored.
-fn json_list(user: &str, column: &str, text: &str) -> rusqlite::Result<Vec<String>> {
-    serde_json::from_str(text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(
-            0,
-            rusqlite::types::Type::Text,
-            format!("user {user:?}: column {column} is not a JSON list of strings: {e}").into(),
-        )
-    })
-}
-
 /// Record a successful login made with a code other than TOTP: like any success, it resets
 /// the failure count.
 fn touch_login(conn: &Connection, name: &str, now: i64) -> Result<(), StoreError> {
@@ -190,455 +130,4 @@ fn touch_login(conn: &Connection, name: &str, now: i64) -> Result<(), StoreError
     )
     .map(|_| ())
     .map_err(db_error)
-}
-
-impl Store for SqliteStore {
-    fn find_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare_cached(&format!("{SELECT_USER} WHERE u.name = ?1"))
-            .map_err(db_error)?;
-        stmt.query_row([name], |row| self.row_to_user(row))
-            .optional()
-            .map_err(db_error)?
-            .transpose()
-    }
-
-    fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare(&format!("{SELECT_USER} ORDER BY u.name"))
-            .map_err(db_error)?;
-        let rows = stmt
-            .query_map([], |row| self.row_to_user(row))
-            .map_err(db_error)?;
-        let mut users = Vec::new();
-        for row in rows {
-            users.push(row.map_err(db_error)??);
-        }
-        Ok(users)
-    }
-
-    fn add_users(&self, users: &[NewUser<'_>]) -> Result<(), StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction().map_err(db_error)?;
-        {
-            let mut insert = tx
-                .prepare(
-                    "INSERT INTO users (name, password_hash, totp_sealed, totp_algorithm,
-                                        totp_digits, totp_period, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .map_err(db_error)?;
-            for user in users {
-                let params = user.totp.params;
-                let sealed = self.keys.seal(user.name, &user.totp.secret);
-                insert
-                    .execute(params![
-                        user.name,
-                        user.password_hash,
-                        sealed,
-                        params.algorithm.as_str(),
-                        params.digits,
-                        params.period as i64,
-                        user.now,
-                    ])
-                    .map_err(|e| match e {
-                        rusqlite::Error::SqliteFailure(f, _)
-                            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-                        {
-                            StoreError::UserExists(user.name.to_owned())
-                        }
-                        other => db_error(other),
-                    })?;
-            }
-        }
-        tx.commit().map_err(db_error)
-    }
-
-    fn set_password(
-        &self,
-        name: &str,
-        password_hash: &str,
-        expires_at: Option<i64>,
-    ) -> Result<(), StoreError> {
-        self.update(
-            name,
-            "UPDATE users SET password_hash = ?2, password_expires_at = ?3 WHERE name = ?1",
-            &[&name, &password_hash, &expires_at],
-        )
-    }
-
-    fn set_totp(&self, name: &str, seed: &TotpSeed) -> Result<(), StoreError> {
-        let sealed = self.keys.seal(name, &seed.secret);
-        // A new seed starts a new step history: the old one described other codes.
-        self.update(
-            name,
-            "UPDATE users SET totp_sealed = ?2, totp_algorithm = ?3, totp_digits = ?4,
-                              totp_period = ?5, last_step = NULL
-             WHERE name = ?1",
-            &[
-                &name,
-                &sealed,
-                &seed.params.algorithm.as_str(),
-                &seed.params.digits,
-                &(seed.params.period as i64),
-            ],
-        )
-    }
-
-    fn set_disabled(&self, name: &str, disabled: bool) -> Result<(), StoreError> {
-        self.update(
-            name,
-            "UPDATE users SET disabled = ?2 WHERE name = ?1",
-            &[&name, &disabled],
-        )
-    }
-
-    fn unlock(&self, name: &str) -> Result<(), StoreError> {
-        self.update(
-            name,
-            "UPDATE users SET failures = 0, locks = 0, locked_until = NULL WHERE name = ?1",
-            &[&name],
-        )
-    }
-
-    fn remove_user(&self, name: &str) -> Result<(), StoreError> {
-        // Recovery codes go with the user (ON DELETE CASCADE).
-        self.update(name, "DELETE FROM users WHERE name = ?1", &[&name])
-    }
-
-    fn remove_users(&self, names: &[&str]) -> Result<u64, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction().map_err(db_error)?;
-        let mut removed = 0;
-        {
-            let mut delete = tx
-                .prepare_cached("DELETE FROM users WHERE name = ?1")
-                .map_err(db_error)?;
-            for name in names {
-                removed += delete.execute([name]).map_err(db_error)? as u64;
-            }
-        }
-        tx.commit().map_err(db_error)?;
-        Ok(removed)
-    }
-
-    fn replace_recovery_codes(&self, name: &str, codes: &[SecretBytes]) -> Result<(), StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction().map_err(db_error)?;
-        let id: i64 = tx
-            .query_row("SELECT id FROM users WHERE name = ?1", [name], |r| r.get(0))
-            .optional()
-            .map_err(db_error)?
-            .ok_or_else(|| StoreError::UserNotFound(name.to_owned()))?;
-        tx.execute("DELETE FROM recovery_codes WHERE user_id = ?1", [id])
-            .map_err(db_error)?;
-        for code in codes {
-            let mac = self.keys.code_mac(RECOVERY, name, code.expose());
-            tx.execute(
-                "INSERT INTO recovery_codes (user_id, mac) VALUES (?1, ?2)",
-                params![id, mac],
-            )
-            .map_err(db_error)?;
-        }
-        tx.commit().map_err(db_error)
-    }
-
-    fn consume_recovery_code(
-        &self,
-        name: &str,
-        code: &SecretBytes,
-        now: i64,
-    ) -> Result<Option<u32>, StoreError> {
-        let mac = self.keys.code_mac(RECOVERY, name, code.expose());
-        let conn = self.conn();
-        let used = conn
-            .execute(
-                "UPDATE recovery_codes SET used_at = ?3
-                 WHERE mac = ?2 AND used_at IS NULL
-                   AND user_id = (SELECT id FROM users WHERE name = ?1)",
-                params![name, mac, now],
-            )
-            .map_err(db_error)?;
-        if used == 0 {
-            return Ok(None);
-        }
-        touch_login(&conn, name, now)?;
-        let left: i64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM recovery_codes
-                 WHERE used_at IS NULL AND user_id = (SELECT id FROM users WHERE name = ?1)",
-                [name],
-                |r| r.get(0),
-            )
-            .map_err(db_error)?;
-        Ok(Some(u32::try_from(left).unwrap_or(0)))
-    }
-
-    fn consume_totp_step(
-        &self,
-        name: &str,
-        step: u64,
-        drift: i64,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let step = i64::try_from(step).map_err(|_| StoreError::Database("step overflow".into()))?;
-        let conn = self.conn();
-        let changed = conn
-            .prepare_cached(
-                "UPDATE users SET last_step = ?2, drift_steps = ?3, last_login_at = ?4,
-                                  failures = 0, locks = 0
-                 WHERE name = ?1 AND (last_step IS NULL OR last_step < ?2)",
-            )
-            .and_then(|mut stmt| stmt.execute(params![name, step, drift, now]))
-            .map_err(db_error)?;
-        Ok(changed == 1)
-    }
-
-    fn set_delivery(&self, name: &str, delivery: Option<&Delivery>) -> Result<(), StoreError> {
-        self.update(
-            name,
-            "UPDATE users SET delivery_channel = ?2, delivery_destination = ?3 WHERE name = ?1",
-            &[
-                &name,
-                &delivery.map(|d| d.channel.as_str()),
-                &delivery.map(|d| d.destination.as_str()),
-            ],
-        )
-    }
-
-    fn recovery_code_state(
-        &self,
-        name: &str,
-        code: &SecretBytes,
-    ) -> Result<RecoveryCodeState, StoreError> {
-        let mac = self.keys.code_mac(RECOVERY, name, code.expose());
-        let conn = self.conn();
-        let used: Option<bool> = conn
-            .prepare_cached(
-                "SELECT used_at IS NOT NULL FROM recovery_codes
-                 WHERE mac = ?2 AND user_id = (SELECT id FROM users WHERE name = ?1)",
-            )
-            .and_then(|mut stmt| stmt.query_row(params![name, mac], |r| r.get(0)).optional())
-            .map_err(db_error)?;
-        Ok(match used {
-            None => RecoveryCodeState::NotFound,
-            Some(false) => RecoveryCodeState::Unused,
-            Some(true) => RecoveryCodeState::Used,
-        })
-    }
-
-    fn issue_code(
-        &self,
-        name: &str,
-        code: &SecretBytes,
-        now: i64,
-        limits: SendLimits,
-    ) -> Result<IssueOutcome, StoreError> {
-        let mac = self.keys.code_mac(SENT, name, code.expose());
-        let conn = self.conn();
-        conn.execute(
-            "DELETE FROM sent_codes WHERE expires_at < ?1",
-            [now - KEEP_EXPIRED_SECS],
-        )
-        .map_err(db_error)?;
-        // One statement decides and inserts, so concurrent requests (or nodes) cannot both send.
-        let issued = conn
-            .execute(
-                "INSERT INTO sent_codes (user_id, mac, created_at, expires_at)
-                 SELECT u.id, ?2, ?3, ?3 + ?4 FROM users u
-                 WHERE u.name = ?1
-                   AND NOT EXISTS (SELECT 1 FROM sent_codes s
-                                   WHERE s.user_id = u.id AND s.created_at > ?3 - ?5)
-                   AND (SELECT COUNT(*) FROM sent_codes s
-                        WHERE s.user_id = u.id AND s.created_at > ?3 - 3600) < ?6",
-                params![name, mac, now, limits.ttl, limits.cooldown, limits.per_hour],
-            )
-            .map_err(db_error)?;
-        if issued == 1 {
-            return Ok(IssueOutcome::Issued);
-        }
-        let last: Option<i64> = conn
-            .query_row(
-                "SELECT MAX(created_at) FROM sent_codes
-                 WHERE user_id = (SELECT id FROM users WHERE name = ?1)",
-                [name],
-                |r| r.get(0),
-            )
-            .map_err(db_error)?;
-        Ok(match last {
-            Some(at) if at > now - limits.cooldown => IssueOutcome::Cooldown,
-            _ => IssueOutcome::HourlyLimit,
-        })
-    }
-
-    fn sent_code_exists(
-        &self,
-        name: &str,
-        code: &SecretBytes,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let mac = self.keys.code_mac(SENT, name, code.expose());
-        let conn = self.conn();
-        conn.prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM sent_codes
-             WHERE mac = ?2 AND used_at IS NULL AND expires_at > ?3 AND attempts < ?4
-               AND user_id = (SELECT id FROM users WHERE name = ?1))",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_row(params![name, mac, now, MAX_CODE_ATTEMPTS], |r| r.get(0))
-        })
-        .map_err(db_error)
-    }
-
-    fn consume_sent_code(
-        &self,
-        name: &str,
-        code: &SecretBytes,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let mac = self.keys.code_mac(SENT, name, code.expose());
-        let conn = self.conn();
-        let used = conn
-            .execute(
-                "UPDATE sent_codes SET used_at = ?3
-                 WHERE mac = ?2 AND used_at IS NULL AND expires_at > ?3 AND attempts < ?4
-                   AND user_id = (SELECT id FROM users WHERE name = ?1)",
-                params![name, mac, now, MAX_CODE_ATTEMPTS],
-            )
-            .map_err(db_error)?;
-        if used == 1 {
-            touch_login(&conn, name, now)?;
-        }
-        Ok(used == 1)
-    }
-
-    fn count_code_attempt(&self, name: &str, now: i64) -> Result<(), StoreError> {
-        let conn = self.conn();
-        conn.execute(
-            "UPDATE sent_codes SET attempts = attempts + 1
-             WHERE used_at IS NULL AND expires_at > ?2
-               AND user_id = (SELECT id FROM users WHERE name = ?1)",
-            params![name, now],
-        )
-        .map_err(db_error)?;
-        Ok(())
-    }
-
-    fn create_challenge(
-        &self,
-        state: &[u8],
-        name: &str,
-        client: &str,
-        expires_at: i64,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        let mac = self.keys.code_mac(CHALLENGE, "", state);
-        let conn = self.conn();
-        conn.execute("DELETE FROM challenges WHERE expires_at < ?1", [now])
-            .map_err(db_error)?;
-        let created = conn
-            .execute(
-                "INSERT INTO challenges (state_mac, user_id, client, expires_at)
-                 SELECT ?1, id, ?3, ?4 FROM users WHERE name = ?2",
-                params![mac, name, client, expires_at],
-            )
-            .map_err(db_error)?;
-        one_row(name, created)
-    }
-
-    fn take_challenge(
-        &self,
-        state: &[u8],
-        client: &str,
-        now: i64,
-    ) -> Result<Option<String>, StoreError> {
-        let mac = self.keys.code_mac(CHALLENGE, "", state);
-        let conn = self.conn();
-        // DELETE … RETURNING: whoever deletes the row owns the challenge; a second use finds none.
-        let user_id: Option<i64> = conn
-            .query_row(
-                "DELETE FROM challenges WHERE state_mac = ?1 AND client = ?2 AND expires_at > ?3
-                 RETURNING user_id",
-                params![mac, client, now],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db_error)?;
-        let Some(id) = user_id else { return Ok(None) };
-        conn.query_row("SELECT name FROM users WHERE id = ?1", [id], |r| r.get(0))
-            .optional()
-            .map_err(db_error)
-    }
-
-    fn set_drift(&self, name: &str, drift: i64, last_step: u64) -> Result<(), StoreError> {
-        let step = i64::try_from(last_step).unwrap_or(i64::MAX);
-        self.update(
-            name,
-            "UPDATE users SET drift_steps = ?2,
-                              last_step = MAX(COALESCE(last_step, 0), ?3)
-             WHERE name = ?1",
-            &[&name, &drift, &step],
-        )
-    }
-
-    fn record_failure(
-        &self,
-        name: &str,
-        now: i64,
-        policy: LockoutPolicy,
-    ) -> Result<Option<i64>, StoreError> {
-        let conn = self.conn();
-        // One statement: SQLite computes every SET from the row's old values, so the counter,
-        // the lock count and the lock agree even when nodes race.
-        let locked_until: Option<Option<i64>> = conn
-            .query_row(
-                "UPDATE users SET
-                    failures = failures + 1,
-                    locks = CASE WHEN (failures + 1) % ?3 = 0 THEN locks + 1 ELSE locks END,
-                    locked_until = CASE WHEN (failures + 1) % ?3 = 0
-                        THEN ?2 + MIN(?4 * (1 << MIN(locks, 20)), ?5)
-                        ELSE locked_until END
-                 WHERE name = ?1
-                 RETURNING CASE WHEN locked_until > ?2 THEN locked_until END",
-                params![
-                    name,
-                    now,
-                    policy.max_failures,
-                    policy.base_secs,
-                    policy.max_secs
-                ],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db_error)?;
-        Ok(locked_until.flatten())
-    }
-
-    fn set_groups(&self, name: &str, groups: &[String]) -> Result<(), StoreError> {
-        let text =
-            serde_json::to_string(groups).map_err(|e| StoreError::Database(e.to_string()))?;
-        self.update(
-            name,
-            "UPDATE users SET groups = ?2 WHERE name = ?1",
-            &[&name, &text],
-        )
-    }
-
-    fn set_reply(&self, name: &str, reply: &[String]) -> Result<(), StoreError> {
-        let text = serde_json::to_string(reply).map_err(|e| StoreError::Database(e.to_string()))?;
-        self.update(
-            name,
-            "UPDATE users SET reply = ?2 WHERE name = ?1",
-            &[&name, &text],
-        )
-    }
-
-    fn count_users(&self) -> Result<u64, StoreError> {
-        let conn = self.conn();
-        conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get::<_, i64>(0))
-            .map(|n| n as u64)
-            .map_err(db_error)
-    }
 }

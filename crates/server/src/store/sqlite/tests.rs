@@ -53,6 +53,10 @@ impl Backend for SqliteBackend {
             .execute_batch(&format!("PRAGMA user_version = {version}"))
             .unwrap();
     }
+
+    fn execute(&self, sql: &str) {
+        self.connection().execute_batch(sql).unwrap();
+    }
 }
 
 mod shared {

@@ -35,6 +35,10 @@ pub(crate) trait Backend {
 
     /// Write `version` as the schema version, as a newer radotp would have.
     fn set_schema_version(&self, version: i64);
+
+    /// Run one statement on the database past the store: what a hand edit or a damaged
+    /// database would leave behind.
+    fn execute(&self, sql: &str);
 }
 
 /// Declare one `#[test]` per suite case, each on a fresh database made by `$backend`.
@@ -49,6 +53,7 @@ macro_rules! store_suite {
             recovery_codes_are_single_use_and_replaced_as_a_set,
             remove_takes_everything_with_it,
             the_database_alone_reveals_no_seed_and_no_code,
+            invalid_records_are_refused_naming_their_user,
             refuses_a_schema_from_the_future,
             users_are_listed_in_byte_order,
             failures_lock_and_each_lock_doubles,

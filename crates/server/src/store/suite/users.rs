@@ -249,6 +249,39 @@ pub(crate) fn the_database_alone_reveals_no_seed_and_no_code(backend: &dyn Backe
     assert!(matches!(other.find_user("grace"), Err(StoreError::Key(_))));
 }
 
+/// Values no radotp writes make a record corrupt, on every backend alike and named by its user;
+/// counters beyond a `u32` are clamped, not refused.
+pub(crate) fn invalid_records_are_refused_naming_their_user(backend: &dyn Backend) {
+    let store = open(backend);
+    add(&*store, "mallory", &seed(11));
+    let corrupt = |set: &str, expect: &str| {
+        backend.execute(&format!("UPDATE users SET {set} WHERE name = 'mallory'"));
+        for result in [
+            store.find_user("mallory").map(drop),
+            store.list_users().map(drop),
+        ] {
+            match result {
+                Err(StoreError::Corrupt { user, reason }) => {
+                    assert_eq!(user, "mallory");
+                    assert!(reason.contains(expect), "{set}: {reason}");
+                }
+                other => panic!("{set}: {other:?}"),
+            }
+        }
+    };
+    corrupt("totp_digits = 7", "digits 7");
+    corrupt("totp_digits = 8, totp_algorithm = 'MD5'", "MD5");
+    corrupt(
+        "totp_algorithm = 'SHA256', groups = 'admins'",
+        "column groups",
+    );
+    corrupt("groups = '[]', reply = '[1]'", "column reply");
+    backend.execute("UPDATE users SET reply = '[]', failures = 5000000000, locks = -1");
+    let mallory = store.find_user("mallory").unwrap().unwrap();
+    assert_eq!((mallory.failures, mallory.locks), (u32::MAX, 0));
+    assert_eq!(mallory.totp.unwrap().secret, seed(11).secret);
+}
+
 pub(crate) fn refuses_a_schema_from_the_future(backend: &dyn Backend) {
     drop(open(backend));
     backend.set_schema_version(99);
