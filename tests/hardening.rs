@@ -71,7 +71,7 @@ fn proxy_state_without_message_authenticator_is_dropped_unless_allowed() {
     );
     let proxied = plain.attr(PROXY_STATE, b"blast").encode();
     client.expect_no_reply(&proxied, SECRET);
-    server.assert_reason("limit_proxy_state");
+    server.assert_dropped("Proxy-State without Message-Authenticator", "limit_proxy_state");
 
     // A client that explicitly allows it gets an answer.
     let mut server = server;

@@ -6,18 +6,25 @@ use common::client::*;
 use common::*;
 
 /// Start a server with `conf`, send the datagram `make` builds, expect silence, then expect a
-/// valid Status-Server to be answered (done by `expect_no_reply`).
-fn dropped_with(conf: Conf, reason: Option<&str>, make: impl FnOnce(&Server) -> Vec<u8>) {
+/// valid Status-Server to be answered (done by `expect_no_reply`), and the drop logged with
+/// `reason` and a detail saying `why`.
+fn dropped_with(
+    conf: Conf,
+    (reason, why): (&str, &str),
+    make: impl FnOnce(&Server) -> Vec<u8>,
+) {
     let server = Server::with(conf);
     let bad = make(&server);
     Client::new(server.addr()).expect_no_reply(&bad, SECRET);
-    if let Some(r) = reason {
-        server.assert_reason(r);
-    }
+    server.assert_dropped(reason, why);
 }
 
-fn dropped(make: impl FnOnce(&Server) -> Vec<u8>) {
-    dropped_with(Conf::default(), None, make)
+fn dropped(expect: (&str, &str), make: impl FnOnce(&Server) -> Vec<u8>) {
+    dropped_with(Conf::default(), expect, make)
+}
+
+fn malformed(why: &str) -> (&str, &str) {
+    ("malformed", why)
 }
 
 /// A correctly signed Access-Request (Message-Authenticator first) for a user who exists.
@@ -63,12 +70,12 @@ fn pad_to(mut req: Request, total: usize) -> Request {
 
 #[test]
 fn datagram_under_20_bytes() {
-    dropped(|_| Request::status(SECRET).encode()[..19].to_vec());
+    dropped(malformed("shorter than a RADIUS header"), |_| Request::status(SECRET).encode()[..19].to_vec());
 }
 
 #[test]
 fn length_field_under_20() {
-    dropped(|_| {
+    dropped(malformed("Length field 19 is outside"), |_| {
         let mut p = Request::status(SECRET).encode();
         set_len(&mut p, 19);
         p
@@ -77,7 +84,7 @@ fn length_field_under_20() {
 
 #[test]
 fn length_field_over_4096() {
-    dropped(|_| {
+    dropped(malformed("Length field 4097 is outside"), |_| {
         let mut p = Request::status(SECRET).encode();
         set_len(&mut p, 4097);
         p
@@ -86,7 +93,7 @@ fn length_field_over_4096() {
 
 #[test]
 fn length_field_larger_than_datagram() {
-    dropped(|s| {
+    dropped(malformed("exceeds the datagram"), |s| {
         let mut p = login(s).encode();
         let n = p.len();
         set_len(&mut p, n + 1);
@@ -96,32 +103,36 @@ fn length_field_larger_than_datagram() {
 
 #[test]
 fn attribute_length_0() {
-    dropped_with(Conf::default(), Some("malformed"), |s| {
+    dropped(malformed("length below 2"), |s| {
         append_raw(login(s).encode(), &[18, 0])
     });
 }
 
 #[test]
 fn attribute_length_1() {
-    dropped(|s| append_raw(login(s).encode(), &[18, 1]));
+    dropped(malformed("length below 2"), |s| {
+        append_raw(login(s).encode(), &[18, 1])
+    });
 }
 
 #[test]
 fn attribute_running_past_length() {
     // The last attribute claims 10 bytes; only 4 are inside Length (and the datagram).
-    dropped(|s| append_raw(login(s).encode(), &[18, 10, b'a', b'b']));
+    dropped(malformed("runs past the packet's Length"), |s| {
+        append_raw(login(s).encode(), &[18, 10, b'a', b'b'])
+    });
 }
 
 #[test]
 fn stray_byte_after_last_attribute() {
-    dropped_with(Conf::default(), Some("malformed"), |s| {
+    dropped(malformed("length below 2"), |s| {
         append_raw(login(s).encode(), &[0x01])
     });
 }
 
 #[test]
 fn message_authenticator_of_length_17() {
-    dropped(|s| {
+    dropped(malformed("Message-Authenticator has length 17"), |s| {
         let mut req = login(s).without_ma();
         req.attrs.insert(0, (MESSAGE_AUTHENTICATOR, vec![0; 15]));
         let mut p = req.encode();
@@ -135,13 +146,16 @@ fn message_authenticator_of_length_17() {
 #[test]
 fn two_message_authenticators() {
     // Both carry the HMAC computed with both zeroed: each one "verifies" on its own.
-    dropped(|s| login(s).ma().encode());
+    dropped(malformed("more than one Message-Authenticator"), |s| {
+        login(s).ma().encode()
+    });
 }
 
 #[test]
 fn eap_message_without_message_authenticator() {
     // The client does not require Message-Authenticator, but RFC 3579 §3.3 does with EAP-Message.
-    dropped_with(Conf::default().require_ma(false), None, |s| {
+    let why = malformed("EAP-Message without Message-Authenticator");
+    dropped_with(Conf::default().require_ma(false), why, |s| {
         login(s)
             .without_ma()
             .attr(EAP_MESSAGE, &[2, 1, 0, 10, 1, b'a', b'l', b'i', b'c', b'e'])
@@ -151,25 +165,31 @@ fn eap_message_without_message_authenticator() {
 
 #[test]
 fn unknown_code_4_accounting_request() {
-    dropped(|_| Request::new(4, SECRET).user("alice").ma().encode());
+    dropped(malformed("code 4 (Accounting-Request) is not served"), |_| {
+        Request::new(4, SECRET).user("alice").ma().encode()
+    });
 }
 
 #[test]
 fn unknown_code_40_disconnect_request() {
-    dropped(|_| Request::new(40, SECRET).user("alice").ma().encode());
+    dropped(malformed("code 40 (Disconnect-Request) is not served"), |_| {
+        Request::new(40, SECRET).user("alice").ma().encode()
+    });
 }
 
 #[test]
 fn reply_codes_sent_to_the_server() {
     for code in [ACCESS_ACCEPT, ACCESS_REJECT, 11, 0, 255] {
-        dropped(|_| Request::new(code, SECRET).user("alice").ma().encode());
+        dropped(malformed(&format!("code {code} ")), |_| {
+            Request::new(code, SECRET).user("alice").ma().encode()
+        });
     }
 }
 
 #[test]
 fn datagram_of_4097_bytes() {
     // Length says 4096 and the packet up to there is valid; the datagram has one more byte.
-    dropped(|s| {
+    dropped(malformed("longer than 4096"), |s| {
         let mut p = pad_to(login(s), 4096).encode();
         assert_eq!(p.len(), 4096);
         p.push(0);
@@ -189,7 +209,7 @@ fn datagram_of_4096_bytes_is_answered() {
 
 #[test]
 fn user_password_not_a_multiple_of_16() {
-    dropped(|s| {
+    dropped(("bad User-Password", "17 octets is not a multiple of 16"), |s| {
         let mut req = login(s);
         let pw = req
             .attrs
@@ -203,7 +223,7 @@ fn user_password_not_a_multiple_of_16() {
 
 #[test]
 fn user_password_over_128_bytes() {
-    dropped(|s| {
+    dropped(("bad User-Password", "144 octets is not a multiple of 16 between 16 and 128"), |s| {
         let secret = s.add_user("long", "x");
         let pw = format!("{}{}", "x".repeat(124), code_now(&secret)); // 130 bytes -> 144 hidden
         Request::access(SECRET, "long", pw.as_bytes()).encode()
@@ -212,7 +232,7 @@ fn user_password_over_128_bytes() {
 
 #[test]
 fn nul_inside_the_password() {
-    dropped(|s| {
+    dropped(("bad User-Password", "holds a NUL"), |s| {
         let secret = s.add_user("nul", "abcd");
         let pw = format!("ab\0cd{}", code_now(&secret));
         Request::access(SECRET, "nul", pw.as_bytes()).encode()

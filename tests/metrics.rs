@@ -74,6 +74,7 @@ fn metrics_count_requests_decisions_and_drops() {
         &Request::access(SECRET, "alice", b"x").without_ma().encode(),
         SECRET,
     );
+    server.assert_dropped("missing Message-Authenticator", "required for this client");
 
     let addr = metrics_addr(&server);
     let page = scrape(addr, "/metrics");

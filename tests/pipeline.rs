@@ -97,6 +97,7 @@ fn each_access_request_costs_exactly_one_argon2_verification() {
         ACCESS_ACCEPT
     );
     client.expect_no_reply(&[1, 2, 0, 5, 0], SECRET);
+    server.assert_dropped("malformed", "shorter than a RADIUS header");
     server.stop();
     let stopped = server
         .events()

@@ -133,6 +133,7 @@ fn nodes_go_quiet_while_the_database_is_away_and_resume_without_a_restart() {
             None,
             "Status-Server goes unanswered, so the NAS sees the node as down"
         );
+        node.assert_dropped("database unavailable", "");
     }
 
     proxy.up();

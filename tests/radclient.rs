@@ -148,4 +148,5 @@ fn radclient_wrong_secret_gets_no_reply() {
         !out.status.success(),
         "radclient should report the lost request"
     );
+    server.assert_dropped("bad Message-Authenticator", "wrong shared secret?");
 }

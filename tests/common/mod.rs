@@ -403,11 +403,14 @@ impl Server {
         );
     }
 
-    /// Assert that a request was dropped, and logged as such with exactly this reason.
-    pub fn assert_dropped(&self, reason: &str) {
+    /// Assert that a request was dropped, and logged as such with exactly this reason and a
+    /// detail that contains `detail`.
+    pub fn assert_dropped(&self, reason: &str, detail: &str) {
         assert!(
-            self.wait_for_event(|v| v["outcome"] == "drop" && v["reason"] == reason),
-            "no drop with reason {reason:?}; log:\n{}",
+            self.wait_for_event(|v| v["outcome"] == "drop"
+                && v["reason"] == reason
+                && said(v).contains(detail)),
+            "no drop with reason {reason:?} and detail containing {detail:?}; log:\n{}",
             self.logs()
         );
     }
