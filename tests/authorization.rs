@@ -71,7 +71,6 @@ fn server() -> Server {
 
 #[test]
 fn group_and_user_attributes_reach_the_nas() {
-    avoid_step_edge(5);
     let server = server();
     let alice = server.add_user("alice", "pw-alice");
     ok(&server.cli(
@@ -117,7 +116,6 @@ fn group_and_user_attributes_reach_the_nas() {
 
 #[test]
 fn allowed_groups_and_the_challenge_path() {
-    avoid_step_edge(5);
     let server = server();
     let alice = server.add_user("alice", "pw-alice");
     let bob = server.add_user("bob", "pw-bob");

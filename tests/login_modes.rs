@@ -75,8 +75,8 @@ fn password_alone_sends_a_code_that_logs_in_once() {
 
     // Within the cooldown a second password-only attempt sends nothing more.
     assert_eq!(login(&server, "alice", "pw-alice").code, ACCESS_REJECT);
+    // The decision itself says no code was issued, so nothing was handed to delivery.
     server.assert_reason("one was sent moments ago");
-    std::thread::sleep(Duration::from_millis(300));
     assert_eq!(delivered(&server).len(), 1);
 
     assert_eq!(
@@ -110,7 +110,6 @@ fn no_event_field_contains(server: &Server, code: &str) -> bool {
 
 #[test]
 fn challenge_mode_asks_for_the_code_with_state() {
-    avoid_step_edge(5);
     let mut client_conf = ClientConf::new("vpn", "127.0.0.1/32", SECRET);
     client_conf.mode = Some("challenge".into());
     let server = Server::with(Conf::default().clients(vec![client_conf]));
@@ -184,7 +183,6 @@ fn recovery_codes_work_once_with_radclient() {
 
 #[test]
 fn a_token_three_steps_behind_is_accepted_after_resync() {
-    avoid_step_edge(5);
     let server = Server::start();
     let secret = server.add_user("dave", "pw-dave");
     let behind = |steps: i64| code_at(&secret, (now() as i64 + steps * 30) as u64);

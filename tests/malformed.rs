@@ -8,11 +8,7 @@ use common::*;
 /// Start a server with `conf`, send the datagram `make` builds, expect silence, then expect a
 /// valid Status-Server to be answered (done by `expect_no_reply`), and the drop logged with
 /// `reason` and a detail saying `why`.
-fn dropped_with(
-    conf: Conf,
-    (reason, why): (&str, &str),
-    make: impl FnOnce(&Server) -> Vec<u8>,
-) {
+fn dropped_with(conf: Conf, (reason, why): (&str, &str), make: impl FnOnce(&Server) -> Vec<u8>) {
     let server = Server::with(conf);
     let bad = make(&server);
     Client::new(server.addr()).expect_no_reply(&bad, SECRET);
@@ -70,7 +66,9 @@ fn pad_to(mut req: Request, total: usize) -> Request {
 
 #[test]
 fn datagram_under_20_bytes() {
-    dropped(malformed("shorter than a RADIUS header"), |_| Request::status(SECRET).encode()[..19].to_vec());
+    dropped(malformed("shorter than a RADIUS header"), |_| {
+        Request::status(SECRET).encode()[..19].to_vec()
+    });
 }
 
 #[test]
@@ -165,16 +163,18 @@ fn eap_message_without_message_authenticator() {
 
 #[test]
 fn unknown_code_4_accounting_request() {
-    dropped(malformed("code 4 (Accounting-Request) is not served"), |_| {
-        Request::new(4, SECRET).user("alice").ma().encode()
-    });
+    dropped(
+        malformed("code 4 (Accounting-Request) is not served"),
+        |_| Request::new(4, SECRET).user("alice").ma().encode(),
+    );
 }
 
 #[test]
 fn unknown_code_40_disconnect_request() {
-    dropped(malformed("code 40 (Disconnect-Request) is not served"), |_| {
-        Request::new(40, SECRET).user("alice").ma().encode()
-    });
+    dropped(
+        malformed("code 40 (Disconnect-Request) is not served"),
+        |_| Request::new(40, SECRET).user("alice").ma().encode(),
+    );
 }
 
 #[test]
@@ -209,25 +209,34 @@ fn datagram_of_4096_bytes_is_answered() {
 
 #[test]
 fn user_password_not_a_multiple_of_16() {
-    dropped(("bad User-Password", "17 octets is not a multiple of 16"), |s| {
-        let mut req = login(s);
-        let pw = req
-            .attrs
-            .iter_mut()
-            .find(|(t, _)| *t == USER_PASSWORD)
-            .unwrap();
-        pw.1.push(0x42); // 17 bytes
-        req.encode()
-    });
+    dropped(
+        ("bad User-Password", "17 octets is not a multiple of 16"),
+        |s| {
+            let mut req = login(s);
+            let pw = req
+                .attrs
+                .iter_mut()
+                .find(|(t, _)| *t == USER_PASSWORD)
+                .unwrap();
+            pw.1.push(0x42); // 17 bytes
+            req.encode()
+        },
+    );
 }
 
 #[test]
 fn user_password_over_128_bytes() {
-    dropped(("bad User-Password", "144 octets is not a multiple of 16 between 16 and 128"), |s| {
-        let secret = s.add_user("long", "x");
-        let pw = format!("{}{}", "x".repeat(124), code_now(&secret)); // 130 bytes -> 144 hidden
-        Request::access(SECRET, "long", pw.as_bytes()).encode()
-    });
+    dropped(
+        (
+            "bad User-Password",
+            "144 octets is not a multiple of 16 between 16 and 128",
+        ),
+        |s| {
+            let secret = s.add_user("long", "x");
+            let pw = format!("{}{}", "x".repeat(124), code_now(&secret)); // 130 bytes -> 144 hidden
+            Request::access(SECRET, "long", pw.as_bytes()).encode()
+        },
+    );
 }
 
 #[test]

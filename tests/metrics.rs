@@ -45,7 +45,6 @@ fn value(text: &str, series: &str) -> f64 {
 
 #[test]
 fn metrics_count_requests_decisions_and_drops() {
-    avoid_step_edge(5);
     let server = Server::with(Conf {
         extra: "[metrics]\nlisten = \"127.0.0.1:0\"\n".into(),
         ..Conf::default()

@@ -35,7 +35,6 @@ fn ok(out: &std::process::Output) -> String {
 
 #[test]
 fn a_code_accepted_on_one_node_is_refused_on_the_other() {
-    avoid_step_edge(5);
     let db = TestDatabase::new();
     let key = SharedKey::new();
     let (a, b) = two_nodes(Conf::default(), &db, &key);
@@ -107,7 +106,6 @@ fn the_same_request_to_both_nodes_at_once_is_accepted_once() {
 
 #[test]
 fn failures_on_one_node_lock_the_user_on_the_other() {
-    avoid_step_edge(5);
     let db = TestDatabase::new();
     let key = SharedKey::new();
     let conf = Conf {
@@ -133,7 +131,6 @@ fn failures_on_one_node_lock_the_user_on_the_other() {
 
 #[test]
 fn a_challenge_started_on_one_node_is_answered_on_the_other() {
-    avoid_step_edge(5);
     let db = TestDatabase::new();
     let key = SharedKey::new();
     let mut client = ClientConf::new("vpn", "127.0.0.1/32", SECRET);
@@ -157,7 +154,6 @@ fn a_challenge_started_on_one_node_is_answered_on_the_other() {
 
 #[test]
 fn db_copy_moves_an_installation_with_its_used_steps_and_recovery_codes() {
-    avoid_step_edge(5);
     // An SQLite installation in use.
     let mut single = Server::start();
     let secret = single.add_user("dave", "pw-dave");

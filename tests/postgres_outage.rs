@@ -114,7 +114,6 @@ fn nodes_go_quiet_while_the_database_is_away_and_resume_without_a_restart() {
     let b = Server::with(conf);
     let secret = a.add_user("gus", "pw-gus");
     let login = |code: &str| Request::access(SECRET, "gus", format!("pw-gus{code}").as_bytes());
-    avoid_step_edge(5);
     assert_eq!(
         answer(&a, &login(&code_now(&secret)), REPLY_TIMEOUT),
         Some(ACCESS_ACCEPT)

@@ -100,6 +100,11 @@ fn receiver(socket: UdpSocket, stop: Arc<AtomicBool>) -> (Replies, std::thread::
                 sink.lock().unwrap().push(buf[..n].to_vec());
             }
         }
+        // Whatever is still queued on the socket.
+        socket.set_nonblocking(true).unwrap();
+        while let Ok((n, _)) = socket.recv_from(&mut buf) {
+            sink.lock().unwrap().push(buf[..n].to_vec());
+        }
     });
     (replies, handle)
 }
@@ -206,7 +211,7 @@ fn arbitrary_and_mutated_datagrams_never_get_a_wrong_answer() {
     );
     let started = Instant::now();
     let mut rng = Rng::new(seed);
-    let server = Server::start();
+    let mut server = Server::start();
     let secret = server.add_user("alice", "alice-pw");
     server.add_user("bob", "bob-pw");
     let out = server.cli(&["user", "recovery-codes", "alice", "--json"], "");
@@ -326,8 +331,12 @@ fn arbitrary_and_mutated_datagrams_never_get_a_wrong_answer() {
             }
         }
     }
-    // Late replies to anything else.
-    std::thread::sleep(Duration::from_millis(300));
+    // Late replies to anything else: a graceful stop answers everything in flight before the
+    // server exits (and asserts it exits 0: nothing crashed); then the reader takes what is
+    // queued on the socket.
+    server.stop();
+    stop.store(true, Ordering::Relaxed);
+    reader.join().unwrap();
     run.judge(&replies);
     for i in run.unanswered_valid() {
         let s = &run.sent[i];
@@ -336,15 +345,7 @@ fn arbitrary_and_mutated_datagrams_never_get_a_wrong_answer() {
             s.how, s.sends, s.bytes
         ));
     }
-    stop.store(true, Ordering::Relaxed);
-    reader.join().unwrap();
-    // Still up, and nothing panicked on the way.
-    let status = Request::status(SECRET);
-    assert_eq!(
-        client.exchange(&status).code,
-        ACCESS_ACCEPT,
-        "seed {seed}: the server stopped answering"
-    );
+    // Nothing panicked on the way (the probes showed it answering throughout).
     if server.logs().contains("panicked") {
         run.failures.push("the server log shows a panic".into());
     }

@@ -24,7 +24,6 @@ fn scenario(level: &str) {
         },
         level,
     );
-    avoid_step_edge(5);
     let seed = server.add_user("alice", PASSWORD);
     let mut secrets = vec![SHARED.to_owned(), PASSWORD.to_owned(), seed.clone()];
     assert!(
@@ -55,9 +54,18 @@ fn scenario(level: &str) {
     assert_eq!(login(&vpn, &format!("wrong{code}")).code, ACCESS_REJECT);
     assert_eq!(login(&vpn, PASSWORD).code, ACCESS_REJECT); // sends a code
     assert!(server.wait_for_reason("code sent by email"));
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let delivered =
-        std::fs::read_to_string(server.config_path().with_file_name("delivered.jsonl")).unwrap();
+    // Delivery runs after the reply: wait (bounded) for the command to have written it.
+    let file = server.config_path().with_file_name("delivered.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let delivered = loop {
+        match std::fs::read_to_string(&file) {
+            Ok(text) if text.ends_with('\n') => break text,
+            _ if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            other => panic!("no code delivered within 5 s: {other:?}"),
+        }
+    };
     let sent: Value = serde_json::from_str(delivered.lines().next().unwrap()).unwrap();
     let sent_code = sent["code"].as_str().unwrap().to_owned();
     assert_eq!(

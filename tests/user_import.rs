@@ -50,7 +50,6 @@ fn login(server: &Server, user: &str, input: &str) -> u8 {
 
 #[test]
 fn csv_and_json_lines_import_users_who_can_log_in() {
-    avoid_step_edge(5);
     let server = Server::start();
     let hash = password::hash(LOW_COST, b"pw-hashed").unwrap();
     let known = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";

@@ -143,10 +143,27 @@ impl Conf {
     }
 }
 
-/// Run `radotp --config CONFIG ARGS…` with `stdin` fed in; bounded to 30 s.
+/// The variable through which a debug build of radotp reads its clock.
+pub const CLOCK_VARIABLE: &str = "RADOTP_TEST_CLOCK";
+
+/// The clock of a configuration: its server's clock file, if it has a server, else `T0`.
+pub fn clock_for(config: &Path) -> std::ffi::OsString {
+    let file = config.with_file_name("clock");
+    if file.exists() {
+        file.into_os_string()
+    } else {
+        T0.to_string().into()
+    }
+}
+
+/// Run `radotp --config CONFIG ARGS…` with `stdin` fed in, on the configuration's clock;
+/// bounded to 30 s.
 pub fn radotp(config: &Path, args: &[&str], stdin: &str) -> Output {
     let mut cmd = Command::new(BIN);
-    cmd.arg("--config").arg(config).args(args);
+    cmd.env(CLOCK_VARIABLE, clock_for(config))
+        .arg("--config")
+        .arg(config)
+        .args(args);
     run(cmd, stdin, Duration::from_secs(30))
 }
 
@@ -219,6 +236,7 @@ impl Server {
             .tempdir()
             .unwrap();
         fs::write(dir.path().join("radotp.toml"), conf.to_toml()).unwrap();
+        fs::write(dir.path().join("clock"), T0.to_string()).unwrap();
         let mut s = Server {
             dir,
             conf,
@@ -247,6 +265,7 @@ impl Server {
     fn spawn(&mut self) {
         let log = File::create(self.log_path(self.generation)).unwrap();
         let child = Command::new(BIN)
+            .env(CLOCK_VARIABLE, clock_for(&self.config_path()))
             .args([
                 "--log-format",
                 "json",
@@ -285,6 +304,18 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// The server's clock (unix seconds).
+    pub fn now(&self) -> u64 {
+        let text = fs::read_to_string(self.dir.path().join("clock")).unwrap();
+        text.trim().parse().unwrap()
+    }
+
+    /// Move the server's clock (and its CLI's) on by `secs` seconds.
+    pub fn advance(&self, secs: u64) {
+        let later = self.now() + secs;
+        fs::write(self.dir.path().join("clock"), later.to_string()).unwrap();
     }
 
     /// Send the signal `name` (`HUP`, `TERM`, …) to the server.

@@ -1,14 +1,19 @@
-//! TOTP codes (RFC 6238, SHA1, 6 digits, 30 s) for test users, computed with `totp-rs`.
-
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+//! TOTP codes (RFC 6238, SHA1, 6 digits, 30 s) for test users, computed with `totp-rs`, and
+//! the time they are computed at.
+//!
+//! Every radotp these tests start reads its clock from the test (`RADOTP_TEST_CLOCK`, honoured
+//! by debug builds only): it starts at `T0`, in the middle of a 30 s step, and moves only when
+//! a test moves it (`Server::advance`). So a code computed here is the code the server expects,
+//! with no step edge to wait for.
 
 use totp_rs::{Algorithm, Builder, Secret};
 
+/// The time every test server starts at: 15 s into a 30 s (and a 60 s) step.
+pub const T0: u64 = 1_800_000_015;
+
+/// The clock of a server that nobody advanced.
 pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+    T0
 }
 
 fn totp(secret_b32: &str) -> totp_rs::Totp {
@@ -41,13 +46,4 @@ pub fn wrong_code(secret_b32: &str) -> String {
         .map(|n| format!("{:06}", (n * 7919 + 123_457) % 1_000_000))
         .find(|c| !valid.contains(c))
         .unwrap()
-}
-
-/// Wait until at least `margin` seconds remain in the current 30 s step, so a test that needs
-/// one step for several requests does not straddle a boundary.
-pub fn avoid_step_edge(margin: u64) {
-    let left = 30 - now() % 30;
-    if left < margin {
-        std::thread::sleep(Duration::from_secs(left + 1));
-    }
 }

@@ -2,9 +2,10 @@
 //!
 //! Tests of the real binary need codes that stay valid and time that moves on command (a
 //! temporary password expiring, a lock running out) without sleeping. In debug builds only —
-//! which is what `cargo test` runs — the variable `RADOTP_TEST_CLOCK` may name a file holding
-//! the current unix time; every read of the clock reads that file. Release builds ignore the
-//! variable: the code that honours it is not compiled in.
+//! which is what `cargo test` runs — the variable `RADOTP_TEST_CLOCK` may hold the current
+//! unix time, or name a file holding it (read at every look at the clock, so a test moves time
+//! by rewriting the file). Release builds ignore the variable: the code that honours it is not
+//! compiled in.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -29,7 +30,10 @@ pub fn unix_now_signed() -> i64 {
 
 #[cfg(debug_assertions)]
 fn test_clock() -> Option<u64> {
-    let path = std::env::var_os(TEST_CLOCK_VARIABLE)?;
-    let text = std::fs::read_to_string(&path).ok()?;
+    let value = std::env::var_os(TEST_CLOCK_VARIABLE)?;
+    if let Some(now) = value.to_str().and_then(|v| v.parse().ok()) {
+        return Some(now);
+    }
+    let text = std::fs::read_to_string(&value).ok()?;
     text.trim().parse().ok()
 }

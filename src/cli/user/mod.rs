@@ -98,9 +98,7 @@ fn store_failure(e: StoreError) -> Failure {
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    radotp_server::clock::unix_now_signed()
 }
 
 /// A name NASes can send and authenticator apps can show.

@@ -92,11 +92,9 @@ pub fn is_loopback(ip: IpAddr) -> bool {
     ip.to_canonical().is_loopback()
 }
 
-/// Seconds since the Unix epoch, as the TOTP steps count them.
+/// Seconds since the Unix epoch, as the TOTP steps count them (the server's clock).
 pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    radotp_server::clock::unix_now()
 }
 
 /// A tiny argon2 cost for tests that do not measure cost.
