@@ -35,7 +35,18 @@ fn five_failures_lock_the_user_and_unlock_clears_it() {
             ACCESS_REJECT
         );
     }
-    assert!(show(&server, "alice")["locked_until"].is_string());
+    let shown = show(&server, "alice");
+    assert!(shown["locked_until"].is_string());
+    assert_eq!(
+        shown["failures"], 5,
+        "the failures the lock followed: {shown}"
+    );
+    let text = String::from_utf8(server.cli(&["user", "show", "alice"], "").stdout).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("Failures") && l.ends_with(" 5")),
+        "{text}"
+    );
     // Locked: even the right password and code are refused.
     let good = format!("pw-alice{}", code_now(&secret));
     assert_eq!(

@@ -179,6 +179,7 @@ fn recovery_codes_work_once_with_radclient() {
     assert!(radclient(&format!("pw-carol{code}")).contains("Received Access-Accept"));
     server.assert_reason("recovery code (9 left)");
     assert!(radclient(&format!("pw-carol{code}")).contains("Received Access-Reject"));
+    server.assert_reason("recovery code already used");
 }
 
 #[test]

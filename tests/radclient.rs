@@ -150,3 +150,34 @@ fn radclient_wrong_secret_gets_no_reply() {
     );
     server.assert_dropped("bad Message-Authenticator", "wrong shared secret?");
 }
+
+/// CHAP, MS-CHAP and MS-CHAPv2 cannot carry a password with a code appended: each is refused
+/// and named, so the administrator knows to configure the NAS for PAP.
+#[test]
+fn radclient_chap_and_ms_chap_are_named() {
+    let server = Server::start();
+    server.add_user("alice", "pw-alice");
+    let cases = [
+        ("CHAP-Password = \"pw-alice123456\"\n", "CHAP not supported"),
+        (
+            "MS-CHAP-Challenge = 0x00112233445566778899aabbccddeeff\n\
+             MS-CHAP-Response = 0x0001000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000\n",
+            "MS-CHAP not supported",
+        ),
+        (
+            "MS-CHAP-Challenge = 0x00112233445566778899aabbccddeeff\n\
+             MS-CHAP2-Response = 0x00000011223344556677889900112233445566770000000000000000000000000000000000000000000000000000000000\n",
+            "MS-CHAPv2 not supported",
+        ),
+    ];
+    for (attributes, reason) in cases {
+        let input = format!("User-Name = \"alice\"\n{attributes}Message-Authenticator = 0x00\n");
+        let out = radclient(&server, "auth", &input);
+        assert!(
+            received(&out).contains("Received Access-Reject"),
+            "{reason}: {}",
+            received(&out)
+        );
+        server.assert_reason(&format!("{reason} (only PAP carries the password"));
+    }
+}

@@ -1,10 +1,12 @@
-//! Equal timing of every reject class, measured at the real argon2 cost. Ignored by default (it
-//! measures, and takes ~15 s); run it with:
+//! Equal timing of every reject class, measured at the real argon2 cost with the reject delay
+//! at 0, so that only the work is measured. Ignored by default (it measures, and takes ~15 s);
+//! run it with:
 //!
 //!     cargo test --release --test timing -- --ignored --nocapture
 //!
-//! It prints the median reply time of each class over 60 requests. It asserts only what must
-//! hold whatever the machine: every class ran the same single argon2 verification.
+//! It prints the median reply time of each class over 60 requests and the ratio of the slowest
+//! median to the fastest. It asserts only what must hold whatever the machine: every class ran
+//! the same single argon2 verification — the locked and the unknown user against the dummy hash.
 
 mod common;
 
@@ -24,14 +26,20 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 #[test]
 #[ignore = "measurement: run with --ignored --nocapture"]
 fn every_reject_class_takes_the_same_time() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/send-code");
     let server = Server::with(Conf {
         memory_kib: 19456,
         iterations: 2,
         workers: 1,
-        extra: "[lockout]\nmax_failures = 100\n".into(),
+        extra: format!(
+            "[lockout]\nmax_failures = 100\nbase_secs = 3600\nmax_secs = 3600\n\n\
+             [delivery]\ncommand = [\"{script}\"]\nresend_cooldown_secs = 3600\n"
+        ),
         ..Conf::default()
     });
-    let names = ["known", "replay", "disabled", "expired", "known2"];
+    let names = [
+        "known", "replay", "disabled", "expired", "known2", "locked", "texted",
+    ];
     let secrets: Vec<String> = names
         .iter()
         .map(|n| server.add_user(n, "pw-right"))
@@ -43,7 +51,9 @@ fn every_reject_class_takes_the_same_time() {
             .code
     };
 
-    // Set up the states: a used code, a disabled user, an expired temporary password.
+    settle(25);
+    // Set up the states: a used code, a disabled user, an expired temporary password, a locked
+    // user, and one whose next code may not be sent yet.
     let replay_code = code_now(&secrets[1]);
     assert_eq!(
         login("replay", format!("pw-right{replay_code}")),
@@ -61,7 +71,16 @@ fn every_reject_class_takes_the_same_time() {
     );
     let temp: Value = serde_json::from_slice(&out.stdout).unwrap();
     let temp = temp["password"].as_str().unwrap().to_owned();
+    for i in 0..100 {
+        assert_eq!(login("locked", format!("guess{i}")), ACCESS_REJECT);
+    }
+    assert!(server.wait_for_reason("locked until"));
+    let out = server.cli(&["user", "set", "texted", "--sms", "+15550100"], "");
+    assert!(out.status.success());
+    assert_eq!(login("texted", "pw-right".into()), ACCESS_REJECT);
+    assert!(server.wait_for_reason("code sent by sms"));
     server.advance(2);
+    let setup = 1 + 100 + 1;
 
     // Separate users for the two guessing classes, so neither reaches the lockout threshold.
     let classes: Vec<(&str, &str, String)> = vec![
@@ -87,15 +106,21 @@ fn every_reject_class_takes_the_same_time() {
             format!("{temp}{}", code_now(&secrets[3])),
         ),
         (
+            "locked user",
+            "locked",
+            format!("pw-right{}", code_now(&secrets[5])),
+        ),
+        ("code rate-limited", "texted", "pw-right".into()),
+        (
             "unknown user",
             "nobody",
             format!("pw-right{}", code_now(&secrets[0])),
         ),
     ];
-    let verifications_before = PER_CLASS * classes.len() + 1;
     println!(
         "\nmedian reply time over {PER_CLASS} requests, argon2id m=19456 KiB t=2 p=1, reject delay 0:"
     );
+    let mut medians = Vec::new();
     for (class, user, input) in &classes {
         let samples: Vec<Duration> = (0..PER_CLASS)
             .map(|_| {
@@ -104,11 +129,17 @@ fn every_reject_class_takes_the_same_time() {
                 started.elapsed()
             })
             .collect();
-        println!(
-            "  {class:<18} {:>6.1} ms",
-            median(samples).as_secs_f64() * 1000.0
-        );
+        let m = median(samples);
+        println!("  {class:<18} {:>6.2} ms", m.as_secs_f64() * 1000.0);
+        medians.push(m);
     }
+    let (min, max) = (medians.iter().min().unwrap(), medians.iter().max().unwrap());
+    println!(
+        "  max/min of the class medians: {:.3}",
+        max.as_secs_f64() / min.as_secs_f64()
+    );
+    server.assert_reason("locked (until");
+    server.assert_reason("no code sent: one was sent moments ago");
     let mut server = server;
     server.stop();
     let stopped = server
@@ -118,6 +149,7 @@ fn every_reject_class_takes_the_same_time() {
         .unwrap();
     assert_eq!(
         stopped["argon2_verifications"].as_u64(),
-        Some(verifications_before as u64)
+        Some((PER_CLASS * classes.len() + setup) as u64),
+        "one check per request, whatever the class"
     );
 }

@@ -202,13 +202,14 @@ fn passwd_and_temporary_passwords() {
         login(&server, "erin", &format!("{temp_pw}{next}")),
         ACCESS_ACCEPT
     );
+    server.assert_reason("TOTP code (clock drift +1 steps; temporary password, valid until");
     server.advance(4);
     // Expiry is checked once the password itself is right, whatever the code.
     assert_eq!(
         login(&server, "erin", &format!("{temp_pw}{next}")),
         ACCESS_REJECT
     );
-    server.assert_reason("password expired");
+    server.assert_reason("password expired (the temporary password expired at");
     // passwd clears the expiry.
     ok(&server.cli(
         &["user", "passwd", "erin", "--password-stdin"],

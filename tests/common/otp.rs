@@ -4,7 +4,10 @@
 //! Every radotp these tests start reads its clock from the test (`RADOTP_TEST_CLOCK`, honoured
 //! by debug builds only): it starts at `T0`, in the middle of a 30 s step, and moves only when
 //! a test moves it (`Server::advance`). So a code computed here is the code the server expects,
-//! with no step edge to wait for.
+//! with no step edge to wait for. A release build (the timing measurement) runs on the real
+//! clock instead, and `settle` waits out a step edge there.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use totp_rs::{Algorithm, Builder, Secret};
 
@@ -13,7 +16,30 @@ pub const T0: u64 = 1_800_000_015;
 
 /// The clock of a server that nobody advanced.
 pub fn now() -> u64 {
-    T0
+    if cfg!(debug_assertions) {
+        T0
+    } else {
+        wall_clock()
+    }
+}
+
+pub fn wall_clock() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// On the real clock (release builds), wait until at least `margin` seconds remain in the
+/// current 30 s step; on the test clock there is nothing to wait for.
+pub fn settle(margin: u64) {
+    if cfg!(debug_assertions) {
+        return;
+    }
+    let left = 30 - wall_clock() % 30;
+    if left < margin {
+        std::thread::sleep(Duration::from_secs(left + 1));
+    }
 }
 
 fn totp(secret_b32: &str) -> totp_rs::Totp {

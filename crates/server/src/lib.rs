@@ -1,26 +1,30 @@
-//! radotp: a RADIUS authentication server for password + one-time-code login on devices with a
-//! single password field.
+//! radotp's server: everything the `radotp` binary builds and runs, and nothing that talks to a
+//! server from outside (the RADIUS client and the load generator are `radotp-tools`).
 //!
 //! # Layout
 //!
-//! - [`config`]: the TOML file → a validated [`config::Config`], every problem named by key.
-//! - [`clients`]: the NAS table, source address → client settings (most specific prefix wins).
+//! How a request flows: a transport ([`server`]'s UDP loop) hands the bytes to the
+//! [`server::Pipeline`] — [`protocol`] prechecks and Message-Authenticator, the client table
+//! ([`clients`]), the reply cache, the Access-Request's attributes — which asks the decision
+//! core ([`auth`]) on a worker thread, and signs and sends what it decides.
+//!
+//! - [`server`]: the composition root (`server::build`), the pipeline shared by every transport,
+//!   the UDP transport, the worker pool, the events (one log shape, one count each), health and
+//!   `/metrics`.
+//! - [`auth`]: the pure decision core (`decision`: plan, then verdict and effects; `reason`;
+//!   `tails`), the `PasswordCheck` seam with the local argon2 source, and the shell that executes
+//!   a verdict against the store (`authenticator`); TOTP, hashes, generated codes.
+//! - [`store`]: users and replay state behind the [`store::Store`] trait: SQLite (embedded
+//!   default) or PostgreSQL (several nodes), one row mapping, the key file, and the storage
+//!   checks `check-config` and `serve` share.
+//! - [`config`]: the TOML file parsed once, section by section, into the types below.
+//! - [`clients`], [`delivery`], [`authz`]: the NAS table; codes sent by command or webhook;
+//!   groups and reply attributes, encoded with the [`dictionary`].
 //! - [`protocol`]: the wire: raw prechecks, Message-Authenticator, User-Password hiding, signed
 //!   replies.
-//! - [`dedup`]: the RFC 5080 response cache (retransmissions get the same bytes back).
-//! - [`dictionary`]: FreeRADIUS-format dictionaries and the typed encoding of reply attributes.
-//! - [`auth`]: the pure decision core (split, TOTP, verdict) and password hashing; no sockets.
-//! - [`authz`]: groups and reply attributes: what an accepted user gets.
-//! - [`store`]: persistent users and replay state behind the [`store::Store`] trait: SQLite
-//!   (embedded default) or PostgreSQL (several nodes).
-//! - [`server`]: the UDP loop, the staged packet pipeline and the bounded argon2 worker pool.
-//! - [`client`]: a RADIUS client: build requests, verify replies, send with retries.
-//! - [`bench`]: the load generator (`radotp bench`), benchmark users and the argon2 calibration.
-//! - [`metrics`]: Prometheus counters and histograms of what the server did.
-//! - [`cli`]: the subcommands (`serve`, `check-config`, `user`).
-//! - [`logging`]: the log subscriber: level filter and one line shape, logfmt or JSON.
-//! - [`timefmt`]: UTC calendar times for logs and the CLI.
-//! - [`secret`]: newtypes that keep secrets out of logs and zero them on drop.
+//! - [`metrics`], [`logging`]: Prometheus series; the log subscriber (logfmt or typed JSON).
+//! - [`clock`], [`timefmt`], [`secret`], [`invalid`]: the wall clock (with the test clock of
+//!   debug builds), UTC times, redacting secret types, and the shape of a setting out of bounds.
 
 // A library reports through its return values and the log, never by printing.
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]

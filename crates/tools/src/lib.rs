@@ -5,7 +5,7 @@
 //!
 //! - [`client`]: a RADIUS client: build requests, verify replies, send with retries
 //!   (`radotp test`).
-//! - [`bench`]: the load generator (`radotp bench`), benchmark users and the argon2 calibration.
+//! - [`bench`](mod@bench): the load generator (`radotp bench`), benchmark users and the argon2 calibration.
 
 // A library reports through its return values and the log, never by printing.
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]

@@ -9,12 +9,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long answers are kept: longer than any NAS retries one request.
-pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(30);
+pub(super) const DEFAULT_LIFETIME: Duration = Duration::from_secs(30);
 /// Bound on remembered requests.
-pub const DEFAULT_CAPACITY: usize = 65_536;
+pub(super) const DEFAULT_CAPACITY: usize = 65_536;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct RequestKey {
+pub(super) struct RequestKey {
     /// The same Identifier and authenticator from the same peer on another transport (another
     /// socket, a TLS connection) is another request.
     pub transport: super::Transport,
@@ -42,7 +42,7 @@ struct Entry {
 
 /// What to do with an incoming request.
 #[derive(Debug)]
-pub enum Lookup {
+pub(super) enum Lookup {
     /// Not seen before: process it; the guard clears the in-flight mark if processing ends
     /// without an answer.
     New(InFlightGuard),
@@ -79,12 +79,12 @@ impl Inner {
 
 /// Shared between the receive loops and the tasks that finish requests.
 #[derive(Clone, Debug)]
-pub struct ResponseCache {
+pub(super) struct ResponseCache {
     inner: Arc<Mutex<Inner>>,
 }
 
 impl ResponseCache {
-    pub fn new(lifetime: Duration, capacity: usize) -> Self {
+    pub(super) fn new(lifetime: Duration, capacity: usize) -> Self {
         Self {
             inner: Arc::new(Mutex::new(Inner {
                 entries: HashMap::new(),
@@ -99,7 +99,7 @@ impl ResponseCache {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn lookup(&self, key: RequestKey, now: Instant) -> Lookup {
+    pub(super) fn lookup(&self, key: RequestKey, now: Instant) -> Lookup {
         let mut inner = self.lock();
         inner.expire(now);
         match inner.entries.get(&key) {
@@ -133,11 +133,13 @@ impl ResponseCache {
         })
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
         self.lock().entries.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(super) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 }
@@ -145,14 +147,14 @@ impl ResponseCache {
 /// Marks one request in flight. `answer` stores the reply; dropping it unanswered (an error,
 /// an overload drop, a panic) forgets the request so a retransmission is processed afresh.
 #[derive(Debug)]
-pub struct InFlightGuard {
+pub(super) struct InFlightGuard {
     cache: ResponseCache,
     key: RequestKey,
     done: bool,
 }
 
 impl InFlightGuard {
-    pub fn answer(mut self, reply: Arc<[u8]>, ready_at: Instant) {
+    pub(super) fn answer(mut self, reply: Arc<[u8]>, ready_at: Instant) {
         let mut inner = self.cache.lock();
         if let Some(entry) = inner.entries.get_mut(&self.key) {
             entry.state = State::Answered { reply, ready_at };

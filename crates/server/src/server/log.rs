@@ -99,7 +99,7 @@ impl RequestContext {
 }
 
 /// Escape control characters and cap the length, so a User-Name cannot forge log lines.
-pub fn printable_user(name: &[u8]) -> String {
+pub(super) fn printable_user(name: &[u8]) -> String {
     const MAX_CHARS: usize = 64;
     let name = String::from_utf8_lossy(name);
     let mut out = String::new();

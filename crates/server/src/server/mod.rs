@@ -7,22 +7,22 @@
 //!   (step 5); `rate`: per-client rate limits; `health`: is the store answering.
 //! - [`outcome`]: why a request was dropped; `events` and `log`: the one place each event is
 //!   logged and counted, in one log shape.
-//! - [`settings`]: `[server]` and its bounds.
+//! - `settings`: `[server]` and its bounds ([`Settings`]).
 //! - `udp`: the UDP transport (receive loops, replies held for the reject delay);
-//!   [`pool`]: the bounded password workers; `metrics_http`: `/metrics`.
+//!   `pool`: the bounded password workers; `metrics_http`: `/metrics`.
 
 mod build;
-pub mod dedup;
+mod dedup;
 pub mod events;
-pub mod health;
-pub mod log;
+mod health;
+mod log;
 mod metrics_http;
 pub mod outcome;
 pub mod pipeline;
-pub mod pool;
+mod pool;
 mod rate;
 mod request;
-pub mod settings;
+mod settings;
 mod udp;
 
 use std::future::Future;

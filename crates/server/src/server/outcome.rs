@@ -205,3 +205,32 @@ mod tests {
         assert_eq!(DropReason::BadAttribute("x").label(), "malformed");
     }
 }
+
+/// The README lists every reason a log line (and a metrics label) can carry.
+#[cfg(test)]
+mod documented {
+    use super::DropReason;
+    use crate::auth::Reason;
+    use crate::server::events::STATUS_SERVER_REASON;
+
+    #[test]
+    fn every_reason_is_in_the_readme() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+        let readme = std::fs::read_to_string(path).unwrap();
+        let logs = &readme[readme.find("## Logs").unwrap()..];
+        let logs = &logs[..logs.find("## Metrics").unwrap()];
+        let every = Reason::LABELS
+            .iter()
+            .chain(DropReason::LABELS)
+            .chain([&STATUS_SERVER_REASON]);
+        for label in every {
+            assert!(
+                logs.contains(&format!("`{label}`")),
+                "README's Logs lack `{label}`"
+            );
+        }
+        for outcome in ["accept", "challenge", "reject", "drop"] {
+            assert!(logs.contains(&format!("| `{outcome}` |")), "{outcome}");
+        }
+    }
+}

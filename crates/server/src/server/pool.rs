@@ -16,9 +16,9 @@ type Job = Box<dyn FnOnce() + Send>;
 
 /// The queue is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Overloaded;
+pub(super) struct Overloaded;
 
-pub struct WorkerPool {
+pub(super) struct WorkerPool {
     sender: Option<SyncSender<Job>>,
     threads: Vec<JoinHandle<()>>,
     queued: Arc<AtomicUsize>,
@@ -34,13 +34,14 @@ impl std::fmt::Debug for WorkerPool {
 
 impl WorkerPool {
     /// `workers` threads (at least one) and room for `queue` waiting jobs.
-    pub fn new(workers: usize, queue: usize) -> Self {
+    #[cfg(test)]
+    pub(super) fn new(workers: usize, queue: usize) -> Self {
         Self::with_start(workers, queue, || {})
     }
 
     /// As `new`, and each thread first runs `on_start` (e.g. to set up its own memory), before
     /// it takes any job.
-    pub fn with_start(
+    pub(super) fn with_start(
         workers: usize,
         queue: usize,
         on_start: impl Fn() + Send + Sync + 'static,
@@ -72,7 +73,7 @@ impl WorkerPool {
 
     /// Queue `job`; its result arrives on the returned channel. If the job panics, the channel
     /// closes without a value.
-    pub fn try_submit<T, F>(&self, job: F) -> Result<oneshot::Receiver<T>, Overloaded>
+    pub(super) fn try_submit<T, F>(&self, job: F) -> Result<oneshot::Receiver<T>, Overloaded>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
@@ -93,12 +94,8 @@ impl WorkerPool {
     }
 
     /// Jobs waiting for a thread.
-    pub fn queued(&self) -> usize {
+    pub(super) fn queued(&self) -> usize {
         self.queued.load(Ordering::Relaxed)
-    }
-
-    pub fn workers(&self) -> usize {
-        self.threads.len()
     }
 }
 

@@ -7,14 +7,14 @@ use std::time::Duration;
 use crate::invalid::Invalid;
 
 /// Longer than this and NASes give up before the reject arrives.
-pub const MAX_REJECT_DELAY: Duration = Duration::from_secs(10);
+pub(super) const MAX_REJECT_DELAY: Duration = Duration::from_secs(10);
 /// More password threads than this is a typo, not a machine.
-pub const MAX_WORKERS: usize = 1024;
+pub(super) const MAX_WORKERS: usize = 1024;
 /// Requests that may wait for a worker, at most.
-pub const MAX_PENDING: usize = 1_000_000;
+pub(super) const MAX_PENDING: usize = 1_000_000;
 /// Bounds of `max_queue_wait_ms`.
-pub const MIN_QUEUE_WAIT: Duration = Duration::from_millis(100);
-pub const MAX_QUEUE_WAIT: Duration = Duration::from_secs(60);
+pub(super) const MIN_QUEUE_WAIT: Duration = Duration::from_millis(100);
+pub(super) const MAX_QUEUE_WAIT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone)]
 pub struct Settings {
