@@ -247,6 +247,9 @@ fn db_copy_moves_an_installation_with_its_used_steps_and_recovery_codes() {
     );
 }
 
+/// The schema version this radotp creates.
+const SCHEMA: i64 = radotp_server::store::postgres::SCHEMA_VERSION;
+
 #[test]
 fn db_migrate_creates_the_schema_and_check_config_reaches_the_database() {
     let db = TestDatabase::new();
@@ -260,7 +263,7 @@ fn db_migrate_creates_the_schema_and_check_config_reaches_the_database() {
     assert!(ok(&checked).contains("configuration OK"));
     let migrated = ok(&radotp(&config, &["db", "migrate"], ""));
     assert!(
-        migrated.contains("schema version 4 (found 0)"),
+        migrated.contains(&format!("schema version {SCHEMA} (found 0)")),
         "{migrated}"
     );
     assert!(
@@ -268,7 +271,10 @@ fn db_migrate_creates_the_schema_and_check_config_reaches_the_database() {
         "no password printed: {migrated}"
     );
     let again = ok(&radotp(&config, &["db", "migrate"], ""));
-    assert!(again.contains("schema version 4 (found 4)"), "{again}");
+    assert!(
+        again.contains(&format!("schema version {SCHEMA} (found {SCHEMA})")),
+        "{again}"
+    );
 
     // A wrong key file for a database that holds users is named.
     ok(&radotp(

@@ -2,6 +2,7 @@
 #![allow(dead_code, unused_imports, unreachable_pub)]
 
 pub mod client;
+pub mod faults;
 pub mod logfmt;
 pub mod otp;
 
@@ -65,6 +66,8 @@ pub struct Conf {
     pub database_url: Option<String>,
     /// `[database] key_file = …`; nodes sharing a database share one.
     pub key_file: Option<String>,
+    /// `[database] path = …` instead of `radotp.db` beside the configuration.
+    pub database_path: Option<String>,
 }
 
 impl Default for Conf {
@@ -79,6 +82,7 @@ impl Default for Conf {
             extra: String::new(),
             database_url: None,
             key_file: None,
+            database_path: None,
         }
     }
 }
@@ -108,9 +112,10 @@ impl Conf {
 
     pub fn to_toml(&self) -> String {
         let listen: Vec<String> = self.listen.iter().map(|s| q(s)).collect();
-        let mut database = match &self.database_url {
-            Some(url) => format!("url = {}\n", q(url)),
-            None => "path = \"radotp.db\"\n".to_owned(),
+        let mut database = match (&self.database_url, &self.database_path) {
+            (Some(url), _) => format!("url = {}\n", q(url)),
+            (None, Some(path)) => format!("path = {}\n", q(path)),
+            (None, None) => "path = \"radotp.db\"\n".to_owned(),
         };
         if let Some(key_file) = &self.key_file {
             database += &format!("key_file = {}\n", q(key_file));

@@ -547,5 +547,6 @@ impl Store for RacingStore {
         set_groups(name: &str, groups: &[String]) -> ();
         set_reply(name: &str, reply: &[String]) -> ();
         count_users() -> u64;
+        probe(now: i64) -> ();
     }
 }

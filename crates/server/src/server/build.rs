@@ -90,7 +90,16 @@ impl Server {
 pub fn build(config: &Config) -> Result<Server, BuildError> {
     store::check::check(&config.database).map_err(|p| BuildError::config("database", p))?;
     let prepared = Prepared::new(config)?;
-    Ok(prepared.finish(store::open(&config.database)?))
+    let store = store::open(&config.database)?;
+    // Healthy means able to record: a database that answers reads but cannot be written (a
+    // full disk, a standby) would drop every login; refuse to start on it.
+    store.probe(crate::clock::unix_now_signed()).map_err(|e| {
+        BuildError::Store(StoreError::Database(format!(
+            "the database {} cannot be written: {e}",
+            config.database.location()
+        )))
+    })?;
+    Ok(prepared.finish(store))
 }
 
 /// What `check-config` builds: everything `build` builds, on the store as it is — read-only —

@@ -1,26 +1,38 @@
-//! Is the store answering? A node whose database is unreachable must not look healthy: it
-//! drops Access-Requests (never guessing an answer) and leaves Status-Server unanswered
-//! (RFC 5997 allows it), so NASes fail over. The state flips on store errors and successes,
-//! and a probe checks every few seconds; each outage is logged once, and so is its end.
+//! Can the store decide and record? A node whose database cannot record — unreachable, full,
+//! read-only — must not look healthy: it drops Access-Requests (never guessing an answer) and
+//! leaves Status-Server unanswered (RFC 5997 allows it), so NASes fail over.
+//!
+//! Health goes down on any store error of a request or of the probe, and comes back only when
+//! the probe's writes succeed twice in a row — a read that works proves nothing about a full
+//! disk, and on a full disk one small write can still fit into the room a failed one left. The
+//! probe writes more than any request does (see `Store::probe`). Each outage is logged once
+//! when it starts and once when it ends.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use crate::store::Store;
 
-/// How often the store is probed.
-pub(super) const PROBE_INTERVAL: Duration = Duration::from_secs(2);
+/// How often the store is probed while it records.
+const PROBE_INTERVAL: Duration = Duration::from_secs(2);
+/// How often while it does not: back as soon as it can be.
+const PROBE_INTERVAL_DOWN: Duration = Duration::from_millis(500);
+/// Recorded probes in a row that end an outage.
+const RECORDED_TO_RECOVER: u32 = 2;
 
 #[derive(Debug)]
 pub struct Health {
     up: AtomicBool,
+    /// Probes recorded since the last failure.
+    recorded: AtomicU32,
 }
 
 impl Default for Health {
     fn default() -> Self {
         Self {
             up: AtomicBool::new(true),
+            recorded: AtomicU32::new(0),
         }
     }
 }
@@ -32,29 +44,38 @@ impl Health {
 
     /// A store call failed.
     pub fn failed(&self, error: &str) {
+        self.recorded.store(0, Ordering::Relaxed);
         if self.up.swap(false, Ordering::Relaxed) {
             tracing::error!(
                 error,
-                "database unavailable: dropping requests and Status-Server until it is back"
+                "database unavailable: dropping requests and Status-Server until it records again"
             );
         }
     }
 
-    /// A store call worked.
-    pub fn succeeded(&self) {
-        if !self.up.swap(true, Ordering::Relaxed) {
-            tracing::info!("database available again: serving requests");
+    /// The probe recorded its write.
+    fn recorded(&self) {
+        let in_a_row = self.recorded.fetch_add(1, Ordering::Relaxed) + 1;
+        if in_a_row >= RECORDED_TO_RECOVER && !self.up.swap(true, Ordering::Relaxed) {
+            tracing::warn!("database available again: it records; serving requests");
         }
     }
 }
 
-/// Probe the store forever (the caller aborts the task at shutdown).
+/// Probe the store with a write, forever (the caller aborts the task at shutdown).
 pub(super) async fn probe(store: Arc<dyn Store>, health: Arc<Health>) {
     loop {
-        tokio::time::sleep(PROBE_INTERVAL).await;
+        let pause = if health.is_up() {
+            PROBE_INTERVAL
+        } else {
+            PROBE_INTERVAL_DOWN
+        };
+        tokio::time::sleep(pause).await;
         let store = Arc::clone(&store);
-        match tokio::task::spawn_blocking(move || store.count_users()).await {
-            Ok(Ok(_)) => health.succeeded(),
+        let written =
+            tokio::task::spawn_blocking(move || store.probe(crate::clock::unix_now_signed())).await;
+        match written {
+            Ok(Ok(())) => health.recorded(),
             Ok(Err(e)) => health.failed(&e.to_string()),
             Err(_) => health.failed("the probe failed"),
         }
@@ -64,15 +85,28 @@ pub(super) async fn probe(store: Arc<dyn Store>, health: Arc<Health>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{Keys, SqliteStore};
 
     #[test]
-    fn flips_both_ways() {
+    fn only_a_recorded_write_brings_it_back() {
         let h = Health::default();
         assert!(h.is_up());
-        h.failed("connection refused");
-        h.failed("still refused");
+        h.failed("disk full");
+        h.failed("still full");
         assert!(!h.is_up());
-        h.succeeded();
+        h.recorded();
+        assert!(!h.is_up(), "one write may fit where a failed one left room");
+        h.failed("full again");
+        h.recorded();
+        assert!(!h.is_up());
+        h.recorded();
         assert!(h.is_up());
+    }
+
+    #[test]
+    fn the_probe_writes() {
+        let store = SqliteStore::open_in_memory(Keys::from_master(b"k")).unwrap();
+        store.probe(1).unwrap();
+        store.probe(2).unwrap();
     }
 }

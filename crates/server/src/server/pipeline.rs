@@ -265,10 +265,7 @@ impl Pipeline {
             now,
         );
         match decided {
-            Ok(decision) => {
-                self.health.succeeded();
-                Ok(decision)
-            }
+            Ok(decision) => Ok(decision),
             Err(AuthError::Store(e)) => {
                 self.health.failed(&e.to_string());
                 Err(DropReason::StoreUnavailable(e.to_string()))

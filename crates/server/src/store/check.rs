@@ -57,6 +57,9 @@ fn check_sqlite(db: &Path, key_file: &Path) -> Result<Found, Vec<Invalid>> {
         None
     };
     let found = if db.exists() {
+        if let Some(message) = not_writable(db) {
+            problems.push(Invalid::new("path", message));
+        }
         match keys.map(|keys| SqliteStore::open_checked(db, keys)) {
             Some(Ok(store)) => Some(Found::Existing(Arc::new(store))),
             Some(Err(e)) => {
@@ -120,12 +123,45 @@ fn not_creatable(path: &Path) -> Option<String> {
     };
     match std::fs::metadata(dir) {
         Ok(m) if !m.is_dir() => Some(format!("{} is not a folder", dir.display())),
-        Ok(m) if m.permissions().readonly() => Some(format!(
-            "cannot create {}: {} is read-only",
-            path.display(),
-            dir.display()
-        )),
-        Ok(_) => None,
+        Ok(_) => folder_not_writable(dir)
+            .map(|e| format!("cannot create {}: {} {e}", path.display(), dir.display())),
         Err(e) => Some(format!("cannot create {}: {e}", path.display())),
     }
+}
+
+/// Why the existing database could not be written (its file, or its folder, where SQLite keeps
+/// the write-ahead log), if it could not. A read-only filesystem answers reads as usual.
+fn not_writable(db: &Path) -> Option<String> {
+    // Opened for writing, not written: nothing changes.
+    if let Err(e) = std::fs::OpenOptions::new().write(true).open(db) {
+        return Some(format!("{} cannot be written: {e}", db.display()));
+    }
+    let dir = db
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    folder_not_writable(dir).map(|e| {
+        format!(
+            "{} {e}, and SQLite keeps its write-ahead log beside the database",
+            dir.display()
+        )
+    })
+}
+
+/// Can a page be written in `dir`? Permission bits do not tell (a read-only mount, an ACL, a
+/// full disk): a file of one database page is written, synced and removed at once.
+fn folder_not_writable(dir: &Path) -> Option<String> {
+    use std::io::Write;
+    let probe = dir.join(format!(".radotp-write-check-{}", std::process::id()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .and_then(|mut file| {
+            let page = [0u8; 4096];
+            let outcome = file.write_all(&page).and_then(|()| file.sync_all());
+            let _ = std::fs::remove_file(&probe);
+            outcome
+        });
+    written.err().map(|e| format!("cannot be written: {e}"))
 }

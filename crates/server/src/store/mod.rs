@@ -172,6 +172,9 @@ impl RecoveryCodeState {
     }
 }
 
+/// What the health probe writes each time, beside the time: more than a login's writes.
+pub const PROBE_BYTES: usize = 16 * 1024;
+
 /// Wrong guesses a sent code survives; then it is dead.
 pub const MAX_CODE_ATTEMPTS: u32 = 5;
 
@@ -393,6 +396,11 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// Number of users (metrics, status).
     fn count_users(&self) -> Result<u64, StoreError>;
+
+    /// Write a heartbeat: the store is healthy only if it can record (a full disk, a read-only
+    /// file or a standby database still answer reads). It writes more than any login does
+    /// (`PROBE_BYTES` of fresh random data), so a write that fits is not a lucky small one.
+    fn probe(&self, now: i64) -> Result<(), StoreError>;
 }
 
 /// `[database]`: where the store is, and the key file that seals it.

@@ -176,3 +176,18 @@ fn count(value: i64) -> u32 {
 pub(crate) fn json_list(list: &[String]) -> Result<String, StoreError> {
     serde_json::to_string(list).map_err(|e| StoreError::Database(e.to_string()))
 }
+
+/// The health probe's write: one row, rewritten (see `Store::probe`).
+pub(crate) const PROBE: &str = "INSERT INTO heartbeat (id, written_at, data) VALUES (1, ?1, ?2)
+     ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at, data = excluded.data";
+pub(crate) const PROBE_PG: &str = "INSERT INTO heartbeat (id, written_at, data) VALUES (1, $1, $2)
+     ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at, data = excluded.data";
+
+/// Fresh bytes for each probe, so that every probe really writes them.
+pub(crate) fn probe_data() -> Vec<u8> {
+    let mut data = vec![0u8; super::PROBE_BYTES];
+    for chunk in data.chunks_mut(32) {
+        chunk.copy_from_slice(&crate::secret::random_bytes::<32>()[..chunk.len()]);
+    }
+    data
+}

@@ -59,6 +59,12 @@ const MIGRATIONS: &[&str] = &[
     // 4: authorization: groups, and per-user reply attributes (JSON arrays of text).
     "ALTER TABLE users ADD COLUMN groups TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE users ADD COLUMN reply TEXT NOT NULL DEFAULT '[]';",
+    // 5: one row the health probe rewrites: the store is healthy when it can record.
+    "CREATE TABLE heartbeat (
+        id         BIGINT PRIMARY KEY CHECK (id = 1),
+        written_at BIGINT NOT NULL,
+        data       BYTEA NOT NULL
+    );",
 ];
 
 /// The schema version this radotp writes.

@@ -367,4 +367,9 @@ impl Store for PostgresStore {
         })?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
+
+    fn probe(&self, now: i64) -> Result<(), StoreError> {
+        let data = row::probe_data();
+        self.execute(row::PROBE_PG, &[&now, &data]).map(|_| ())
+    }
 }

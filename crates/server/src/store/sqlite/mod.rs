@@ -123,6 +123,28 @@ impl SqliteStore {
 
 /// Record a successful login made with a code other than TOTP: like any success, it resets
 /// the failure count.
+/// A statement with `RETURNING`, run to its end; the first row it returns, if any.
+///
+/// SQLite applies the change at the first step but commits it (in autocommit mode) only when
+/// the statement completes. `query_row` stops after the first row and resets the statement,
+/// which discards the commit's error: a full disk or an I/O error then looks like success and
+/// the write is lost. Stepping to the end reports it.
+fn returning<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Option<T>, StoreError> {
+    let mut statement = conn.prepare_cached(sql).map_err(db_error)?;
+    let mut rows = statement.query(params).map_err(db_error)?;
+    let first = match rows.next().map_err(db_error)? {
+        Some(row) => Some(map(row).map_err(db_error)?),
+        None => None,
+    };
+    while rows.next().map_err(db_error)?.is_some() {}
+    Ok(first)
+}
+
 fn touch_login(conn: &Connection, name: &str, now: i64) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE users SET last_login_at = ?2, failures = 0, locks = 0 WHERE name = ?1",

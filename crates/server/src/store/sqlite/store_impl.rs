@@ -363,15 +363,13 @@ impl Store for SqliteStore {
         let mac = self.keys.code_mac(MacPurpose::Challenge, "", state);
         let conn = self.conn();
         // DELETE … RETURNING: whoever deletes the row owns the challenge; a second use finds none.
-        let user_id: Option<i64> = conn
-            .query_row(
-                "DELETE FROM challenges WHERE state_mac = ?1 AND client = ?2 AND expires_at > ?3
-                 RETURNING user_id",
-                params![mac, client, now],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db_error)?;
+        let user_id: Option<i64> = returning(
+            &conn,
+            "DELETE FROM challenges WHERE state_mac = ?1 AND client = ?2 AND expires_at > ?3
+             RETURNING user_id",
+            params![mac, client, now],
+            |r| r.get(0),
+        )?;
         let Some(id) = user_id else { return Ok(None) };
         conn.query_row("SELECT name FROM users WHERE id = ?1", [id], |r| r.get(0))
             .optional()
@@ -398,9 +396,9 @@ impl Store for SqliteStore {
         let conn = self.conn();
         // One statement: SQLite computes every SET from the row's old values, so the counter,
         // the lock count and the lock agree even when nodes race.
-        let locked_until: Option<Option<i64>> = conn
-            .query_row(
-                "UPDATE users SET
+        let locked_until: Option<Option<i64>> = returning(
+            &conn,
+            "UPDATE users SET
                     failures = failures + 1,
                     locks = CASE WHEN (failures + 1) % ?3 = 0 THEN locks + 1 ELSE locks END,
                     locked_until = CASE WHEN (failures + 1) % ?3 = 0
@@ -408,17 +406,15 @@ impl Store for SqliteStore {
                         ELSE locked_until END
                  WHERE name = ?1
                  RETURNING CASE WHEN locked_until > ?2 THEN locked_until END",
-                params![
-                    name,
-                    now,
-                    policy.max_failures,
-                    policy.base_secs,
-                    policy.max_secs
-                ],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db_error)?;
+            params![
+                name,
+                now,
+                policy.max_failures,
+                policy.base_secs,
+                policy.max_secs
+            ],
+            |r| r.get(0),
+        )?;
         Ok(locked_until.flatten())
     }
 
@@ -442,6 +438,15 @@ impl Store for SqliteStore {
         let conn = self.conn();
         conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get::<_, i64>(0))
             .map(|n| n as u64)
+            .map_err(db_error)
+    }
+
+    fn probe(&self, now: i64) -> Result<(), StoreError> {
+        let conn = self.conn();
+        let data = row::probe_data();
+        conn.prepare_cached(row::PROBE)
+            .and_then(|mut stmt| stmt.execute(params![now, data]))
+            .map(|_| ())
             .map_err(db_error)
     }
 }
