@@ -16,24 +16,35 @@ fn show(server: &Server, name: &str) -> Value {
 }
 
 #[test]
-fn five_failures_lock_the_user_and_unlock_clears_it() {
+fn wrong_codes_after_the_right_password_lock_the_user_and_unlock_clears_it() {
     let server = Server::start();
     let secret = server.add_user("alice", "pw-alice");
     let client = Client::new(server.addr());
-    // A retransmission is answered from the cache and does not count again.
-    let wrong = Request::access(SECRET, "alice", b"guess0000000").encode();
+    let good = Request::access(
+        SECRET,
+        "alice",
+        format!("pw-alice{}", code_now(&secret)).as_bytes(),
+    );
+    assert_eq!(client.exchange(&good).code, ACCESS_ACCEPT);
+    // The used code again: whoever sends it holds the password. A retransmission is answered
+    // from the cache and does not count again.
+    let replay = Request::access(
+        SECRET,
+        "alice",
+        format!("pw-alice{}", code_now(&secret)).as_bytes(),
+    )
+    .encode();
     for _ in 0..3 {
-        assert_eq!(client.exchange_raw(&wrong, SECRET).code, ACCESS_REJECT);
+        assert_eq!(client.exchange_raw(&replay, SECRET).code, ACCESS_REJECT);
     }
     assert_eq!(show(&server, "alice")["failures"], 1);
-    for i in 1..5 {
-        let guess = format!("guess{i}{}", wrong_code(&secret));
-        assert_eq!(
-            client
-                .exchange(&Request::access(SECRET, "alice", guess.as_bytes()))
-                .code,
-            ACCESS_REJECT
+    for _ in 1..5 {
+        let again = Request::access(
+            SECRET,
+            "alice",
+            format!("pw-alice{}", code_now(&secret)).as_bytes(),
         );
+        assert_eq!(client.exchange(&again).code, ACCESS_REJECT);
     }
     let shown = show(&server, "alice");
     assert!(shown["locked_until"].is_string());
@@ -47,11 +58,11 @@ fn five_failures_lock_the_user_and_unlock_clears_it() {
             .any(|l| l.starts_with("Failures") && l.ends_with(" 5")),
         "{text}"
     );
-    // Locked: even the right password and code are refused.
-    let good = format!("pw-alice{}", code_now(&secret));
+    // Locked: even the right password and the next code are refused.
+    let next = format!("pw-alice{}", code_at(&secret, now() + 30));
     assert_eq!(
         client
-            .exchange(&Request::access(SECRET, "alice", good.as_bytes()))
+            .exchange(&Request::access(SECRET, "alice", next.as_bytes()))
             .code,
         ACCESS_REJECT
     );
@@ -60,7 +71,7 @@ fn five_failures_lock_the_user_and_unlock_clears_it() {
     assert!(out.status.success());
     assert_eq!(
         client
-            .exchange(&Request::access(SECRET, "alice", good.as_bytes()))
+            .exchange(&Request::access(SECRET, "alice", next.as_bytes()))
             .code,
         ACCESS_ACCEPT
     );

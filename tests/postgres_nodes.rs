@@ -105,7 +105,7 @@ fn the_same_request_to_both_nodes_at_once_is_accepted_once() {
 }
 
 #[test]
-fn failures_on_one_node_lock_the_user_on_the_other() {
+fn failures_on_one_node_lock_and_throttle_the_user_on_the_other() {
     let db = TestDatabase::new();
     let key = SharedKey::new();
     let conf = Conf {
@@ -114,19 +114,28 @@ fn failures_on_one_node_lock_the_user_on_the_other() {
     };
     let (a, b) = two_nodes(conf, &db, &key);
     let secret = a.add_user("bob", "pw-bob");
+    // Wrong passwords on both count at one gate: the third on either is the last judged.
     for i in 0..3 {
-        let guess = format!("pw-bob{}", wrong_code(&secret));
         let to = if i % 2 == 0 { &a } else { &b };
-        assert_eq!(login(to, "bob", &guess), ACCESS_REJECT);
+        assert_eq!(login(to, "bob", &format!("guess{i}")), ACCESS_REJECT);
     }
-    // Locked by the failures on both: the right code is refused everywhere.
+    assert_eq!(login(&b, "bob", "guess3"), ACCESS_REJECT);
+    b.assert_reason("throttled (too many wrong passwords");
+    ok(&a.cli(&["user", "unlock", "bob"], ""));
+    // Replays after the right password, on both, lock the account everywhere.
     let good = format!("pw-bob{}", code_now(&secret));
-    assert_eq!(login(&b, "bob", &good), ACCESS_REJECT);
+    assert_eq!(login(&a, "bob", &good), ACCESS_ACCEPT);
+    for i in 0..3 {
+        let to = if i % 2 == 0 { &b } else { &a };
+        assert_eq!(login(to, "bob", &good), ACCESS_REJECT);
+    }
+    let next = format!("pw-bob{}", code_at(&secret, now() + 30));
+    assert_eq!(login(&b, "bob", &next), ACCESS_REJECT);
     b.assert_reason("locked (until ");
-    assert_eq!(login(&a, "bob", &good), ACCESS_REJECT);
+    assert_eq!(login(&a, "bob", &next), ACCESS_REJECT);
     // Unlocked on B, it works on A.
     ok(&b.cli(&["user", "unlock", "bob"], ""));
-    assert_eq!(login(&a, "bob", &good), ACCESS_ACCEPT);
+    assert_eq!(login(&a, "bob", &next), ACCESS_ACCEPT);
 }
 
 #[test]

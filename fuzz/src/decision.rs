@@ -5,7 +5,7 @@
 use radotp_server::auth::decision::{self, Check, Effect, Inputs, Outcome, Request, Seen};
 use radotp_server::auth::tails::Factor;
 use radotp_server::auth::{Checked, Reason};
-use radotp_server::store::{RecoveryCodeState, Store, UserRecord};
+use radotp_server::store::{Claim, Gate, RecoveryCodeState, Store, UserRecord};
 
 use crate::pipeline::View;
 use crate::world::{Client, World};
@@ -23,6 +23,7 @@ pub fn check(world: &World, view: &View, client: &Client, now: u64) {
         mode: client.mode,
         state: view.state.as_deref(),
         allowed_groups: client.allowed_groups.as_deref(),
+        station: "nas:nas",
     };
     let tails = decision::tails(&request, user.as_ref());
     if let Some((at, code)) = &tails.numeric {
@@ -38,11 +39,17 @@ pub fn check(world: &World, view: &View, client: &Client, now: u64) {
             RecoveryCodeState::Unused,
             RecoveryCodeState::Used,
         ] {
-            for owner in [None, Some(view.user.clone()), Some("someone else".into())] {
+            for (owner, claim) in [
+                (None, None),
+                (Some(view.user.clone()), Some(Claim::Granted(Gate::User))),
+                (Some("someone else".into()), Some(Claim::Granted(Gate::Station))),
+                (None, Some(Claim::Throttled { gate: Gate::User, until: 0 })),
+            ] {
                 let seen = Seen {
                     sent,
                     recovery,
                     challenge_owner: owner,
+                    claim,
                 };
                 let inputs = Inputs {
                     request: &request,
@@ -86,7 +93,7 @@ fn judge(inputs: &Inputs<'_>, input_len: usize) {
         let counted = verdict.effects.contains(&Effect::RecordFailure);
         assert_eq!(
             counted,
-            verdict.reason.counts_as_failure(),
+            verdict.reason.locks_account(),
             "{:?} with effects {:?}",
             verdict.reason,
             verdict.effects
@@ -110,10 +117,15 @@ fn judge(inputs: &Inputs<'_>, input_len: usize) {
             matches!(plan.check, Check::User { .. } | Check::None),
             "accepted after a dummy check"
         );
+        let commits: Vec<&Effect> = verdict
+            .effects
+            .iter()
+            .filter(|e| matches!(e, Effect::Consume(_)))
+            .collect();
+        assert_eq!(commits.len(), 1, "an Accept commits one factor: {:?}", verdict.effects);
         assert!(
-            matches!(verdict.effects.as_slice(), [Effect::Consume(_)]),
-            "an Accept commits exactly one factor: {:?}",
-            verdict.effects
+            !matches!(inputs.seen.claim, Some(Claim::Throttled { .. })),
+            "accepted while throttled"
         );
         assert!(matches!(verdict.reason, Reason::Accepted { .. }));
         if inputs.request.state.is_none() {

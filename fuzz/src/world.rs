@@ -232,6 +232,7 @@ impl World {
                 max_failures: 3,
                 base_secs: 60,
                 max_secs: 600,
+                trusted_station_days: 90,
             },
             authorization: Arc::clone(&hashes.authorization),
         };

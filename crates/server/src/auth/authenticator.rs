@@ -16,7 +16,7 @@ use super::tails::Tails;
 use super::{CHALLENGE_TTL_SECS, CodeToSend, STATE_LEN};
 use crate::dictionary::EncodedAttribute;
 use crate::secret::random_bytes;
-use crate::store::{Channel, IssueOutcome, RecoveryCodeState, Store, StoreError, UserRecord};
+use crate::store::{Channel, Gate, IssueOutcome, RecoveryCodeState, Store, StoreError, UserRecord};
 
 /// Why a request could not be decided: it is dropped, never guessed.
 #[derive(Debug, thiserror::Error)]
@@ -168,6 +168,15 @@ impl Authenticator {
         {
             self.look_up(user, &tails, at, &mut seen)?;
         }
+        if decision::needs_claim(request, user.as_ref(), now) {
+            // Counted before it is judged: a burst cannot outrun the gate.
+            seen.claim = Some(self.store.claim_guess(
+                request.user_name,
+                request.station,
+                at,
+                self.policy.lockout,
+            )?);
+        }
         let inputs = Inputs {
             request,
             user: user.as_ref(),
@@ -246,12 +255,11 @@ impl Authenticator {
                         decision.consequences.recovery_left = recovery_left;
                     }
                     Committed::Lost => {
-                        return self.execute(
-                            Some(user),
-                            request,
-                            decision::lost_race(consume),
-                            now,
-                        );
+                        // Locked meanwhile, or a replay: the user as the store has it now says.
+                        let again = self.store.find_user(name)?;
+                        let now_u = u64::try_from(now).unwrap_or(0);
+                        let verdict = decision::lost_race(consume, again.as_ref(), now_u);
+                        return self.execute(Some(user), request, verdict, now);
                     }
                 },
                 Effect::RecordFailure => {
@@ -259,6 +267,19 @@ impl Authenticator {
                         self.store.record_failure(name, now, self.policy.lockout)?;
                 }
                 Effect::CountCodeAttempt => self.store.count_code_attempt(name, now)?,
+                Effect::Refund(gate) => self.store.refund_guess(name, request.station, *gate)?,
+                Effect::Trust { reset } => {
+                    // Bookkeeping after the Accept is committed: if it cannot be written, the
+                    // login stands and the station stays as trusted as it was.
+                    let gate = reset.unwrap_or(Gate::Station);
+                    let lockout = self.policy.lockout;
+                    if let Err(e) =
+                        self.store
+                            .trust_station(name, request.station, gate, now, lockout)
+                    {
+                        tracing::warn!(user = %name, error = %e, "cannot record the station of a login");
+                    }
+                }
                 Effect::IssueCode { digits } => self.issue(user, *digits, now, &mut decision)?,
                 Effect::OpenChallenge => {
                     let state = random_bytes::<STATE_LEN>().to_vec();

@@ -14,7 +14,7 @@ use crate::authz::Authorization;
 use crate::dictionary::EncodedAttribute;
 use crate::secret::SecretBytes;
 use crate::store::RecoveryCodeState;
-use crate::store::{LockoutPolicy, SendLimits, UserRecord};
+use crate::store::{Claim, Gate, LockoutPolicy, SendLimits, UserRecord};
 
 /// The configuration's share of every decision.
 #[derive(Clone, Debug)]
@@ -41,6 +41,22 @@ pub struct Request<'a> {
     pub state: Option<&'a [u8]>,
     /// Only members of these groups may log in through this NAS.
     pub allowed_groups: Option<&'a [String]>,
+    /// Where the user is: the NAS's Calling-Station-Id, or the NAS itself when it sends none
+    /// (see `station`). Wrong passwords are throttled per station.
+    pub station: &'a str,
+}
+
+/// The station of a request, as the throttle keys it: the Calling-Station-Id the NAS sent (a
+/// MAC address, a VPN client's address), or, without one, the NAS — every user behind it then
+/// shares one station.
+pub fn station(calling_station_id: Option<&str>, client: &str) -> String {
+    match calling_station_id
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+    {
+        Some(id) => format!("id:{}", id.to_ascii_lowercase()),
+        None => format!("nas:{client}"),
+    }
 }
 
 /// What the store said before the decision: about the candidate codes, and for a challenge
@@ -52,6 +68,8 @@ pub struct Seen {
     pub recovery: RecoveryCodeState,
     /// A challenge answer: the owner of the State taken (`None`: no live State matched).
     pub challenge_owner: Option<String>,
+    /// Whether the password may be judged (asked of the store when `needs_claim` says so).
+    pub claim: Option<Claim>,
 }
 
 /// The one password check a request costs.
@@ -59,8 +77,8 @@ pub struct Seen {
 pub enum Check {
     /// The first `len` octets of the input, with the user's password source.
     User { len: usize },
-    /// The same cost, against nothing: the user is unknown or locked, and timing must not say
-    /// which.
+    /// The same cost, against nothing: the user is unknown, locked or throttled, and timing
+    /// must not say which.
     Dummy { len: usize },
     /// None at all: a challenge answer carries only the code (the password was checked when
     /// the challenge was issued).
@@ -91,7 +109,11 @@ pub enum Consume {
 pub enum Effect {
     /// The Accept stands only if this wins; if it loses, the shell asks `lost_race`.
     Consume(Consume),
-    /// Count a failed login towards the user's lock.
+    /// The password was right: the guess counted at `claim_guess` is given back.
+    Refund(Gate),
+    /// A login: its station becomes trusted; `reset`, the gate that admitted it, starts again.
+    Trust { reset: Option<Gate> },
+    /// Count a wrong code after a right password towards the user's lock.
     RecordFailure,
     /// A wrong code counts against any code sent to the user: they die after a few.
     CountCodeAttempt,
@@ -131,7 +153,7 @@ pub struct Verdict {
 
 impl Verdict {
     fn reject(reason: Reason) -> Verdict {
-        let effects = if reason.counts_as_failure() {
+        let effects = if reason.locks_account() {
             vec![Effect::RecordFailure]
         } else {
             Vec::new()
@@ -202,6 +224,14 @@ impl Inputs<'_> {
     }
 }
 
+/// Must the store count a guess before the password is checked (`Store::claim_guess`)? For
+/// every request that would check a real password: a known user, not locked, not a challenge
+/// answer. Counting first is what holds a burst to the gate's allowance.
+pub fn needs_claim(request: &Request<'_>, user: Option<&UserRecord>, now: u64) -> bool {
+    let now = i64::try_from(now).unwrap_or(i64::MAX);
+    request.state.is_none() && user.is_some_and(|u| locked_until(u, now).is_none())
+}
+
 /// Step 8, before any hashing: the one check to run, and the factor it would prove.
 pub fn plan(inputs: &Inputs<'_>) -> Plan {
     if inputs.request.state.is_some() {
@@ -214,9 +244,11 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
         .user
         .and_then(|u| inputs.factor(u))
         .unwrap_or((inputs.request.input.len(), Factor::None));
-    // An unknown or locked user costs the same as anyone else: timing must not tell which.
+    // An unknown, locked or throttled user costs the same as anyone else: timing must not
+    // tell which.
+    let throttled = matches!(inputs.seen.claim, Some(Claim::Throttled { .. }));
     let check = match inputs.user {
-        Some(u) if locked_until(u, inputs.now()).is_none() => Check::User { len },
+        Some(u) if locked_until(u, inputs.now()).is_none() && !throttled => Check::User { len },
         _ => Check::Dummy { len },
     };
     Plan { check, factor }
@@ -225,6 +257,17 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
 /// Step 8, after the check: the answer and the effects. `checked` is `None` exactly when the
 /// plan asked for no check.
 pub fn verdict(inputs: &Inputs<'_>, plan: &Plan, checked: Option<Checked>) -> Verdict {
+    let mut verdict = judge(inputs, plan, checked);
+    // The guess was counted before the check; only a wrong password keeps it counted.
+    if let Some(Claim::Granted(gate)) = inputs.seen.claim
+        && checked != Some(Checked::Wrong)
+    {
+        verdict.effects.insert(0, Effect::Refund(gate));
+    }
+    verdict
+}
+
+fn judge(inputs: &Inputs<'_>, plan: &Plan, checked: Option<Checked>) -> Verdict {
     if inputs.request.state.is_some() {
         return answer_challenge(inputs);
     }
@@ -233,6 +276,9 @@ pub fn verdict(inputs: &Inputs<'_>, plan: &Plan, checked: Option<Checked>) -> Ve
     };
     if let Some(until) = locked_until(user, inputs.now()) {
         return Verdict::reject(Reason::Locked { until });
+    }
+    if let Some(Claim::Throttled { gate, until }) = inputs.seen.claim {
+        return Verdict::reject(Reason::Throttled { gate, until });
     }
     let right = match checked {
         Some(Checked::Right) => true,
@@ -263,9 +309,14 @@ pub fn verdict(inputs: &Inputs<'_>, plan: &Plan, checked: Option<Checked>) -> Ve
     }
 }
 
-/// The verdict once an Accept's commit lost its race: another request (or node) used the code
-/// first — a replay.
-pub fn lost_race(consume: &Consume) -> Verdict {
+/// The verdict once an Accept's commit lost its race: the user was locked at the moment of the
+/// commit (`user` as read again afterwards), or another request — or node — used the code
+/// first: a replay.
+pub fn lost_race(consume: &Consume, user: Option<&UserRecord>, now: u64) -> Verdict {
+    let now = i64::try_from(now).unwrap_or(i64::MAX);
+    if let Some(until) = user.and_then(|u| locked_until(u, now)) {
+        return Verdict::reject(Reason::Locked { until });
+    }
     Verdict::reject(match consume {
         Consume::RecoveryCode(_) => Reason::RecoveryCodeAlreadyUsed,
         Consume::TotpStep { .. } | Consume::SentCode(_) => Reason::CodeAlreadyUsed,
@@ -324,7 +375,17 @@ fn accept(inputs: &Inputs<'_>, user: &UserRecord, commit: (AcceptedBy, Consume))
             by,
             temporary_until: user.password_expires_at,
         },
-        effects: vec![Effect::Consume(consume)],
+        // The station becomes trusted; the gate that let the password be judged starts again
+        // (a challenge answer was let through by the request before it, already refunded).
+        effects: vec![
+            Effect::Consume(consume),
+            Effect::Trust {
+                reset: match inputs.seen.claim {
+                    Some(Claim::Granted(gate)) => Some(gate),
+                    _ => None,
+                },
+            },
+        ],
         attributes,
     }
 }

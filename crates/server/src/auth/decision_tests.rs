@@ -9,7 +9,7 @@ use crate::auth::reason::{AcceptedBy, StateProblem};
 use crate::auth::tails::Factor;
 use crate::authz;
 use crate::dictionary::{AttributeValue, Dictionary};
-use crate::store::{Channel, Delivery, TotpSeed};
+use crate::store::{Channel, Delivery, Gate, TotpSeed};
 
 const NOW: u64 = 1_700_000_015;
 const WINDOW: u8 = 1;
@@ -34,6 +34,8 @@ fn user(digits: u8, last_step: Option<u64>) -> UserRecord {
         failures: 0,
         locks: 0,
         locked_until: None,
+        guesses: 0,
+        guessed_at: None,
         recovery_codes_left: 0,
         delivery: None,
         drift: 0,
@@ -65,6 +67,7 @@ fn policy(send: bool) -> Policy {
             max_failures: 5,
             base_secs: 60,
             max_secs: 3600,
+            trusted_station_days: 90,
         },
         authorization: Arc::new(Authorization::new(
             dictionary,
@@ -101,6 +104,7 @@ fn decide(user: Option<&UserRecord>, input: &str, seen: Seen, via: &Via) -> Deci
         },
         state: via.state.as_deref(),
         allowed_groups: via.allowed.as_deref(),
+        station: "id:aa-bb-cc-dd-ee-ff",
     };
     let tails = tails(&request, user);
     let policy = policy(via.send);
@@ -131,6 +135,8 @@ fn summary(v: &Verdict) -> (Outcome, &'static str, Vec<&'static str>) {
             Effect::Consume(Consume::SentCode(_)) => "consume sent code",
             Effect::Consume(Consume::RecoveryCode(_)) => "consume recovery code",
             Effect::RecordFailure => "record failure",
+            Effect::Refund(_) => "refund",
+            Effect::Trust { .. } => "trust",
             Effect::CountCodeAttempt => "count code attempt",
             Effect::IssueCode { .. } => "issue code",
             Effect::OpenChallenge => "open challenge",
@@ -173,8 +179,12 @@ fn run(rows: Vec<Row<'_>>) {
     }
 }
 
+/// A wrong code after a right password: towards the account's lock.
 const FAILED: &[&str] = &["record failure"];
 const CODE_FAILED: &[&str] = &["count code attempt", "record failure"];
+/// A wrong password: counted at its gate before it was judged, nothing after.
+const NOTHING: &[&str] = &[];
+const WRONG_CODE: &[&str] = &["count code attempt"];
 
 fn row<'a>(name: &'a str, user: &'a UserRecord, input: String, check: Check) -> Row<'a> {
     Row {
@@ -200,10 +210,10 @@ fn totp_table() {
     let fresh = user(6, None);
     let used = user(6, Some(step_at(NOW, 30)));
     let eight = user(8, None);
-    let totp = (Accept, "TOTP code", &["consume step"][..]);
-    let wrong_pw = (Reject, "wrong password", FAILED);
+    let totp = (Accept, "TOTP code", &["consume step", "trust"][..]);
+    let wrong_pw = (Reject, "wrong password", NOTHING);
     let missing = (Reject, "password without code", &[][..]);
-    let no_code = (Reject, "wrong password or code", CODE_FAILED);
+    let no_code = (Reject, "wrong password or code", WRONG_CODE);
     let user_check = |len| Check::User { len };
     run(vec![
         expect(
@@ -259,7 +269,7 @@ fn totp_table() {
         expect(
             row("password alone", &fresh, "hunter".into(), user_check(6)),
             missing,
-            (Reject, "wrong password or code", FAILED),
+            (Reject, "wrong password or code", NOTHING),
         ),
         expect(
             row(
@@ -309,7 +319,7 @@ fn totp_table() {
                 user_check(12),
             ),
             missing,
-            (Reject, "wrong password or code", FAILED),
+            (Reject, "wrong password or code", NOTHING),
         ),
     ]);
 }
@@ -342,8 +352,8 @@ fn accounts_table() {
         ..user(6, None)
     };
     let good = |u: &UserRecord| format!("hunter{}", code(u, 0));
-    let totp = (Accept, "TOTP code", &["consume step"][..]);
-    let wrong_pw = (Reject, "wrong password", FAILED);
+    let totp = (Accept, "TOTP code", &["consume step", "trust"][..]);
+    let wrong_pw = (Reject, "wrong password", NOTHING);
     let unknown = Row {
         name: "unknown user: a dummy check of the whole input, the same cost",
         user: None,
@@ -414,7 +424,7 @@ fn accounts_table() {
                 Check::User { len: 12 },
             ),
             (Reject, "no TOTP enrolled", &[]),
-            (Reject, "wrong password or code", FAILED),
+            (Reject, "wrong password or code", NOTHING),
         ),
     ]);
     // The temporary password is named on the Accept.
@@ -440,6 +450,7 @@ fn accounts_table() {
         mode: Mode::Append,
         state: None,
         allowed_groups: None,
+        station: "nas:nas",
     };
     let u = user(6, None);
     let (t, p) = (tails(&request, Some(&u)), policy(false));
@@ -466,7 +477,7 @@ fn recovery_and_sent_codes() {
         recovery: state,
         ..Seen::default()
     };
-    let wrong_pw = (Reject, "wrong password", FAILED);
+    let wrong_pw = (Reject, "wrong password", NOTHING);
     let mut sent = row(
         "a live sent code",
         &u,
@@ -491,12 +502,12 @@ fn recovery_and_sent_codes() {
     run(vec![
         expect(
             sent,
-            (Accept, "sent code", &["consume sent code"]),
+            (Accept, "sent code", &["consume sent code", "trust"]),
             wrong_pw,
         ),
         expect(
             unused,
-            (Accept, "recovery code", &["consume recovery code"]),
+            (Accept, "recovery code", &["consume recovery code", "trust"]),
             wrong_pw,
         ),
         expect(
@@ -512,7 +523,7 @@ fn recovery_and_sent_codes() {
                 Check::User { len: 17 },
             ),
             (Reject, "password without code", &[]),
-            (Reject, "wrong password or code", FAILED),
+            (Reject, "wrong password or code", NOTHING),
         ),
     ]);
     let t = Tails::of(&u, b"hunter2abcde-fghjk", false);
@@ -545,7 +556,7 @@ fn password_only_sends_codes_and_challenges() {
         send: true,
         ..Via::default()
     };
-    let wrong = (Reject, "wrong password or code", &["record failure"][..]);
+    let wrong = (Reject, "wrong password or code", NOTHING);
     let cases = [
         (
             "append, an address, delivery configured",
@@ -597,7 +608,7 @@ fn allowed_groups_are_checked_after_full_authentication() {
         ..Via::default()
     };
     let refused = (Reject, "not in allowed groups", &[][..]);
-    let wrong_pw = (Reject, "wrong password", FAILED);
+    let wrong_pw = (Reject, "wrong password", NOTHING);
     let mut accepted = row(
         "a member",
         &member,
@@ -624,9 +635,17 @@ fn allowed_groups_are_checked_after_full_authentication() {
         ..admins_only
     };
     run(vec![
-        expect(accepted, (Accept, "TOTP code", &["consume step"]), wrong_pw),
+        expect(
+            accepted,
+            (Accept, "TOTP code", &["consume step", "trust"]),
+            wrong_pw,
+        ),
         expect(outside, refused, wrong_pw),
-        expect(no_code, refused, (Reject, "wrong password or code", FAILED)),
+        expect(
+            no_code,
+            refused,
+            (Reject, "wrong password or code", NOTHING),
+        ),
     ]);
     // Every Accept carries the groups' reply attributes.
     let d = decide(
@@ -678,7 +697,7 @@ fn challenge_answers() {
     };
     assert_eq!(
         summary(&answer(&u, &code(&u, 0), owned("alice"))),
-        (Accept, "TOTP code", vec!["consume step"])
+        (Accept, "TOTP code", vec!["consume step", "trust"])
     );
     let sent = Seen {
         sent: true,
@@ -686,7 +705,7 @@ fn challenge_answers() {
     };
     assert_eq!(
         summary(&answer(&u, "000000", sent)),
-        (Accept, "sent code", vec!["consume sent code"])
+        (Accept, "sent code", vec!["consume sent code", "trust"])
     );
     let recovery = Seen {
         recovery: RecoveryCodeState::Unused,
@@ -694,7 +713,11 @@ fn challenge_answers() {
     };
     assert_eq!(
         summary(&answer(&u, "abcde-fghjk", recovery)),
-        (Accept, "recovery code", vec!["consume recovery code"])
+        (
+            Accept,
+            "recovery code",
+            vec!["consume recovery code", "trust"]
+        )
     );
     assert_eq!(
         summary(&answer(&u, "000000", owned("alice"))),
@@ -763,13 +786,109 @@ fn drift_is_learned_and_bounded() {
 }
 
 #[test]
-fn a_lost_race_is_a_replay() {
+fn a_lost_race_is_a_replay_or_a_lock() {
     assert_eq!(
-        summary(&lost_race(&Consume::TotpStep { step: 1, drift: 0 })),
+        summary(&lost_race(
+            &Consume::TotpStep { step: 1, drift: 0 },
+            None,
+            NOW
+        )),
         (Reject, "code already used", FAILED.to_vec())
     );
+    let recovery = Consume::RecoveryCode(SecretBytes::default());
     assert_eq!(
-        summary(&lost_race(&Consume::RecoveryCode(SecretBytes::default()))),
+        summary(&lost_race(&recovery, Some(&user(6, None)), NOW)),
         (Reject, "recovery code already used", FAILED.to_vec())
     );
+    // Locked at the moment of the commit: no Accept, and nothing more counted.
+    let locked = UserRecord {
+        locked_until: Some(NOW as i64 + 60),
+        ..user(6, None)
+    };
+    assert_eq!(
+        summary(&lost_race(&recovery, Some(&locked), NOW)),
+        (Reject, "locked", vec![])
+    );
+}
+
+#[test]
+fn a_guess_is_counted_before_it_is_judged_and_refunded_if_right() {
+    let u = user(6, None);
+    let input = format!("hunter{}", code(&u, 0));
+    let claimed = |claim| Seen {
+        claim: Some(claim),
+        ..Seen::default()
+    };
+    for gate in [Gate::User, Gate::Station] {
+        let d = decide(
+            Some(&u),
+            &input,
+            claimed(Claim::Granted(gate)),
+            &Via::default(),
+        );
+        assert_eq!(d.plan.check, Check::User { len: 6 });
+        assert_eq!(
+            d.right.effects.first(),
+            Some(&Effect::Refund(gate)),
+            "a right password was no wrong guess"
+        );
+        assert_eq!(
+            d.right.effects.last(),
+            Some(&Effect::Trust { reset: Some(gate) }),
+            "the gate that let it through starts again"
+        );
+        assert_eq!(
+            summary(&d.wrong),
+            (Reject, "wrong password", vec![]),
+            "stays counted"
+        );
+        // A right password with a wrong code: refunded, and counted towards the lock instead.
+        let d = decide(
+            Some(&u),
+            "hunter000000",
+            claimed(Claim::Granted(gate)),
+            &Via::default(),
+        );
+        assert_eq!(d.right.effects[0], Effect::Refund(gate));
+    }
+    // Throttled: a dummy check of the same cost, nothing judged, nothing counted.
+    let throttled = Claim::Throttled {
+        gate: Gate::User,
+        until: NOW as i64 + 60,
+    };
+    let d = decide(Some(&u), &input, claimed(throttled), &Via::default());
+    assert_eq!(d.plan.check, Check::Dummy { len: 6 });
+    assert_eq!(d.right, d.wrong);
+    assert_eq!(summary(&d.right), (Reject, "throttled", vec![]));
+    // Who needs a claim: a known user, not locked, not answering a challenge.
+    let request = |state: Option<&'static [u8]>| (state, SecretBytes::from(b"x".as_slice()));
+    for (state, expected_for_alice) in [(None, true), (Some(&[1u8; 4][..]), false)] {
+        let (state, input) = request(state);
+        let r = Request {
+            user_name: "alice",
+            input: &input,
+            client: "nas",
+            mode: Mode::Append,
+            state,
+            allowed_groups: None,
+            station: "nas:nas",
+        };
+        assert_eq!(needs_claim(&r, Some(&u), NOW), expected_for_alice);
+        assert!(!needs_claim(&r, None, NOW), "unknown users have no gate");
+        let locked = UserRecord {
+            locked_until: Some(NOW as i64 + 1),
+            ..user(6, None)
+        };
+        assert!(!needs_claim(&r, Some(&locked), NOW));
+    }
+}
+
+#[test]
+fn stations_are_keyed_by_calling_station_id_else_by_nas() {
+    assert_eq!(
+        station(Some(" AA-BB-CC-00-11-22 "), "ap1"),
+        "id:aa-bb-cc-00-11-22"
+    );
+    assert_eq!(station(Some(""), "ap1"), "nas:ap1");
+    assert_eq!(station(None, "vpn"), "nas:vpn");
 }

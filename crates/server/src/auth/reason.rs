@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use crate::store::Gate;
 use crate::timefmt::rfc3339;
 
 /// How the second factor of an Accept was proven.
@@ -76,6 +77,11 @@ pub enum Reason {
     Locked {
         until: i64,
     },
+    /// Too many wrong passwords at this gate lately: not judged before this time.
+    Throttled {
+        gate: Gate,
+        until: i64,
+    },
     /// The request answers a challenge radotp cannot match.
     UnknownState(StateProblem),
     /// The user's reply attributes cannot be encoded: no Accept without the policy.
@@ -107,6 +113,7 @@ impl Reason {
             Reason::UnusableHash => "unusable password hash",
             Reason::NotInAllowedGroups => "not in allowed groups",
             Reason::Locked { .. } => "locked",
+            Reason::Throttled { .. } => "throttled",
             Reason::UnknownState(_) => "unknown State",
             Reason::InvalidReplyAttributes(_) => "invalid reply attributes",
             Reason::Unsupported(method) => match method {
@@ -146,6 +153,17 @@ impl Reason {
                 rfc3339(*at)
             )),
             Reason::Locked { until } => Some(format!("until {}", rfc3339(*until))),
+            Reason::Throttled { gate, until } => Some(format!(
+                "too many wrong passwords {}; the next is judged at {}",
+                match gate {
+                    Gate::Station => "from this station",
+                    Gate::User => "from stations the user has not logged in from",
+                },
+                rfc3339(*until)
+            )),
+            Reason::CodeAlreadyUsed | Reason::RecoveryCodeAlreadyUsed | Reason::WrongCode => {
+                Some("the password was right: whoever sent it knows it".into())
+            }
             Reason::UnknownState(StateProblem::UnknownOrUsed) => {
                 Some("never issued, already used, expired, or issued to another NAS".into())
             }
@@ -165,18 +183,21 @@ impl Reason {
         }
     }
 
-    /// Does this refusal count towards a lockout? Guesses do: a wrong password, a wrong or
-    /// replayed code. A right password without a code, a disabled account, an expired password,
-    /// or a request that was not judged (locked, unsupported) do not.
-    pub fn counts_as_failure(&self) -> bool {
+    /// Does this refusal count towards the account's lock? A wrong or replayed code after a
+    /// right password does: whoever sent it holds the password. A wrong password does not — it
+    /// was counted at its throttle gate before it was judged — and neither does a right
+    /// password without a code, a disabled account, an expired password, or a request that was
+    /// not judged (locked, throttled, unsupported).
+    pub fn locks_account(&self) -> bool {
         matches!(
             self,
-            Reason::WrongPassword
-                | Reason::WrongPasswordOrCode
-                | Reason::CodeAlreadyUsed
-                | Reason::RecoveryCodeAlreadyUsed
-                | Reason::WrongCode
+            Reason::CodeAlreadyUsed | Reason::RecoveryCodeAlreadyUsed | Reason::WrongCode
         )
+    }
+
+    /// Should an administrator see this at `--log-level warn`?
+    pub fn is_security_event(&self) -> bool {
+        self.locks_account() || matches!(self, Reason::Locked { .. })
     }
 
     /// Every label, for documentation and for tests that keep the README in step.
@@ -198,6 +219,7 @@ impl Reason {
         "unusable password hash",
         "not in allowed groups",
         "locked",
+        "throttled",
         "unknown State",
         "invalid reply attributes",
         "CHAP not supported",
@@ -251,6 +273,10 @@ mod tests {
             UnusableHash,
             NotInAllowedGroups,
             Locked { until: 0 },
+            Throttled {
+                gate: Gate::User,
+                until: 0,
+            },
             UnknownState(StateProblem::UnknownOrUsed),
             InvalidReplyAttributes("x".into()),
         ];
@@ -273,17 +299,15 @@ mod tests {
     }
 
     #[test]
-    fn which_reasons_count_towards_a_lockout() {
+    fn only_wrong_codes_after_a_right_password_lock_the_account() {
         let counted: Vec<&str> = every_reason()
             .iter()
-            .filter(|r| r.counts_as_failure())
+            .filter(|r| r.locks_account())
             .map(Reason::label)
             .collect();
         assert_eq!(
             counted,
             [
-                "wrong password",
-                "wrong password or code",
                 "code already used",
                 "recovery code already used",
                 "wrong code"

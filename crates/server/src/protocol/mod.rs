@@ -44,6 +44,7 @@ pub mod attr {
     pub const REPLY_MESSAGE: u8 = 18;
     pub const STATE: u8 = 24;
     pub const VENDOR_SPECIFIC: u8 = 26;
+    pub const CALLING_STATION_ID: u8 = 31;
     pub const PROXY_STATE: u8 = 33;
     pub const EAP_MESSAGE: u8 = 79;
     pub const MESSAGE_AUTHENTICATOR: u8 = 80;

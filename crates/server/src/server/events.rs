@@ -97,7 +97,7 @@ impl Events {
     pub(crate) fn status_server(&self, ctx: &RequestContext) {
         bump(&self.totals.status_server);
         self.metrics.decision("accept", STATUS_SERVER_REASON);
-        ctx.decision("accept", STATUS_SERVER_REASON, None, None);
+        ctx.decision("accept", STATUS_SERVER_REASON, None, None, false);
     }
 
     /// How long a request waited for a worker.
@@ -124,7 +124,9 @@ impl Events {
         let detail = decision.detail();
         // Microseconds are all the precision a person reads.
         let verify_ms = verify.map(|t| (t.as_secs_f64() * 1e6).round() / 1000.0);
-        ctx.decision(outcome, label, detail.as_deref(), verify_ms);
+        let security =
+            decision.reason.is_security_event() || decision.consequences.locked_until.is_some();
+        ctx.decision(outcome, label, detail.as_deref(), verify_ms, security);
     }
 
     pub fn summary(&self) -> Summary {

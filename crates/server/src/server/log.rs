@@ -62,16 +62,21 @@ impl RequestContext {
         }
     }
 
-    /// An Accept, Reject or Challenge, at info level (Status-Server at debug: monitors poll it).
+    /// An Accept, Reject or Challenge, at info level — at warn for what an administrator must
+    /// see (a lock, a wrong code after a right password), at debug for Status-Server (monitors
+    /// poll it).
     pub(crate) fn decision(
         &self,
         outcome: &str,
         reason: &str,
         detail: Option<&str>,
         verify_ms: Option<f64>,
+        security: bool,
     ) {
         if self.code == Some(code::STATUS_SERVER) {
             request_line!(debug, self, outcome, reason, detail, verify_ms);
+        } else if security {
+            request_line!(warn, self, outcome, reason, detail, verify_ms);
         } else {
             request_line!(info, self, outcome, reason, detail, verify_ms);
         }

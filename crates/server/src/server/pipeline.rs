@@ -253,6 +253,7 @@ impl Pipeline {
             Err(method) => return Ok(Decision::unsupported(*method)),
         };
         let client = &pending.client;
+        let station = auth::decision::station(request.calling_station_id.as_deref(), &client.name);
         let decided = self.authenticator.authenticate(
             &auth::Request {
                 user_name: &request.user_name,
@@ -261,6 +262,7 @@ impl Pipeline {
                 mode: client.mode,
                 state: request.state.as_deref(),
                 allowed_groups: client.allowed_groups.as_deref(),
+                station: &station,
             },
             now,
         );

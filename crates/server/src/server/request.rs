@@ -25,7 +25,12 @@ pub(crate) struct AccessRequest {
     /// State, when this request answers an Access-Challenge.
     pub state: Option<Vec<u8>>,
     pub proxy_states: Vec<Vec<u8>>,
+    /// The Calling-Station-Id (RFC 2865 §5.31), printable, at most `MAX_STATION_LEN` octets.
+    pub calling_station_id: Option<String>,
 }
+
+/// Longer Calling-Station-Ids are cut: the throttle keys on them, and a key has a size.
+const MAX_STATION_LEN: usize = 64;
 
 /// Decode the attributes; the framing was prechecked and the packet authenticated.
 pub(crate) fn decode(packet: &[u8]) -> Result<Packet, DropReason> {
@@ -71,11 +76,16 @@ pub(crate) fn parse(
         [] => Err(method(&decoded)),
         _ => return Err(DropReason::BadAttribute("more than one User-Password")),
     };
+    let calling_station_id = decoded.lookup(attr::CALLING_STATION_ID).map(|id| {
+        let bytes = id.encode_bytes();
+        super::log::printable_user(&bytes[..bytes.len().min(MAX_STATION_LEN)])
+    });
     Ok(AccessRequest {
         user_name,
         password,
         state,
         proxy_states: rfc2865::lookup_all_proxy_state(&decoded),
+        calling_station_id,
     })
 }
 

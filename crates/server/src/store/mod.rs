@@ -118,16 +118,57 @@ impl IssueOutcome {
     }
 }
 
-/// Per-user throttling: after `max_failures` consecutive failures the user is locked for
-/// `base_secs`, doubling with each further lock, at most `max_secs`.
+/// How guesses are limited (SECURITY.md, "Lockout"):
+///
+/// - A wrong **code** after a right password — someone holds the password — counts towards the
+///   account's lock: every `max_failures`-th in a row locks the user for `base_secs`, doubling
+///   with each further lock, at most `max_secs`.
+/// - A wrong **password** never locks anyone: it is throttled. Each gate lets `max_failures`
+///   be judged, then one more after `base_secs`, doubling up to `max_secs`. A station (the
+///   NAS's Calling-Station-Id) where the user logged in within `trusted_station_days` has a gate
+///   of its own; every other station shares the user's, so a stranger who knows only the name
+///   can delay logins from new stations, never from the user's own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LockoutPolicy {
     pub max_failures: u32,
     pub base_secs: i64,
     pub max_secs: i64,
+    pub trusted_station_days: u32,
+}
+
+/// A gate that admitted nothing for this long forgets its count.
+pub const THROTTLE_MEMORY_SECS: i64 = 86_400;
+
+/// Which count a wrong password is charged to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gate {
+    /// The station's own: the user logged in there within `trusted_station_days`.
+    Station,
+    /// The user's, shared by every other station.
+    User,
+}
+
+/// Whether a password may be judged now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// Yes, and the guess is already counted at `gate` (refunded if the password is right).
+    Granted(Gate),
+    /// Not before this time: `gate` is full.
+    Throttled { gate: Gate, until: i64 },
 }
 
 impl LockoutPolicy {
+    /// The wait before the next judged password, once `excess` guesses beyond `max_failures`
+    /// were judged at a gate (the statements of `claim_guess` compute the same).
+    pub fn delay(&self, excess: i64) -> i64 {
+        let doublings = excess.clamp(0, 20);
+        (self.base_secs << doublings).min(self.max_secs)
+    }
+
+    /// Seconds a login keeps a station trusted.
+    pub fn trust_secs(&self) -> i64 {
+        i64::from(self.trusted_station_days) * 86_400
+    }
     /// Bounds that keep the lock arithmetic of `record_failure` meaningful.
     pub fn check(&self) -> Vec<Invalid> {
         let mut problems = Vec::new();
@@ -144,6 +185,12 @@ impl LockoutPolicy {
             problems.push(Invalid::new(
                 "max_secs",
                 "must be at least lockout.base_secs and at most 604800 (a week)",
+            ));
+        }
+        if self.trusted_station_days > 3650 {
+            problems.push(Invalid::new(
+                "trusted_station_days",
+                "must be between 0 (no station trusted) and 3650",
             ));
         }
         problems
@@ -193,10 +240,14 @@ pub struct UserRecord {
     pub totp: Option<TotpSeed>,
     /// The newest TOTP step already accepted; only newer steps may log in.
     pub last_step: Option<u64>,
-    /// Consecutive failed logins, the locks they caused, and the current lock.
+    /// Consecutive wrong codes after a right password, the locks they caused, and the current
+    /// lock.
     pub failures: u32,
     pub locks: u32,
     pub locked_until: Option<i64>,
+    /// Wrong passwords counted at the user's gate (stations not trusted), and when the last was.
+    pub guesses: u32,
+    pub guessed_at: Option<i64>,
     pub disabled: bool,
     pub created_at: i64,
     pub last_login_at: Option<i64>,
@@ -387,6 +438,32 @@ pub trait Store: Send + Sync + fmt::Debug {
         now: i64,
         policy: LockoutPolicy,
     ) -> Result<Option<i64>, StoreError>;
+
+    /// May a password of the user, from `station`, be judged now? If so, the guess is counted
+    /// at once — before the password is checked, so that a burst, on however many nodes, gets
+    /// no more judgements than the gate allows — at the station's own gate if the user logged
+    /// in there lately, else at the user's. One atomic conditional statement.
+    fn claim_guess(
+        &self,
+        name: &str,
+        station: &str,
+        now: i64,
+        policy: LockoutPolicy,
+    ) -> Result<Claim, StoreError>;
+
+    /// The password was right: the guess `claim_guess` counted was none.
+    fn refund_guess(&self, name: &str, station: &str, gate: Gate) -> Result<(), StoreError>;
+
+    /// The user logged in from `station`: it becomes (or stays) trusted, and the gate that
+    /// admitted the login starts again from zero.
+    fn trust_station(
+        &self,
+        name: &str,
+        station: &str,
+        gate: Gate,
+        now: i64,
+        policy: LockoutPolicy,
+    ) -> Result<(), StoreError>;
 
     /// Replace the user's groups.
     fn set_groups(&self, name: &str, groups: &[String]) -> Result<(), StoreError>;

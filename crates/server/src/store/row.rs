@@ -58,6 +58,8 @@ pub(crate) struct UserRow {
     pub failures: i64,
     pub locks: i64,
     pub locked_until: Option<i64>,
+    pub guesses: i64,
+    pub guessed_at: Option<i64>,
     pub disabled: bool,
     pub created_at: i64,
     pub last_login_at: Option<i64>,
@@ -89,6 +91,8 @@ impl UserRow {
             failures: get(row, user, "failures")?,
             locks: get(row, user, "locks")?,
             locked_until: get(row, user, "locked_until")?,
+            guesses: get(row, user, "guesses")?,
+            guessed_at: get(row, user, "guessed_at")?,
             disabled: row
                 .flag("disabled")
                 .map_err(|reason| unreadable(user, "disabled", reason))?,
@@ -144,6 +148,8 @@ impl UserRow {
             failures: count(self.failures),
             locks: count(self.locks),
             locked_until: self.locked_until,
+            guesses: count(self.guesses),
+            guessed_at: self.guessed_at,
             disabled: self.disabled,
             created_at: self.created_at,
             last_login_at: self.last_login_at,

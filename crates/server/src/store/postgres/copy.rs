@@ -30,9 +30,12 @@ type RecoveryCodes = HashMap<i64, Vec<(Vec<u8>, Option<i64>)>>;
 const INSERT_USER: &str = "INSERT INTO users (id, name, password_hash, password_expires_at,
         totp_sealed, totp_algorithm, totp_digits, totp_period, last_step, failures, locks,
         locked_until, disabled, created_at, last_login_at, delivery_channel,
-        delivery_destination, drift_steps, groups, reply)
+        delivery_destination, drift_steps, groups, reply, guesses, guessed_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-            $19, $20)";
+            $19, $20, $21, $22)";
+
+const INSERT_STATION: &str = "INSERT INTO stations (user_id, station, trusted_at, guesses,
+        guessed_at) VALUES ($1, $2, $3, $4, $5)";
 
 const INSERT_RECOVERY_CODE: &str =
     "INSERT INTO recovery_codes (user_id, mac, used_at) VALUES ($1, $2, $3)";
@@ -53,7 +56,7 @@ pub fn copy_from_sqlite(
         });
     }
     SqliteStore::check(source, keys)?;
-    let (users, codes) = read_sqlite(source)?;
+    let (users, codes, stations) = read_sqlite(source)?;
     let store = PostgresStore::open(target, keys.clone())?;
     let pool = store.pool();
     let total = users.len() as u64;
@@ -63,7 +66,8 @@ pub fn copy_from_sqlite(
         let tx = conn.client.transaction().await?;
         // Nodes already pointed at the target wait until the copy is whole.
         tx.batch_execute(
-            "LOCK TABLE users, recovery_codes, sent_codes, challenges IN EXCLUSIVE MODE",
+            "LOCK TABLE users, recovery_codes, sent_codes, challenges, stations
+             IN EXCLUSIVE MODE",
         )
         .await?;
         let present: i64 = tx
@@ -82,6 +86,7 @@ pub fn copy_from_sqlite(
         }
         let insert_user = tx.prepare(INSERT_USER).await?;
         let insert_code = tx.prepare(INSERT_RECOVERY_CODE).await?;
+        let insert_station = tx.prepare(INSERT_STATION).await?;
         let mut summary = CopySummary {
             users: 0,
             recovery_codes: 0,
@@ -111,12 +116,25 @@ pub fn copy_from_sqlite(
                     &user.drift_steps,
                     &user.groups,
                     &user.reply,
+                    &user.guesses,
+                    &user.guessed_at,
                 ],
             )
             .await?;
             for (mac, used_at) in codes.get(&user.id).into_iter().flatten() {
                 tx.execute(&insert_code, &[&user.id, mac, used_at]).await?;
                 summary.recovery_codes += 1;
+            }
+            // The stations the user logged in from stay trusted, with their counts.
+            for s in stations.get(&user.id).into_iter().flatten() {
+                let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] = [
+                    &user.id,
+                    &s.station,
+                    &s.trusted_at,
+                    &s.guesses,
+                    &s.guessed_at,
+                ];
+                tx.execute(&insert_station, &params).await?;
             }
             summary.users += 1;
             progress(summary.users, total);
@@ -134,17 +152,32 @@ pub fn copy_from_sqlite(
 
 /// Every user row as stored (nothing unsealed: the rows are copied, not interpreted) and the
 /// recovery codes. A row whose columns cannot be read refuses the copy, naming its user.
-fn read_sqlite(path: &Path) -> Result<(Vec<UserRow>, RecoveryCodes), StoreError> {
-    let (users, codes) = read_sqlite_rows(path).map_err(|e| StoreError::Open {
+fn read_sqlite(path: &Path) -> Result<(Vec<UserRow>, RecoveryCodes, Stations), StoreError> {
+    let (users, codes, stations) = read_sqlite_rows(path).map_err(|e| StoreError::Open {
         path: path.to_owned(),
         reason: e.to_string(),
     })?;
-    Ok((users.into_iter().collect::<Result<_, _>>()?, codes))
+    Ok((
+        users.into_iter().collect::<Result<_, _>>()?,
+        codes,
+        stations,
+    ))
 }
 
 type UserRows = Vec<Result<UserRow, StoreError>>;
 
-fn read_sqlite_rows(path: &Path) -> rusqlite::Result<(UserRows, RecoveryCodes)> {
+/// A trusted station of a user, as stored.
+struct StationRow {
+    station: String,
+    trusted_at: i64,
+    guesses: i64,
+    guessed_at: Option<i64>,
+}
+
+/// The stations of each user, by user id.
+type Stations = HashMap<i64, Vec<StationRow>>;
+
+fn read_sqlite_rows(path: &Path) -> rusqlite::Result<(UserRows, RecoveryCodes, Stations)> {
     let conn = rusqlite::Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let users = conn
         .prepare("SELECT * FROM users ORDER BY id")?
@@ -157,5 +190,23 @@ fn read_sqlite_rows(path: &Path) -> rusqlite::Result<(UserRows, RecoveryCodes)> 
         let (user_id, mac, used_at) = row?;
         codes.entry(user_id).or_default().push((mac, used_at));
     }
-    Ok((users, codes))
+    let mut stations = Stations::new();
+    let mut statement =
+        conn.prepare("SELECT user_id, station, trusted_at, guesses, guessed_at FROM stations")?;
+    let rows = statement.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            StationRow {
+                station: r.get(1)?,
+                trusted_at: r.get(2)?,
+                guesses: r.get(3)?,
+                guessed_at: r.get(4)?,
+            },
+        ))
+    })?;
+    for row in rows {
+        let (user_id, station) = row?;
+        stations.entry(user_id).or_default().push(station);
+    }
+    Ok((users, codes, stations))
 }

@@ -13,6 +13,7 @@ mod sql;
 mod store_impl;
 #[cfg(test)]
 mod tests;
+mod throttle;
 mod url;
 
 use tokio_postgres::Row;
@@ -22,8 +23,9 @@ use self::error::OpError;
 use self::pool::{Conn, Pool};
 use super::row::{self, Columns, UserRow, Value, json_list};
 use super::{
-    Delivery, IssueOutcome, KEEP_EXPIRED_SECS, Keys, LockoutPolicy, MAX_CODE_ATTEMPTS, MacPurpose,
-    NewUser, RecoveryCodeState, SendLimits, Store, StoreError, TotpSeed, UserRecord, step_param,
+    Claim, Delivery, Gate, IssueOutcome, KEEP_EXPIRED_SECS, Keys, LockoutPolicy, MAX_CODE_ATTEMPTS,
+    MacPurpose, NewUser, RecoveryCodeState, SendLimits, Store, StoreError, TotpSeed, UserRecord,
+    step_param,
 };
 use crate::secret::SecretBytes;
 

@@ -65,6 +65,18 @@ const MIGRATIONS: &[&str] = &[
         written_at BIGINT NOT NULL,
         data       BYTEA NOT NULL
     );",
+    // 6: wrong passwords are throttled, not locked: the user's gate, and the stations the user
+    // logged in from, each with a gate of its own.
+    "ALTER TABLE users ADD COLUMN guesses BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN guessed_at BIGINT;
+    CREATE TABLE stations (
+        user_id    BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        station    TEXT NOT NULL,
+        trusted_at BIGINT NOT NULL,
+        guesses    BIGINT NOT NULL DEFAULT 0,
+        guessed_at BIGINT,
+        PRIMARY KEY (user_id, station)
+    );",
 ];
 
 /// The schema version this radotp writes.

@@ -28,8 +28,11 @@ pub(super) const SET_TOTP: &str = "UPDATE users SET totp_sealed = $2, totp_algor
 
 pub(super) const SET_DISABLED: &str = "UPDATE users SET disabled = $2 WHERE name = $1";
 
-pub(super) const UNLOCK: &str =
-    "UPDATE users SET failures = 0, locks = 0, locked_until = NULL WHERE name = $1";
+pub(super) const UNLOCK: &str = "UPDATE users SET failures = 0, locks = 0, locked_until = NULL,
+                                                 guesses = 0, guessed_at = NULL
+                                 WHERE name = $1";
+pub(super) const UNLOCK_STATIONS: &str = "UPDATE stations SET guesses = 0, guessed_at = NULL
+     WHERE user_id = (SELECT id FROM users WHERE name = $1)";
 
 /// Recovery codes, sent codes and challenges go with the user (ON DELETE CASCADE).
 pub(super) const REMOVE_USER: &str = "DELETE FROM users WHERE name = $1";
@@ -44,9 +47,11 @@ pub(super) const DELETE_RECOVERY_CODES: &str = "DELETE FROM recovery_codes WHERE
 pub(super) const ADD_RECOVERY_CODE: &str =
     "INSERT INTO recovery_codes (user_id, mac) VALUES ($1, $2)";
 
+/// Never for a user locked at the moment of the commit.
 pub(super) const CONSUME_RECOVERY_CODE: &str = "UPDATE recovery_codes SET used_at = $3
      WHERE mac = $2 AND used_at IS NULL
-       AND user_id = (SELECT id FROM users WHERE name = $1)";
+       AND user_id = (SELECT id FROM users WHERE name = $1
+                      AND (locked_until IS NULL OR locked_until <= $3))";
 
 pub(super) const RECOVERY_CODES_LEFT: &str = "SELECT COUNT(*) FROM recovery_codes
      WHERE used_at IS NULL AND user_id = (SELECT id FROM users WHERE name = $1)";
@@ -62,7 +67,8 @@ pub(super) const TOUCH_LOGIN: &str =
 pub(super) const CONSUME_TOTP_STEP: &str =
     "UPDATE users SET last_step = $2, drift_steps = $3, last_login_at = $4,
                       failures = 0, locks = 0
-     WHERE name = $1 AND (last_step IS NULL OR last_step < $2)";
+     WHERE name = $1 AND (last_step IS NULL OR last_step < $2)
+       AND (locked_until IS NULL OR locked_until <= $4)";
 
 pub(super) const SET_DELIVERY: &str =
     "UPDATE users SET delivery_channel = $2, delivery_destination = $3 WHERE name = $1";
@@ -89,7 +95,8 @@ pub(super) const SENT_CODE_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM sent_cod
 
 pub(super) const CONSUME_SENT_CODE: &str = "UPDATE sent_codes SET used_at = $3
      WHERE mac = $2 AND used_at IS NULL AND expires_at > $3 AND attempts < $4
-       AND user_id = (SELECT id FROM users WHERE name = $1)";
+       AND user_id = (SELECT id FROM users WHERE name = $1
+                      AND (locked_until IS NULL OR locked_until <= $3))";
 
 pub(super) const COUNT_CODE_ATTEMPT: &str = "UPDATE sent_codes SET attempts = attempts + 1
      WHERE used_at IS NULL AND expires_at > $2

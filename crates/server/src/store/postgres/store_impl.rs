@@ -1,6 +1,7 @@
 //! `Store` for `PostgresStore`: each method is the SQLite store's, statement for statement.
 
 use super::pool::Conn;
+use super::throttle;
 use super::*;
 
 impl Store for PostgresStore {
@@ -95,7 +96,8 @@ impl Store for PostgresStore {
     }
 
     fn unlock(&self, name: &str) -> Result<(), StoreError> {
-        self.update(name, sql::UNLOCK, &[&name])
+        self.update(name, sql::UNLOCK, &[&name])?;
+        self.execute(sql::UNLOCK_STATIONS, &[&name]).map(|_| ())
     }
 
     fn remove_user(&self, name: &str) -> Result<(), StoreError> {
@@ -366,6 +368,35 @@ impl Store for PostgresStore {
             Ok(conn.client.query_one(&statement, &[]).await?.get(0))
         })?;
         Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    fn claim_guess(
+        &self,
+        name: &str,
+        station: &str,
+        now: i64,
+        policy: LockoutPolicy,
+    ) -> Result<Claim, StoreError> {
+        self.claim(name, station, now, policy)
+    }
+
+    fn refund_guess(&self, name: &str, station: &str, gate: Gate) -> Result<(), StoreError> {
+        match gate {
+            Gate::User => self.execute(throttle::REFUND_USER, &[&name]),
+            Gate::Station => self.execute(throttle::REFUND_STATION, &[&name, &station]),
+        }
+        .map(|_| ())
+    }
+
+    fn trust_station(
+        &self,
+        name: &str,
+        station: &str,
+        gate: Gate,
+        now: i64,
+        policy: LockoutPolicy,
+    ) -> Result<(), StoreError> {
+        self.trust(name, station, gate, now, policy)
     }
 
     fn probe(&self, now: i64) -> Result<(), StoreError> {

@@ -4,6 +4,7 @@ mod schema;
 mod store_impl;
 #[cfg(test)]
 mod tests;
+mod throttle;
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -12,8 +13,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::row::{self, Columns, UserRow, Value, json_list, select_user};
 use super::{
-    Delivery, IssueOutcome, KEEP_EXPIRED_SECS, Keys, LockoutPolicy, MAX_CODE_ATTEMPTS, MacPurpose,
-    NewUser, RecoveryCodeState, SendLimits, Store, StoreError, TotpSeed, UserRecord, step_param,
+    Claim, Delivery, Gate, IssueOutcome, KEEP_EXPIRED_SECS, Keys, LockoutPolicy, MAX_CODE_ATTEMPTS,
+    MacPurpose, NewUser, RecoveryCodeState, SendLimits, Store, StoreError, TotpSeed, UserRecord,
+    step_param,
 };
 use crate::secret::SecretBytes;
 

@@ -62,6 +62,18 @@ const MIGRATIONS: &[&str] = &[
         written_at INTEGER NOT NULL,
         data       BLOB NOT NULL
     );",
+    // 6: wrong passwords are throttled, not locked: the user's gate, and the stations the user
+    // logged in from, each with a gate of its own.
+    "ALTER TABLE users ADD COLUMN guesses INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN guessed_at INTEGER;
+    CREATE TABLE stations (
+        user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        station    TEXT NOT NULL,
+        trusted_at INTEGER NOT NULL,
+        guesses    INTEGER NOT NULL DEFAULT 0,
+        guessed_at INTEGER,
+        PRIMARY KEY (user_id, station)
+    );",
 ];
 
 /// Open (creating file, folder and schema on first use) the database at `path`.

@@ -105,9 +105,19 @@ impl Store for SqliteStore {
     fn unlock(&self, name: &str) -> Result<(), StoreError> {
         self.update(
             name,
-            "UPDATE users SET failures = 0, locks = 0, locked_until = NULL WHERE name = ?1",
+            "UPDATE users SET failures = 0, locks = 0, locked_until = NULL, guesses = 0,
+                              guessed_at = NULL
+             WHERE name = ?1",
             &[&name],
-        )
+        )?;
+        self.conn()
+            .execute(
+                "UPDATE stations SET guesses = 0, guessed_at = NULL
+                 WHERE user_id = (SELECT id FROM users WHERE name = ?1)",
+                [name],
+            )
+            .map(|_| ())
+            .map_err(db_error)
     }
 
     fn remove_user(&self, name: &str) -> Result<(), StoreError> {
@@ -168,7 +178,8 @@ impl Store for SqliteStore {
             .execute(
                 "UPDATE recovery_codes SET used_at = ?3
                  WHERE mac = ?2 AND used_at IS NULL
-                   AND user_id = (SELECT id FROM users WHERE name = ?1)",
+                   AND user_id = (SELECT id FROM users WHERE name = ?1
+                                  AND (locked_until IS NULL OR locked_until <= ?3))",
                 params![name, mac, now],
             )
             .map_err(db_error)?;
@@ -200,7 +211,8 @@ impl Store for SqliteStore {
             .prepare_cached(
                 "UPDATE users SET last_step = ?2, drift_steps = ?3, last_login_at = ?4,
                                   failures = 0, locks = 0
-                 WHERE name = ?1 AND (last_step IS NULL OR last_step < ?2)",
+                 WHERE name = ?1 AND (last_step IS NULL OR last_step < ?2)
+                   AND (locked_until IS NULL OR locked_until <= ?4)",
             )
             .and_then(|mut stmt| stmt.execute(params![name, step, drift, now]))
             .map_err(db_error)?;
@@ -310,7 +322,8 @@ impl Store for SqliteStore {
             .execute(
                 "UPDATE sent_codes SET used_at = ?3
                  WHERE mac = ?2 AND used_at IS NULL AND expires_at > ?3 AND attempts < ?4
-                   AND user_id = (SELECT id FROM users WHERE name = ?1)",
+                   AND user_id = (SELECT id FROM users WHERE name = ?1
+                                  AND (locked_until IS NULL OR locked_until <= ?3))",
                 params![name, mac, now, MAX_CODE_ATTEMPTS],
             )
             .map_err(db_error)?;
@@ -439,6 +452,31 @@ impl Store for SqliteStore {
         conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get::<_, i64>(0))
             .map(|n| n as u64)
             .map_err(db_error)
+    }
+
+    fn claim_guess(
+        &self,
+        name: &str,
+        station: &str,
+        now: i64,
+        policy: LockoutPolicy,
+    ) -> Result<Claim, StoreError> {
+        Self::claim(&self.conn(), name, station, now, policy)
+    }
+
+    fn refund_guess(&self, name: &str, station: &str, gate: Gate) -> Result<(), StoreError> {
+        Self::refund(&self.conn(), name, station, gate)
+    }
+
+    fn trust_station(
+        &self,
+        name: &str,
+        station: &str,
+        gate: Gate,
+        now: i64,
+        policy: LockoutPolicy,
+    ) -> Result<(), StoreError> {
+        Self::trust(&self.conn(), name, station, gate, now, policy)
     }
 
     fn probe(&self, now: i64) -> Result<(), StoreError> {

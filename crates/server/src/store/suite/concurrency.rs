@@ -11,7 +11,7 @@ const THREADS_PER_NODE: usize = 4;
 const ROUNDS: u64 = 10;
 
 /// Run `attempt(store, thread)` on every thread of every node at once; the results.
-fn race<T: Send>(
+pub(super) fn race<T: Send>(
     nodes: &[Box<dyn Store>],
     attempt: impl Fn(&dyn Store, usize) -> T + Sync,
 ) -> Vec<T> {
@@ -31,7 +31,7 @@ fn race<T: Send>(
     })
 }
 
-fn nodes(backend: &dyn Backend) -> Vec<Box<dyn Store>> {
+pub(super) fn nodes(backend: &dyn Backend) -> Vec<Box<dyn Store>> {
     (0..NODES).map(|_| open(backend)).collect()
 }
 
@@ -79,6 +79,7 @@ pub(crate) fn failures_from_racing_nodes_all_count(backend: &dyn Backend) {
         max_failures: 1_000,
         base_secs: 60,
         max_secs: 3_600,
+        trusted_station_days: 90,
     };
     race(&nodes, |store, _| {
         for _ in 0..5 {
@@ -93,6 +94,7 @@ pub(crate) fn failures_from_racing_nodes_all_count(backend: &dyn Backend) {
         max_failures: 5,
         base_secs: 60,
         max_secs: 1 << 40,
+        trusted_station_days: 90,
     };
     race(&nodes, |store, _| {
         for _ in 0..5 {

@@ -10,10 +10,12 @@
 
 mod concurrency;
 mod login_state;
+mod throttle;
 mod users;
 
 pub(crate) use concurrency::*;
 pub(crate) use login_state::*;
+pub(crate) use throttle::*;
 pub(crate) use users::*;
 
 use crate::auth::otp::{Algorithm, TotpParams};
@@ -68,6 +70,10 @@ macro_rules! store_suite {
             racing_nodes_send_one_code,
             racing_nodes_use_a_recovery_code_once,
             racing_nodes_use_a_sent_code_once,
+            wrong_passwords_wait_longer_and_longer,
+            a_station_the_user_logged_in_from_has_its_own_gate,
+            racing_nodes_get_no_more_guesses_than_the_gate_allows,
+            no_code_is_accepted_while_the_account_is_locked,
         );
     };
     (@cases $backend:expr; $($case:ident),* $(,)?) => {

@@ -311,6 +311,7 @@ pub(crate) fn failures_lock_and_each_lock_doubles(backend: &dyn Backend) {
         max_failures: 3,
         base_secs: 60,
         max_secs: 200,
+        trusted_station_days: 90,
     };
     let fail = |now| store.record_failure("heidi", now, policy).unwrap();
     assert_eq!((fail(1_000), fail(1_001)), (None, None));
@@ -328,14 +329,16 @@ pub(crate) fn failures_lock_and_each_lock_doubles(backend: &dyn Backend) {
     fail(3_000);
     fail(3_001);
     assert_eq!(fail(3_002), Some(3_202), "third lock: capped at max_secs");
-    // A success resets the counters (not the running lock); unlock clears everything.
-    assert!(store.consume_totp_step("heidi", 5, 0, 3_003).unwrap());
+    // No code is accepted while the lock runs, however right (lock at the moment of the
+    // commit); once it has run out, a success resets the counters.
+    assert!(!store.consume_totp_step("heidi", 5, 0, 3_003).unwrap());
+    assert!(store.consume_totp_step("heidi", 5, 0, 3_202).unwrap());
     let heidi = store.find_user("heidi").unwrap().unwrap();
     assert_eq!(
         (heidi.failures, heidi.locks, heidi.locked_until),
         (0, 0, Some(3_202))
     );
-    fail(3_004);
+    fail(3_204);
     store.unlock("heidi").unwrap();
     let heidi = store.find_user("heidi").unwrap().unwrap();
     assert_eq!(
@@ -354,6 +357,7 @@ pub(crate) fn any_successful_login_resets_failures(backend: &dyn Backend) {
         max_failures: 5,
         base_secs: 60,
         max_secs: 200,
+        trusted_station_days: 90,
     };
     let code = SecretBytes::from(b"aaaaabbbbb".as_slice());
     store

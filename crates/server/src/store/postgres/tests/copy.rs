@@ -90,6 +90,7 @@ fn sqlite_source(dir: &std::path::Path, names: &[&str]) -> std::path::PathBuf {
         max_failures: 2,
         base_secs: 60,
         max_secs: 600,
+        trusted_station_days: 90,
     };
     for _ in 0..3 {
         store.record_failure(second, 1_300, policy).unwrap();

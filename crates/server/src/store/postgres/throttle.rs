@@ -1,0 +1,136 @@
+//! The throttle of wrong passwords in PostgreSQL, statement for statement the SQLite one
+//! (`sqlite/throttle.rs`). Each charge is one conditional `UPDATE`: under READ COMMITTED a
+//! racing node's charge is seen before the condition is checked again, so a burst from any
+//! number of nodes gets no more judgements than the gate allows.
+
+use super::pool::Conn;
+use super::{PostgresStore, sql};
+use crate::store::{Claim, Gate, LockoutPolicy, StoreError, THROTTLE_MEMORY_SECS};
+
+/// `$2` now, `$3` max_failures, `$4` base_secs, `$5` max_secs, `$6` memory.
+macro_rules! charge {
+    ($table:literal, $where:literal) => {
+        concat!(
+            "UPDATE ",
+            $table,
+            " SET guesses = CASE WHEN guessed_at IS NULL OR guessed_at <= $2::bigint - $6::bigint
+                                 THEN 1 ELSE guesses + 1 END,
+                  guessed_at = $2::bigint
+             WHERE ",
+            $where,
+            " AND (guessed_at IS NULL OR guessed_at <= $2::bigint - $6::bigint
+                   OR guesses < $3::bigint
+                   OR $2::bigint >= guessed_at + LEAST($4::bigint * (1::bigint
+                        << LEAST(GREATEST(guesses - $3::bigint, 0), 20)::integer), $5::bigint))"
+        )
+    };
+}
+
+const CHARGE_USER: &str = charge!("users", "name = $1");
+const CHARGE_STATION: &str = charge!(
+    "stations",
+    "user_id = (SELECT id FROM users WHERE name = $1) AND station = $7"
+);
+
+const TRUSTED: &str = "SELECT EXISTS (SELECT 1 FROM stations
+     WHERE user_id = (SELECT id FROM users WHERE name = $1) AND station = $2
+       AND trusted_at > $3)";
+
+const COUNT_USER: &str = "SELECT guesses, guessed_at FROM users WHERE name = $1";
+const COUNT_STATION: &str = "SELECT guesses, guessed_at FROM stations
+     WHERE user_id = (SELECT id FROM users WHERE name = $1) AND station = $2";
+
+pub(super) const REFUND_USER: &str =
+    "UPDATE users SET guesses = GREATEST(guesses - 1, 0) WHERE name = $1";
+pub(super) const REFUND_STATION: &str = "UPDATE stations SET guesses = GREATEST(guesses - 1, 0)
+     WHERE user_id = (SELECT id FROM users WHERE name = $1) AND station = $2";
+
+const TRUST: &str = "INSERT INTO stations (user_id, station, trusted_at, guesses)
+     SELECT id, $2, $3, 0 FROM users WHERE name = $1
+     ON CONFLICT (user_id, station)
+     DO UPDATE SET trusted_at = excluded.trusted_at, guesses = 0, guessed_at = NULL";
+const FORGET: &str = "DELETE FROM stations
+     WHERE user_id = (SELECT id FROM users WHERE name = $1) AND trusted_at <= $2";
+const RESET_USER: &str = "UPDATE users SET guesses = 0, guessed_at = NULL WHERE name = $1";
+
+impl PostgresStore {
+    pub(super) fn claim(
+        &self,
+        name: &str,
+        station: &str,
+        now: i64,
+        policy: LockoutPolicy,
+    ) -> Result<Claim, StoreError> {
+        let max = i64::from(policy.max_failures);
+        let since = now - policy.trust_secs();
+        self.run(async |conn: &mut Conn| {
+            let trusted_statement = conn.statement(TRUSTED).await?;
+            let trusted: bool = conn
+                .client
+                .query_one(&trusted_statement, &[&name, &station, &since])
+                .await?
+                .get(0);
+            let gate = if trusted && policy.trusted_station_days > 0 {
+                Gate::Station
+            } else {
+                Gate::User
+            };
+            let (charge, count) = match gate {
+                Gate::User => (CHARGE_USER, COUNT_USER),
+                Gate::Station => (CHARGE_STATION, COUNT_STATION),
+            };
+            let charge = conn.statement(charge).await?;
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] = [
+                &name,
+                &now,
+                &max,
+                &policy.base_secs,
+                &policy.max_secs,
+                &THROTTLE_MEMORY_SECS,
+                &station,
+            ];
+            let charged = match gate {
+                Gate::User => conn.client.execute(&charge, &params[..6]).await?,
+                Gate::Station => conn.client.execute(&charge, &params).await?,
+            };
+            if charged == 1 {
+                return Ok(Claim::Granted(gate));
+            }
+            let count = conn.statement(count).await?;
+            let row = match gate {
+                Gate::User => conn.client.query_opt(&count, &[&name]).await?,
+                Gate::Station => conn.client.query_opt(&count, &[&name, &station]).await?,
+            };
+            let (guesses, at): (i64, Option<i64>) = row.map_or((0, None), |r| (r.get(0), r.get(1)));
+            Ok(Claim::Throttled {
+                gate,
+                until: at.unwrap_or(now) + policy.delay(guesses - max),
+            })
+        })
+    }
+
+    pub(super) fn trust(
+        &self,
+        name: &str,
+        station: &str,
+        gate: Gate,
+        now: i64,
+        policy: LockoutPolicy,
+    ) -> Result<(), StoreError> {
+        let forget_before = now - policy.trust_secs();
+        self.run(async |conn: &mut Conn| {
+            let tx = conn.client.transaction().await?;
+            // Serialises the user's logins, as the other statements of `sql` do.
+            tx.query_opt(sql::LOCK_USER, &[&name]).await?;
+            if policy.trusted_station_days > 0 {
+                tx.execute(TRUST, &[&name, &station, &now]).await?;
+            }
+            tx.execute(FORGET, &[&name, &forget_before]).await?;
+            if gate == Gate::User {
+                tx.execute(RESET_USER, &[&name]).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}
