@@ -1,10 +1,13 @@
 //! A TOML syntax error as an administrator can act on it: the key and the position, but never
-//! the quoted source line, which may be `secret = "…"`.
+//! the quoted source line, which may be `secret = "…"`, nor the value the parser found, which
+//! may be `secret = 8675309112233445566`.
 
 /// The parser's message with the key and position, but without the quoted source line: that
-/// line may be `secret = "…"`, and a shared secret must not reach an error message.
+/// line may be `secret = "…"`, and a shared secret must not reach an error message. Nor the
+/// value itself, whatever its type: "invalid type: integer, expected a string".
 pub(super) fn message(text: &str, error: &toml::de::Error) -> String {
-    let message = error.message().trim_end();
+    let message = without_value(error.message().trim_end());
+    let message = message.as_str();
     match error.span() {
         Some(span) => {
             let offset = floor_char_boundary(text, span.start);
@@ -19,6 +22,30 @@ pub(super) fn message(text: &str, error: &toml::de::Error) -> String {
         }
         None => message.to_owned(),
     }
+}
+
+/// Serde's "invalid type: integer `8675309`, expected a string" (and "invalid value: …") quote
+/// the value found. Which keys hold secrets cannot be told reliably from a file that does not
+/// parse (an inline table puts `secret` on the line of its array), so the value is left out
+/// for every key: the kind is kept, and the position points at the value.
+fn without_value(message: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            let Some((found, expected)) = rest.split_once(", expected ") else {
+                return format!("{prefix}{}", kind(rest));
+            };
+            return format!("{prefix}{}, expected {expected}", kind(found));
+        }
+    }
+    message.to_owned()
+}
+
+/// "integer `5`" → "integer"; "string \"abc\"" → "string"; "sequence" stays.
+fn kind(found: &str) -> &str {
+    found
+        .split_once(['`', '"', '\''])
+        .map_or(found, |(kind, _)| kind)
+        .trim_end()
 }
 
 fn floor_char_boundary(text: &str, mut offset: usize) -> usize {

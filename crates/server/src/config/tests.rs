@@ -238,6 +238,44 @@ fn parse_errors_never_quote_a_secret() {
 }
 
 #[test]
+fn parse_errors_never_quote_a_value_of_any_type() {
+    let secret = "secret = \"a-long-random-shared-secret\"";
+    for (value, kind) in [
+        ("8675309112233445566", "integer"),
+        ("86753.09112233", "floating point"),
+        ("true", "boolean"),
+        ("1979-05-27T07:32:00Z", "map"),
+        ("[\"a-long-random-shared-secret\", 5]", "sequence"),
+    ] {
+        let text = MINIMAL.replace(secret, &format!("secret = {value}"));
+        let err = Config::from_toml(&text, Path::new("."))
+            .unwrap_err()
+            .to_string();
+        let expected = format!("client[0].secret: invalid type: {kind}, expected a string");
+        assert!(err.contains(&expected), "{expected:?} not in {err:?}");
+        for part in ["8675309", "86753", "true", "1979", "a-long-random"] {
+            assert!(!err.contains(part), "{part:?} in {err:?}");
+        }
+    }
+    // An inline table puts the key on the line of its array: still no value.
+    let text =
+        "client = [{ name = \"a\", secret = 8675309 }]\n[server]\nlisten = [\"127.0.0.1:1812\"]\n";
+    let err = Config::from_toml(text, Path::new("."))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("invalid type: integer, expected a string"),
+        "{err}"
+    );
+    assert!(!err.contains("8675309"), "{err}");
+    // A string where a number belongs is named by its kind too.
+    let err = Config::from_toml("[server]\nreject_delay_ms = \"hunter2\"\n", Path::new("."))
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains("hunter2"), "{err}");
+}
+
+#[test]
 fn parse_errors_name_the_key() {
     let cases = [
         (
