@@ -1,7 +1,8 @@
-//! A disk that fills up under a running server, or that cannot be written when it starts: nothing is answered that
-//! could not be recorded — whichever factor was wrong — Status-Server goes quiet so NASes fail
-//! over, the outage is logged once when it starts and once when it ends, and the server serves
-//! again by itself once writes succeed. On a tmpfs each test mounts itself (root only).
+//! A disk that fills up under a running server, a file size limit it runs into, or a disk that
+//! cannot be written when it starts: nothing is answered that could not be recorded (whichever
+//! factor was wrong), Status-Server goes quiet so NASes fail over, the outage is logged once
+//! when it starts and once when it ends, and the server serves again by itself once writes
+//! succeed. The disks are tmpfs mounts each test makes itself (root only).
 
 mod common;
 
@@ -140,4 +141,64 @@ fn serve_refuses_to_start_on_a_database_it_cannot_write() {
         );
         assert!(!text.contains(" ready"), "{command}: {text}");
     }
+}
+
+/// `prlimit --fsize` on the running server: the soft limit on the size of files it writes.
+fn file_size_limit(server: &Server, limit: &str) {
+    let out = std::process::Command::new("prlimit")
+        .args([
+            "--pid",
+            &server.pid().to_string(),
+            &format!("--fsize={limit}"),
+        ])
+        .output()
+        .expect("run prlimit (util-linux)");
+    assert!(
+        out.status.success(),
+        "prlimit: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn sigxfsz(event: &Value) -> bool {
+    event["message"]
+        .as_str()
+        .is_some_and(|m| m.starts_with("SIGXFSZ"))
+}
+
+#[test]
+fn a_file_size_limit_is_logged_and_outlived() {
+    // The log goes through a pipe, as to journald: the limit holds back the database only.
+    let server = Server::piped(Conf::default());
+    let secret = server.add_user("alice", "pw-alice");
+    let good = login("alice", &format!("pw-alice{}", code_now(&secret)));
+    // Every write past byte 0 of any file now raises SIGXFSZ, whose default action is death.
+    file_size_limit(&server, "0:unlimited");
+    assert_eq!(
+        answer(&server, &good, Duration::from_secs(1)),
+        None,
+        "a login that cannot be recorded is answered; log:\n{}",
+        server.logs()
+    );
+    assert!(
+        server.wait_for_log(|e| e["level"] == "error" && sigxfsz(e)),
+        "no SIGXFSZ line; log:\n{}",
+        server.logs()
+    );
+    let status = Request::status(SECRET);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while answer(&server, &status, Duration::from_millis(300)).is_some() {
+        assert!(Instant::now() < deadline, "Status-Server still answered");
+    }
+    // Alive, and back by itself once the limit is raised.
+    file_size_limit(&server, "unlimited:unlimited");
+    until_answered(&server, &status, ACCESS_ACCEPT);
+    until_answered(&server, &good, ACCESS_ACCEPT);
+    let lines = server.events().iter().filter(|e| sigxfsz(e)).count();
+    assert_eq!(
+        lines,
+        1,
+        "logged once a minute at most; log:\n{}",
+        server.logs()
+    );
 }

@@ -1,6 +1,7 @@
 //! `radotp serve`: build the server from the configuration, run it until SIGINT/SIGTERM.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use super::{Failure, build_failure, load_config};
 use radotp_server::auth::password;
@@ -38,11 +39,18 @@ pub(super) fn run(path: &Path) -> Result<(), Failure> {
 
 /// SIGINT and SIGTERM stop the server gracefully; SIGHUP, which would kill it, is logged and
 /// otherwise ignored (reload is not supported: a restart applies a changed configuration).
+/// SIGXFSZ, a write past the file size limit, is logged too: the write itself fails (EFBIG),
+/// so the request that needed it is dropped and the health check reports the database down
+/// until writes succeed again.
 struct Signals {
     interrupt: Signal,
     terminate: Signal,
     hangup: Signal,
+    file_size: Signal,
 }
+
+/// SIGXFSZ comes with every write past the limit; it is logged at most this often.
+const FILE_SIZE_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
 impl Signals {
     fn install() -> Result<Self, Failure> {
@@ -53,11 +61,13 @@ impl Signals {
             interrupt: install(SignalKind::interrupt(), "SIGINT")?,
             terminate: install(SignalKind::terminate(), "SIGTERM")?,
             hangup: install(SignalKind::hangup(), "SIGHUP")?,
+            file_size: install(SignalKind::from_raw(libc::SIGXFSZ), "SIGXFSZ")?,
         })
     }
 
     /// Completes at SIGINT or SIGTERM.
     async fn stop(mut self) {
+        let mut file_size = Throttled::default();
         loop {
             tokio::select! {
                 _ = self.interrupt.recv() => return,
@@ -66,7 +76,60 @@ impl Signals {
                     "SIGHUP received and ignored: radotp does not reload its configuration; \
                      restart it (SIGTERM, then start again) to apply changes"
                 ),
+                _ = self.file_size.recv() => {
+                    if let Some(since) = file_size.due(Instant::now(), FILE_SIZE_LOG_INTERVAL) {
+                        tracing::error!(
+                            held_back = since,
+                            "SIGXFSZ: a write went past the file size limit (ulimit -f, \
+                             systemd LimitFSIZE=) and failed; requests that cannot be recorded \
+                             are dropped until the limit is raised or the files shrink"
+                        );
+                    }
+                }
             }
         }
+    }
+}
+
+/// Lets through the first of a repeated event, then at most one per interval, with the
+/// number held back in between.
+#[derive(Debug, Default)]
+struct Throttled {
+    last: Option<Instant>,
+    held: u64,
+}
+
+impl Throttled {
+    /// `Some(held back since the last one let through)` when this one may be logged.
+    fn due(&mut self, now: Instant, interval: Duration) -> Option<u64> {
+        match self.last {
+            Some(last) if now.duration_since(last) < interval => {
+                self.held += 1;
+                None
+            }
+            _ => {
+                self.last = Some(now);
+                Some(std::mem::take(&mut self.held))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repeated_event_is_let_through_once_per_interval_with_the_count_held_back() {
+        let mut throttled = Throttled::default();
+        let start = Instant::now();
+        let minute = Duration::from_secs(60);
+        assert_eq!(throttled.due(start, minute), Some(0));
+        for s in 1..=3 {
+            assert_eq!(throttled.due(start + Duration::from_secs(s), minute), None);
+        }
+        assert_eq!(throttled.due(start + minute, minute), Some(3));
+        assert_eq!(throttled.due(start + minute, minute), None);
+        assert_eq!(throttled.due(start + 2 * minute, minute), Some(1));
     }
 }

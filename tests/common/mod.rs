@@ -226,6 +226,9 @@ pub struct Server {
     level: String,
     /// `--log-format`: `json` (what `events()` reads) unless a test asks for `text`.
     format: String,
+    /// The log reaches its file through a pipe (as it reaches journald), so that limits on
+    /// the server's own files (`ulimit -f`) do not hold back its log.
+    piped: bool,
 }
 
 impl Server {
@@ -244,6 +247,15 @@ impl Server {
 
     /// With another `--log-level` and `--log-format`.
     pub fn with_format(conf: Conf, level: &str, format: &str) -> Self {
+        Server::new(conf, level, format, false)
+    }
+
+    /// Logging into a pipe rather than a file of its own.
+    pub fn piped(conf: Conf) -> Self {
+        Server::new(conf, "debug", "json", true)
+    }
+
+    fn new(conf: Conf, level: &str, format: &str, piped: bool) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("radotp-test")
             .tempdir()
@@ -258,6 +270,7 @@ impl Server {
             generation: 0,
             level: level.to_owned(),
             format: format.to_owned(),
+            piped,
         };
         s.spawn();
         s
@@ -291,9 +304,26 @@ impl Server {
             .arg("serve")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(log)
+            .stderr(if self.piped {
+                Stdio::piped()
+            } else {
+                Stdio::from(log.try_clone().unwrap())
+            })
             .spawn()
             .expect("spawn radotp serve");
+        let mut child = child;
+        if let Some(mut pipe) = child.stderr.take() {
+            // Copied as it comes; ends when the server exits.
+            let mut log = log;
+            std::thread::spawn(move || {
+                let mut chunk = [0u8; 4096];
+                while let Ok(n @ 1..) = std::io::Read::read(&mut pipe, &mut chunk) {
+                    if log.write_all(&chunk[..n]).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
         self.child = Some(child);
         let want = self.conf.listen.len();
         let deadline = Instant::now() + START_TIMEOUT;
@@ -339,6 +369,11 @@ impl Server {
         }
         let later = self.now() + secs;
         fs::write(self.dir.path().join("clock"), later.to_string()).unwrap();
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("server not running").id()
     }
 
     /// Send the signal `name` (`HUP`, `TERM`, …) to the server.
