@@ -22,7 +22,7 @@ pub(super) const HELP: &str = "Examples:\n  \
     radotp user import staff.csv\n  \
     radotp user import staff.jsonl --json\n\n\
     Columns (a CSV header row, or the keys of one JSON object per line): name, and either\n\
-    password or password_hash (an argon2 PHC string); optional totp_secret (base32), digits\n\
+    password or password_hash (an argon2 PHC string, quoted or not); optional totp_secret (base32), digits\n\
     (6|8), period (30|60), algorithm (SHA1|SHA256|SHA512). Users without totp_secret get a new\n\
     one, printed once. All or nothing: every bad row is named by its line and nothing is written.";
 
@@ -123,28 +123,65 @@ fn parse(file: &Path, text: &str) -> Result<Vec<ParsedRow>, Failure> {
     }
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
+        // Rows of another length are told apart below: a PHC string's commas, or a clear error.
+        .flexible(true)
         .from_reader(text.as_bytes());
     let headers = reader
         .headers()
         .map_err(|e| Failure::Usage(format!("{}: no CSV header row: {e}", file.display())))?
         .clone();
+    let hash_column = headers.iter().position(|h| h == "password_hash");
     let mut rows = Vec::new();
     for record in reader.records() {
         let row = match record {
             Ok(record) => {
                 let line = record.position().map_or(0, |p| p.line());
-                (
-                    line,
+                let row = fitted(record, &headers, hash_column).and_then(|record| {
                     record
                         .deserialize::<Row>(Some(&headers))
-                        .map_err(csv_message),
-                )
+                        .map_err(csv_message)
+                });
+                (line, row)
             }
             Err(e) => (e.position().map_or(0, |p| p.line()), Err(csv_message(e))),
         };
         rows.push(row);
     }
     Ok(rows)
+}
+
+/// The record with as many fields as the header. An argon2 PHC string holds commas
+/// (`$argon2id$v=19$m=19456,t=2,p=1$…`), so a `password_hash` written without quotes spans
+/// three fields: they are joined back when that makes a PHC string and the row fits (the hash
+/// is validated after). Any other length is an error that says how many fields and why.
+fn fitted(
+    record: csv::StringRecord,
+    headers: &csv::StringRecord,
+    hash_column: Option<usize>,
+) -> Result<csv::StringRecord, String> {
+    let (found, expected) = (record.len(), headers.len());
+    if found == expected {
+        return Ok(record);
+    }
+    let unequal = format!("{found} fields where the header has {expected}");
+    let (Some(column), true) = (hash_column, found > expected) else {
+        return Err(format!("{unequal}; quote a field that holds a comma"));
+    };
+    let extra = found - expected;
+    let joined = (column..=column + extra)
+        .map(|i| &record[i])
+        .collect::<Vec<_>>()
+        .join(",");
+    if !joined.starts_with("$argon2") {
+        return Err(format!(
+            "{unequal}, and password_hash does not take the extra ones; quote a field that \
+             holds a comma"
+        ));
+    }
+    let mut fields: Vec<&str> = record.iter().take(column).collect();
+    fields.push(&joined);
+    fields.extend(record.iter().skip(column + extra + 1));
+    Ok(csv::StringRecord::from(fields))
 }
 
 /// The serde part of a CSV error, without the crate's own position prefix.
