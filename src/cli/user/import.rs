@@ -22,9 +22,9 @@ pub(super) const HELP: &str = "Examples:\n  \
     radotp user import staff.csv\n  \
     radotp user import staff.jsonl --json\n\n\
     Columns (a CSV header row, or the keys of one JSON object per line): name, and either\n\
-    password or password_hash (an argon2 PHC string, quoted or not); optional totp_secret (base32), digits\n\
-    (6|8), period (30|60), algorithm (SHA1|SHA256|SHA512). Users without totp_secret get a new\n\
-    one, printed once. All or nothing: every bad row is named by its line and nothing is written.";
+    password or password_hash (an argon2 PHC string, quoted or not); optional totp_secret\n\
+    (base32), digits (6|8), period (30|60), algorithm (SHA1|SHA256|SHA512). Users without\n\
+    totp_secret get a new one, printed once. All or nothing: every bad row is named by its line and nothing is written.";
 
 /// How many row errors are printed before the rest are only counted.
 const MAX_ERRORS_SHOWN: usize = 20;
