@@ -24,7 +24,8 @@ pub(super) const HELP: &str = "Examples:\n  \
     Columns (a CSV header row, or the keys of one JSON object per line): name, and either\n\
     password or password_hash (an argon2 PHC string, quoted or not); optional totp_secret\n\
     (base32), digits (6|8), period (30|60), algorithm (SHA1|SHA256|SHA512). Users without\n\
-    totp_secret get a new one, printed once. All or nothing: every bad row is named by its line and nothing is written.";
+    totp_secret get a new one, printed once. All or nothing: every bad row is named by its\n\
+    line and nothing is written.";
 
 /// How many row errors are printed before the rest are only counted.
 const MAX_ERRORS_SHOWN: usize = 20;
