@@ -55,7 +55,7 @@ fn wrong_codes_after_the_right_password_lock_the_user_and_unlock_clears_it() {
     let text = String::from_utf8(server.cli(&["user", "show", "alice"], "").stdout).unwrap();
     assert!(
         text.lines()
-            .any(|l| l.starts_with("Failures") && l.ends_with(" 5")),
+            .any(|l| l.starts_with("Wrong codes") && l.ends_with(" 5")),
         "{text}"
     );
     // Locked: even the right password and the next code are refused.

@@ -85,6 +85,18 @@ fn a_stranger_who_knows_only_the_name_cannot_keep_the_user_out() {
         assert_eq!(login(&station, format!("guess{i}")), ACCESS_REJECT);
     }
     assert_eq!(decisions(&server, "wrong password or code"), 5);
+    // The administrator sees the throttle, and no lock.
+    let shown = server.cli(&["user", "show", "alice", "--json"], "");
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["wrong_passwords"], 5, "{shown}");
+    assert!(shown["throttled_until"].is_string(), "{shown}");
+    let text = server.cli(&["user", "show", "alice"], "");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.lines().any(|l| l.starts_with("Wrong passwords")
+            && l.contains("5 (from stations not trusted; the next one waits until ")),
+        "{text}"
+    );
     // Alice, from her laptop, with the next code: in at once.
     assert_eq!(
         login(laptop, format!("pw-alice{}", code_at(&secret, now() + 30))),
@@ -106,6 +118,7 @@ fn a_stranger_who_knows_only_the_name_cannot_keep_the_user_out() {
         serde_json::Value::Null,
         "never locked: {shown}"
     );
+    assert_eq!(shown["wrong_passwords"], 0, "her login cleared it: {shown}");
 }
 
 /// A server started by hand at `--log-level warn` (the harness waits for `info` lines).
@@ -197,16 +210,22 @@ fn what_an_administrator_must_watch_is_logged_at_warn() {
         ACCESS_REJECT
     );
     client.expect_no_reply(&Request::status("not-the-secret").encode(), SECRET);
+    // From an address no [[client]] covers.
+    let stranger = UdpSocket::bind("127.0.0.2:0").unwrap();
+    stranger
+        .send_to(&Request::status(SECRET).encode(), server.addr)
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     let seen = |text: &str| {
-        json_lines(text)
+        let events = json_lines(text);
+        ["bad Message-Authenticator", "unknown client"]
             .iter()
-            .any(|e| e["reason"] == "bad Message-Authenticator")
+            .all(|reason| events.iter().any(|e| e["reason"] == *reason))
     };
     while !seen(&server.log()) {
         assert!(
             Instant::now() < deadline,
-            "no bad Message-Authenticator line:\n{}",
+            "no bad Message-Authenticator or unknown client line:\n{}",
             server.log()
         );
         std::thread::sleep(Duration::from_millis(20));
@@ -227,6 +246,9 @@ fn what_an_administrator_must_watch_is_logged_at_warn() {
     assert!(with(&|e| e["reason"] == "locked"), "{}", server.log());
     assert!(with(
         &|e| e["level"] == "warn" && e["reason"] == "bad Message-Authenticator"
+    ));
+    assert!(with(
+        &|e| e["level"] == "warn" && e["reason"] == "unknown client"
     ));
     assert!(!with(&|e| e["level"] == "info"), "nothing below warn");
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use radotp_server::store::UserRecord;
+use radotp_server::store::{LockoutPolicy, UserRecord};
 use radotp_server::timefmt::civil;
 
 /// `2026-11-25 17:30:00 UTC`, or `-` for none.
@@ -23,6 +23,19 @@ pub(super) fn locked(user: &UserRecord, now: i64) -> Option<i64> {
     user.locked_until.filter(|&until| until > now)
 }
 
+/// `user show`'s "Wrong passwords": the count at the user's gate (stations the user has not
+/// logged in from) as the next guess sees it, and until when that guess waits.
+pub(super) fn wrong_passwords(user: &UserRecord, policy: LockoutPolicy, now: i64) -> String {
+    match policy.standing(user.guesses, user.guessed_at, now) {
+        (0, _) => "0".to_owned(),
+        (n, None) => format!("{n} (from stations not trusted; the next one is judged at once)"),
+        (n, Some(until)) => format!(
+            "{n} (from stations not trusted; the next one waits until {})",
+            time(Some(until))
+        ),
+    }
+}
+
 pub(super) fn state(user: &UserRecord) -> &'static str {
     if user.disabled { "disabled" } else { "enabled" }
 }
@@ -40,12 +53,15 @@ pub(super) fn totp(user: &UserRecord) -> String {
 }
 
 /// One user as JSON: everything an administrator may see, nothing secret.
-pub(super) fn user_json(user: &UserRecord, now: i64) -> Value {
+pub(super) fn user_json(user: &UserRecord, policy: LockoutPolicy, now: i64) -> Value {
+    let (wrong_passwords, throttled_until) = policy.standing(user.guesses, user.guessed_at, now);
     json!({
         "name": user.name,
         "enabled": !user.disabled,
         "locked_until": rfc3339(locked(user, now)),
         "failures": user.failures,
+        "wrong_passwords": wrong_passwords,
+        "throttled_until": rfc3339(throttled_until),
         "last_login": rfc3339(user.last_login_at),
         "created": rfc3339(Some(user.created_at)),
         "password_expires_at": rfc3339(user.password_expires_at),

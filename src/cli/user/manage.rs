@@ -61,11 +61,17 @@ fn find(store: &dyn Store, name: &str) -> Result<UserRecord, Failure> {
 }
 
 pub(super) fn list(config_path: &Path, args: ListArgs) -> Result<(), Failure> {
-    let store = open_store(&load_config(config_path)?)?;
+    let config = load_config(config_path)?;
+    let store = open_store(&config)?;
     let users = store.list_users().map_err(store_failure)?;
     let now = now();
     if args.json {
-        print_json(&users.iter().map(|u| format::user_json(u, now)).collect());
+        print_json(
+            &users
+                .iter()
+                .map(|u| format::user_json(u, config.lockout, now))
+                .collect(),
+        );
         return Ok(());
     }
     if users.is_empty() {
@@ -115,11 +121,12 @@ pub(super) fn list(config_path: &Path, args: ListArgs) -> Result<(), Failure> {
 }
 
 pub(super) fn show(config_path: &Path, args: NameJson) -> Result<(), Failure> {
-    let store = open_store(&load_config(config_path)?)?;
+    let config = load_config(config_path)?;
+    let store = open_store(&config)?;
     let user = find(store.as_ref(), &args.name)?;
     let now = now();
     if args.json {
-        print_json(&format::user_json(&user, now));
+        print_json(&format::user_json(&user, config.lockout, now));
         return Ok(());
     }
     let expires = match user.password_expires_at {
@@ -131,7 +138,11 @@ pub(super) fn show(config_path: &Path, args: NameJson) -> Result<(), Failure> {
         ("Name", user.name.clone()),
         ("State", format::state(&user).to_owned()),
         ("Locked until", format::time(format::locked(&user, now))),
-        ("Failures", user.failures.to_string()),
+        ("Wrong codes", user.failures.to_string()),
+        (
+            "Wrong passwords",
+            format::wrong_passwords(&user, config.lockout, now),
+        ),
         ("Last login", format::time(user.last_login_at)),
         ("Created", format::time(Some(user.created_at))),
         ("Password expires", expires),

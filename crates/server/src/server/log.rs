@@ -95,7 +95,10 @@ impl RequestContext {
         let verify_ms: Option<f64> = None;
         match reason.kind() {
             // What an administrator must see even at `--log-level warn`.
-            DropKind::Internal | DropKind::Overloaded | DropKind::MessageAuthenticator => {
+            DropKind::Internal
+            | DropKind::Overloaded
+            | DropKind::MessageAuthenticator
+            | DropKind::UnknownClient => {
                 request_line!(warn, self, "drop", label, detail, verify_ms);
             }
             _ => request_line!(info, self, "drop", label, detail, verify_ms),

@@ -165,6 +165,19 @@ impl LockoutPolicy {
         (self.base_secs << doublings).min(self.max_secs)
     }
 
+    /// A gate's count of wrong passwords as the next claim at `now` sees it (forgotten after
+    /// `THROTTLE_MEMORY_SECS` quiet), and until when that claim would be refused, if it would.
+    pub fn standing(&self, guesses: u32, guessed_at: Option<i64>, now: i64) -> (u32, Option<i64>) {
+        let Some(at) = guessed_at.filter(|&at| at > now - THROTTLE_MEMORY_SECS) else {
+            return (0, None);
+        };
+        if guesses < self.max_failures {
+            return (guesses, None);
+        }
+        let until = at + self.delay(i64::from(guesses - self.max_failures));
+        (guesses, (now < until).then_some(until))
+    }
+
     /// Seconds a login keeps a station trusted.
     pub fn trust_secs(&self) -> i64 {
         i64::from(self.trusted_station_days) * 86_400

@@ -20,6 +20,12 @@ fn guesses(store: &dyn Store) -> u32 {
     store.find_user("tess").unwrap().unwrap().guesses
 }
 
+/// What `user show` reports of the user's gate at `now`.
+fn standing(store: &dyn Store, now: i64) -> (u32, Option<i64>) {
+    let user = store.find_user("tess").unwrap().unwrap();
+    POLICY.standing(user.guesses, user.guessed_at, now)
+}
+
 pub(crate) fn wrong_passwords_wait_longer_and_longer(backend: &dyn Backend) {
     let store = open(backend);
     add(&*store, "tess", &seed(21));
@@ -31,12 +37,14 @@ pub(crate) fn wrong_passwords_wait_longer_and_longer(backend: &dyn Backend) {
         gate: Gate::User,
         until,
     };
+    assert_eq!(standing(&*store, 1_000), (3, Some(1_060)));
     assert_eq!(claim(&*store, "id:a", 1_000), throttled(1_060));
     assert_eq!(
         claim(&*store, "id:b", 1_059),
         throttled(1_060),
         "every station alike"
     );
+    assert_eq!(standing(&*store, 1_060), (3, None));
     assert_eq!(claim(&*store, "id:a", 1_060), user);
     assert_eq!(
         claim(&*store, "id:a", 1_061),
@@ -50,6 +58,8 @@ pub(crate) fn wrong_passwords_wait_longer_and_longer(backend: &dyn Backend) {
         "capped at max_secs"
     );
     assert_eq!(guesses(&*store), 5);
+    assert_eq!(standing(&*store, 1_181), (5, Some(1_380)));
+    assert_eq!(standing(&*store, 1_180 + 86_400), (0, None), "forgotten");
     // A right password gives its guess back, never below zero.
     store.refund_guess("tess", "id:a", Gate::User).unwrap();
     assert_eq!(guesses(&*store), 4);
