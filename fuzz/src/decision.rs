@@ -42,8 +42,17 @@ pub fn check(world: &World, view: &View, client: &Client, now: u64) {
             for (owner, claim) in [
                 (None, None),
                 (Some(view.user.clone()), Some(Claim::Granted(Gate::User))),
-                (Some("someone else".into()), Some(Claim::Granted(Gate::Station))),
-                (None, Some(Claim::Throttled { gate: Gate::User, until: 0 })),
+                (
+                    Some("someone else".into()),
+                    Some(Claim::Granted(Gate::Station)),
+                ),
+                (
+                    None,
+                    Some(Claim::Throttled {
+                        gate: Gate::User,
+                        until: 0,
+                    }),
+                ),
             ] {
                 let seen = Seen {
                     sent,
@@ -122,7 +131,12 @@ fn judge(inputs: &Inputs<'_>, input_len: usize) {
             .iter()
             .filter(|e| matches!(e, Effect::Consume(_)))
             .collect();
-        assert_eq!(commits.len(), 1, "an Accept commits one factor: {:?}", verdict.effects);
+        assert_eq!(
+            commits.len(),
+            1,
+            "an Accept commits one factor: {:?}",
+            verdict.effects
+        );
         assert!(
             !matches!(inputs.seen.claim, Some(Claim::Throttled { .. })),
             "accepted while throttled"
