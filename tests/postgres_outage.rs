@@ -46,6 +46,7 @@ fn a_store_rides_out_an_outage() {
         .add_users(&[NewUser {
             name: "pat",
             password_hash: "h",
+            password_source: radotp_server::store::PasswordSource::Local,
             totp: &seed,
             now: 0,
         }])

@@ -4,7 +4,8 @@
 
 use radotp_server::auth::decision::{self, Check, Effect, Inputs, Outcome, Request, Seen};
 use radotp_server::auth::tails::Factor;
-use radotp_server::auth::{Checked, Reason};
+use radotp_server::auth::{Answer, Checked, Reason, Unenrolled};
+use radotp_server::secret::SecretBytes;
 use radotp_server::store::{Claim, Gate, RecoveryCodeState, Store, UserRecord};
 
 use crate::pipeline::View;
@@ -16,16 +17,30 @@ pub fn check(world: &World, view: &View, client: &Client, now: u64) {
         return;
     };
     let user: Option<UserRecord> = world.store.find_user(&view.user).expect("find_user");
-    let request = Request {
-        user_name: &view.user,
-        input,
-        client: client.name,
-        mode: client.mode,
-        state: view.state.as_deref(),
-        allowed_groups: client.allowed_groups.as_deref(),
-        station: "nas:nas",
-    };
-    let tails = decision::tails(&request, user.as_ref());
+    for unenrolled in [Unenrolled::Reject, Unenrolled::PasswordOnly] {
+        let request = Request {
+            user_name: &view.user,
+            input,
+            client: client.name,
+            mode: client.mode,
+            state: view.state.as_deref(),
+            allowed_groups: client.allowed_groups.as_deref(),
+            station: "nas:nas",
+            unenrolled,
+        };
+        decide_all(world, &request, user.as_ref(), input, now);
+    }
+}
+
+/// Every combination of what the store may have said, for one request.
+fn decide_all(
+    world: &World,
+    request: &Request<'_>,
+    user: Option<&UserRecord>,
+    input: &SecretBytes,
+    now: u64,
+) {
+    let tails = decision::tails(request, user);
     if let Some((at, code)) = &tails.numeric {
         assert_eq!(
             &input.expose()[*at..],
@@ -41,7 +56,10 @@ pub fn check(world: &World, view: &View, client: &Client, now: u64) {
         ] {
             for (owner, claim) in [
                 (None, None),
-                (Some(view.user.clone()), Some(Claim::Granted(Gate::User))),
+                (
+                    Some(request.user_name.to_owned()),
+                    Some(Claim::Granted(Gate::User)),
+                ),
                 (
                     Some("someone else".into()),
                     Some(Claim::Granted(Gate::Station)),
@@ -58,11 +76,12 @@ pub fn check(world: &World, view: &View, client: &Client, now: u64) {
                     sent,
                     recovery,
                     challenge_owner: owner,
+                    challenge_groups: vec!["granted".into()],
                     claim,
                 };
                 let inputs = Inputs {
-                    request: &request,
-                    user: user.as_ref(),
+                    request,
+                    user,
                     tails: &tails,
                     seen: &seen,
                     policy: &world.policy,
@@ -77,7 +96,9 @@ pub fn check(world: &World, view: &View, client: &Client, now: u64) {
 fn judge(inputs: &Inputs<'_>, input_len: usize) {
     let plan = decision::plan(inputs);
     match plan.check {
-        Check::User { len } | Check::Dummy { len } => assert!(len <= input_len),
+        Check::User { len } | Check::Dummy { len } | Check::Unenrolled { len } => {
+            assert!(len <= input_len)
+        }
         Check::None => assert!(
             inputs.request.state.is_some(),
             "no check for a request with a password"
@@ -85,20 +106,40 @@ fn judge(inputs: &Inputs<'_>, input_len: usize) {
     }
     if inputs.user.is_none() && inputs.request.state.is_none() {
         assert!(
-            matches!(plan.check, Check::Dummy { .. }),
+            match inputs.request.unenrolled {
+                Unenrolled::Reject => matches!(plan.check, Check::Dummy { .. }),
+                Unenrolled::PasswordOnly => plan.check == Check::Unenrolled { len: input_len },
+            },
             "unknown user: {plan:?}"
         );
     }
-    let results: &[Option<Checked>] = match plan.check {
-        Check::None => &[None],
-        _ => &[
-            Some(Checked::Wrong),
-            Some(Checked::Unusable),
-            Some(Checked::Right),
-        ],
+    if inputs.user.is_some() {
+        assert!(
+            !matches!(plan.check, Check::Unenrolled { .. }),
+            "a known user checked as unenrolled"
+        );
+    }
+    let results: Vec<Option<Answer>> = match plan.check {
+        Check::None => vec![None],
+        _ => [
+            Checked::Wrong,
+            Checked::Unusable,
+            Checked::Unknown,
+            Checked::Right,
+        ]
+        .into_iter()
+        .map(|c| {
+            Some(Answer {
+                checked: c,
+                groups: vec!["granted".into()],
+                note: None,
+            })
+        })
+        .collect(),
     };
-    for &checked in results {
-        let verdict = decision::verdict(inputs, &plan, checked);
+    for answer in &results {
+        let checked = answer.as_ref().map(|a| a.checked);
+        let verdict = decision::verdict(inputs, &plan, answer.as_ref());
         let counted = verdict.effects.contains(&Effect::RecordFailure);
         assert_eq!(
             counted,
@@ -115,8 +156,19 @@ fn judge(inputs: &Inputs<'_>, input_len: usize) {
             );
             continue;
         }
+        // Without a user: only the directory password of an unenrolled user, where allowed.
+        let Some(user) = inputs.user else {
+            assert_eq!(verdict.reason, Reason::AcceptedNotEnrolled);
+            assert_eq!(inputs.request.unenrolled, Unenrolled::PasswordOnly);
+            assert_eq!(
+                checked,
+                Some(Checked::Right),
+                "unenrolled accepted with {checked:?}"
+            );
+            assert!(verdict.effects.is_empty(), "{:?}", verdict.effects);
+            continue;
+        };
         // An Accept: a right password (or a challenge answer), a live code, a usable account.
-        let user = inputs.user.expect("an Accept without a user");
         assert!(!user.disabled, "a disabled user is accepted");
         assert!(
             matches!(checked, Some(Checked::Right) | None),

@@ -170,6 +170,7 @@ impl Client {
             rate_limit: None,
             limit_proxy_state: self.limit_proxy_state,
             allowed_groups: self.allowed_groups.clone(),
+            unenrolled: radotp_server::auth::Unenrolled::Reject,
         }
     }
 }
@@ -194,6 +195,7 @@ impl World {
             .map(|((u, hash), totp)| NewUser {
                 name: u.name,
                 password_hash: hash,
+                password_source: radotp_server::store::PasswordSource::Local,
                 totp,
                 now: NOW as i64 - 86_400,
             })

@@ -16,6 +16,7 @@ use serde_json::json;
 use super::{Failure, load_config, open_store};
 use radotp_server::protocol::password::MAX_LEN as MAX_USER_PASSWORD_LEN;
 use radotp_server::secret::SecretBytes;
+use radotp_server::store::PasswordSource;
 use radotp_tools::bench::calibrate::calibrate;
 use radotp_tools::bench::generator::{self, Load, Plan};
 use radotp_tools::bench::report::Summary;
@@ -106,6 +107,10 @@ pub(crate) struct BenchArgs {
     /// Password of new bench users (default: a random one); recorded with them.
     #[arg(long, value_name = "PASSWORD", requires = "setup_users")]
     pub password: Option<String>,
+    /// Where new bench users' password is checked: "local" (the one shared hash) or
+    /// "directory" (the [directory], which must hold users of these names and this password).
+    #[arg(long, value_parser = ["local", "directory"], default_value = "local", requires = "setup_users")]
+    pub password_source: String,
     /// Delete the bench users recorded for the configured database, and the record.
     #[arg(long)]
     pub remove_users: bool,
@@ -269,6 +274,7 @@ fn setup_users(config_path: &Path, count: u64, args: &BenchArgs) -> Result<(), F
         params,
         cost: config.password,
         now: radotp_tools::bench::unix_now() as i64,
+        source: PasswordSource::parse(&args.password_source).unwrap_or_default(),
     };
     let bar = progress("creating bench users");
     let report = users::setup(store.as_ref(), &file, setup, &mut |done, todo| {

@@ -14,6 +14,7 @@ use md5::{Digest, Md5};
 pub const ACCESS_REQUEST: u8 = 1;
 pub const ACCESS_ACCEPT: u8 = 2;
 pub const ACCESS_REJECT: u8 = 3;
+pub const ACCESS_CHALLENGE: u8 = 11;
 pub const STATUS_SERVER: u8 = 12;
 
 pub const USER_NAME: u8 = 1;

@@ -5,6 +5,7 @@ pub mod client;
 pub mod faults;
 pub mod logfmt;
 pub mod otp;
+pub mod slapd;
 
 pub use otp::*;
 
@@ -31,6 +32,8 @@ pub struct ClientConf {
     pub require_message_authenticator: Option<bool>,
     /// `mode = "append" | "challenge"`.
     pub mode: Option<String>,
+    /// More keys of this `[[client]]` table, as TOML lines.
+    pub extra: String,
 }
 
 impl ClientConf {
@@ -41,6 +44,7 @@ impl ClientConf {
             secret: secret.into(),
             require_message_authenticator: None,
             mode: None,
+            extra: String::new(),
         }
     }
 
@@ -144,6 +148,7 @@ impl Conf {
             if let Some(mode) = &c.mode {
                 t += &format!("mode = {}\n", q(mode));
             }
+            t += &c.extra;
         }
         t + "\n" + &self.extra
     }

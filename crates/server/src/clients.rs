@@ -31,6 +31,8 @@ pub struct Client {
     pub limit_proxy_state: bool,
     /// Only members of these groups may log in through this client (`None` = everyone).
     pub allowed_groups: Option<Vec<String>>,
+    /// A directory user without a radotp token: refused, or let in on the password alone.
+    pub unenrolled: crate::auth::Unenrolled,
 }
 
 /// The rate limit a client gets: as configured (0 = none), else the default — but none for a
@@ -96,6 +98,7 @@ mod tests {
             rate_limit: None,
             limit_proxy_state: true,
             allowed_groups: None,
+            unenrolled: crate::auth::Unenrolled::Reject,
         }
     }
 

@@ -36,6 +36,7 @@ pub mod clock;
 pub mod config;
 pub mod delivery;
 pub mod dictionary;
+pub mod directory;
 pub mod invalid;
 pub mod logging;
 pub mod metrics;

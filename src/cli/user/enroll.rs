@@ -12,7 +12,7 @@ use crate::cli::{load_config, open_store};
 use radotp_server::auth::otp::{self, Algorithm, TotpParams};
 use radotp_server::auth::password;
 use radotp_server::config::Config;
-use radotp_server::store::{NewUser, StoreError, TotpSeed};
+use radotp_server::store::{NewUser, PasswordSource, StoreError, TotpSeed};
 
 #[derive(Debug, Args)]
 pub(crate) struct TotpArgs {
@@ -49,6 +49,11 @@ pub(crate) struct AddArgs {
     /// Read the password from the first line of standard input (else: asked on the terminal).
     #[arg(long)]
     pub password_stdin: bool,
+    /// Where the password is checked (default: [password] source): "local" (a hash radotp
+    /// keeps, asked for now) or "directory" (a bind to [directory]; no password is asked, and
+    /// the name must exist there).
+    #[arg(long, value_parser = ["local", "directory"])]
+    pub password_source: Option<String>,
     #[command(flatten)]
     pub delivery: super::settings::DeliveryArgs,
     #[command(flatten)]
@@ -112,10 +117,29 @@ pub(super) fn add(config_path: &Path, args: AddArgs) -> Result<(), Failure> {
         .check_user(&args.authz.groups, &args.authz.reply)
         .map_err(|e| Failure::Usage(format!("{}: {e}", args.name)))?;
     let seed = seed(&config, &args.totp)?;
-    let example = format!("radotp user add {}", args.name);
-    let password = read_new_password(args.password_stdin, seed.params.digits, &example)?;
-    let hash = password::hash(config.password, password.expose())
-        .map_err(|e| Failure::Runtime(format!("cannot hash the password: {e}")))?;
+    let source = args
+        .password_source
+        .as_deref()
+        .and_then(PasswordSource::parse)
+        .unwrap_or(config.password_source);
+    let hash = match source {
+        PasswordSource::Local => {
+            let example = format!("radotp user add {}", args.name);
+            let password = read_new_password(args.password_stdin, seed.params.digits, &example)?;
+            password::hash(config.password, password.expose())
+                .map_err(|e| Failure::Runtime(format!("cannot hash the password: {e}")))?
+        }
+        PasswordSource::Directory => {
+            if args.password_stdin {
+                return Err(Failure::Usage(format!(
+                    "--password-stdin: the password of a directory user is the directory's;                      run without it: radotp user add {} --password-source directory",
+                    args.name
+                )));
+            }
+            super::in_directory(&config, &args.name)?;
+            String::new()
+        }
+    };
     show_enrollment(&config, &args.name, &seed, &args.totp)?;
     let verified_step = if args.totp.verify {
         Some(verify_first_code(&config, &seed)?)
@@ -125,6 +149,7 @@ pub(super) fn add(config_path: &Path, args: AddArgs) -> Result<(), Failure> {
     let user = NewUser {
         name: &args.name,
         password_hash: &hash,
+        password_source: source,
         totp: &seed,
         now: now(),
     };

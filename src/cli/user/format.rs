@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use radotp_server::store::{LockoutPolicy, UserRecord};
+use radotp_server::store::{LockoutPolicy, PasswordSource, UserRecord};
 use radotp_server::timefmt::civil;
 
 /// `2026-11-25 17:30:00 UTC`, or `-` for none.
@@ -40,6 +40,14 @@ pub(super) fn state(user: &UserRecord) -> &'static str {
     if user.disabled { "disabled" } else { "enabled" }
 }
 
+/// Where the password is checked, as `user show` says it.
+pub(super) fn source(user: &UserRecord) -> &'static str {
+    match user.password_source {
+        PasswordSource::Local => "local (argon2id hash in radotp)",
+        PasswordSource::Directory => "directory (bind to [directory])",
+    }
+}
+
 pub(super) fn totp(user: &UserRecord) -> String {
     user.totp.as_ref().map_or_else(
         || "none".to_owned(),
@@ -58,6 +66,7 @@ pub(super) fn user_json(user: &UserRecord, policy: LockoutPolicy, now: i64) -> V
     json!({
         "name": user.name,
         "enabled": !user.disabled,
+        "password_source": user.password_source.as_str(),
         "locked_until": rfc3339(locked(user, now)),
         "failures": user.failures,
         "wrong_passwords": wrong_passwords,

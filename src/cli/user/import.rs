@@ -16,14 +16,15 @@ use radotp_server::auth::otp::{self, Algorithm, TotpParams};
 use radotp_server::auth::password;
 use radotp_server::config::Config;
 use radotp_server::secret::SecretBytes;
-use radotp_server::store::{NewUser, StoreError, TotpSeed};
+use radotp_server::store::{NewUser, PasswordSource, StoreError, TotpSeed};
 
 pub(super) const HELP: &str = "Examples:\n  \
     radotp user import staff.csv\n  \
     radotp user import staff.jsonl --json\n\n\
     Columns (a CSV header row, or the keys of one JSON object per line): name, and either\n\
-    password or password_hash (an argon2 PHC string, quoted or not); optional totp_secret\n\
-    (base32), digits (6|8), period (30|60), algorithm (SHA1|SHA256|SHA512). Users without\n\
+    password or password_hash (an argon2 PHC string, quoted or not); optional password_source\n\
+    (local|directory, default [password] source; a directory user has no password column),\n\
+    totp_secret (base32), digits (6|8), period (30|60), algorithm (SHA1|SHA256|SHA512). Users without\n\
     totp_secret get a new one, printed once. All or nothing: every bad row is named by its\n\
     line and nothing is written.";
 
@@ -46,6 +47,7 @@ struct Row {
     name: String,
     password: Option<String>,
     password_hash: Option<String>,
+    password_source: Option<String>,
     totp_secret: Option<String>,
     digits: Option<u8>,
     period: Option<u64>,
@@ -55,6 +57,8 @@ struct Row {
 enum Credential {
     Hash(String),
     Password(SecretBytes),
+    /// The directory checks the password: radotp stores none.
+    Directory,
 }
 
 struct Prepared {
@@ -81,6 +85,10 @@ pub(super) fn run(config_path: &Path, args: ImportArgs) -> Result<(), Failure> {
         .map(|(p, hash)| NewUser {
             name: &p.name,
             password_hash: hash,
+            password_source: match p.credential {
+                Credential::Directory => PasswordSource::Directory,
+                _ => PasswordSource::Local,
+            },
             totp: &p.seed,
             now,
         })
@@ -254,7 +262,25 @@ fn prepare(config: &Config, line: u64, row: Row) -> Result<Prepared, String> {
         },
     };
     let nonempty = |v: Option<String>| v.filter(|s| !s.is_empty());
+    let source = match nonempty(row.password_source) {
+        None => config.password_source,
+        Some(text) => PasswordSource::parse(&text)
+            .ok_or_else(|| format!("password_source \"{text}\": use \"local\" or \"directory\""))?,
+    };
+    if source == PasswordSource::Directory && config.directory.is_none() {
+        return Err(
+            "password_source directory: the configuration has no [directory] section".into(),
+        );
+    }
     let credential = match (nonempty(row.password), nonempty(row.password_hash)) {
+        (None, None) if source == PasswordSource::Directory => Credential::Directory,
+        _ if source == PasswordSource::Directory => {
+            return Err(
+                "a directory user's password is the directory's: leave password and \
+                        password_hash empty"
+                    .into(),
+            );
+        }
         (Some(_), Some(_)) => return Err("give password or password_hash, not both".into()),
         (None, None) => return Err("password or password_hash is required".into()),
         (Some(pw), None) => {
@@ -298,6 +324,7 @@ fn hash_all(config: &Config, prepared: &[Prepared]) -> Result<Vec<String>, Failu
                     part.iter()
                         .map(|p| match &p.credential {
                             Credential::Hash(h) => Ok(h.clone()),
+                            Credential::Directory => Ok(String::new()),
                             Credential::Password(pw) => {
                                 let hash = password::hash(config.password, pw.expose());
                                 bar.inc(1);

@@ -12,7 +12,7 @@ use crate::cli::{load_config, open_store};
 use radotp_server::auth::codes;
 use radotp_server::auth::password;
 use radotp_server::secret::SecretBytes;
-use radotp_server::store::{Store, StoreError, UserRecord};
+use radotp_server::store::{PasswordSource, Store, StoreError, UserRecord};
 
 #[derive(Debug, Args)]
 pub(crate) struct Name {
@@ -53,6 +53,18 @@ pub(crate) struct TempPasswordArgs {
     pub json: bool,
 }
 
+/// Refuses to set a password radotp does not check.
+fn not_in_directory(user: &UserRecord, command: &str) -> Result<(), Failure> {
+    if user.password_source == PasswordSource::Directory {
+        return Err(Failure::Usage(format!(
+            "{}'s password is checked by the directory: change it there (user {command} sets \
+             passwords radotp keeps); nothing was changed",
+            user.name
+        )));
+    }
+    Ok(())
+}
+
 fn find(store: &dyn Store, name: &str) -> Result<UserRecord, Failure> {
     store
         .find_user(name)
@@ -78,12 +90,13 @@ pub(super) fn list(config_path: &Path, args: ListArgs) -> Result<(), Failure> {
         println!("No users yet. Add one with: radotp user add NAME");
         return Ok(());
     }
-    let rows: Vec<[String; 6]> = users
+    let rows: Vec<[String; 7]> = users
         .iter()
         .map(|u| {
             [
                 u.name.clone(),
                 format::state(u).to_owned(),
+                u.password_source.as_str().to_owned(),
                 format::time(format::locked(u, now)),
                 format::time(u.last_login_at),
                 format::totp(u),
@@ -94,13 +107,14 @@ pub(super) fn list(config_path: &Path, args: ListArgs) -> Result<(), Failure> {
     let header = [
         "NAME",
         "STATE",
+        "PASSWORD",
         "LOCKED UNTIL",
         "LAST LOGIN",
         "TOTP",
         "GROUPS",
     ]
     .map(String::from);
-    let widths: Vec<usize> = (0..6)
+    let widths: Vec<usize> = (0..header.len())
         .map(|i| {
             rows.iter()
                 .chain([&header])
@@ -137,6 +151,7 @@ pub(super) fn show(config_path: &Path, args: NameJson) -> Result<(), Failure> {
     for (label, value) in [
         ("Name", user.name.clone()),
         ("State", format::state(&user).to_owned()),
+        ("Password", format::source(&user).to_owned()),
         ("Locked until", format::time(format::locked(&user, now))),
         ("Wrong codes", user.failures.to_string()),
         (
@@ -182,6 +197,7 @@ pub(super) fn passwd(config_path: &Path, args: PasswdArgs) -> Result<(), Failure
     let config = load_config(config_path)?;
     let store = open_store(&config)?;
     let user = find(store.as_ref(), &args.name)?;
+    not_in_directory(&user, "passwd")?;
     let digits = user
         .totp
         .as_ref()
@@ -205,7 +221,7 @@ pub(super) fn temp_password(config_path: &Path, args: TempPasswordArgs) -> Resul
     let ttl = parse_duration(&args.ttl).map_err(|e| Failure::Usage(format!("--ttl: {e}")))?;
     let config = load_config(config_path)?;
     let store = open_store(&config)?;
-    find(store.as_ref(), &args.name)?;
+    not_in_directory(&find(store.as_ref(), &args.name)?, "temp-password")?;
     let password = codes::generate_temporary_password();
     let expires_at = now().saturating_add(ttl);
     let hash = hash(&config, &password)?;

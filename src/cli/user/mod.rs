@@ -13,6 +13,8 @@ use std::path::Path;
 use clap::Subcommand;
 
 use super::Failure;
+use radotp_server::config::Config;
+use radotp_server::directory::{Directory, Verified};
 use radotp_server::protocol::password::MAX_LEN as MAX_USER_PASSWORD_LEN;
 use radotp_server::secret::SecretBytes;
 use radotp_server::store::StoreError;
@@ -94,6 +96,38 @@ fn store_failure(e: StoreError) -> Failure {
     match e {
         StoreError::UserNotFound(_) => Failure::Usage(e.to_string()),
         other => Failure::Runtime(other.to_string()),
+    }
+}
+
+/// The directory, as the configuration describes it; an error if there is none.
+fn directory(config: &Config) -> Result<Directory, Failure> {
+    let settings = config.directory.clone().ok_or_else(|| {
+        Failure::Usage(
+            "there is no [directory] section in the configuration: add one (see the README, \
+             \"Passwords from LDAP / Active Directory\"), or use --password-source local"
+                .into(),
+        )
+    })?;
+    Directory::new(settings).map_err(|e| Failure::Runtime(format!("directory: {e}")))
+}
+
+/// Succeeds if the directory has exactly one entry for `name`, found with the service account.
+fn in_directory(config: &Config, name: &str) -> Result<(), Failure> {
+    let directory = directory(config)?;
+    match directory.exists(name) {
+        Ok(Verified::Right { .. }) => Ok(()),
+        Ok(Verified::NotFound) => Err(Failure::Usage(format!(
+            "the directory has no entry for {name:?} (searched {} for {}); nothing was changed",
+            directory.settings().base_dn,
+            directory.settings().filter_for(name)
+        ))),
+        Ok(_) => Err(Failure::Usage(format!(
+            "the directory has several entries for {name:?}: make [directory] user_filter match \
+             one; nothing was changed"
+        ))),
+        Err(e) => Err(Failure::Runtime(format!(
+            "cannot ask the directory whether {name:?} exists: {e}; nothing was changed"
+        ))),
     }
 }
 

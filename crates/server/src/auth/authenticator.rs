@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::check::{Checked, PasswordCheck, SourceError};
+use super::check::{Answer, PasswordCheck, SourceError, Subject};
 use super::codes;
 use super::decision::{
     self, Check, Consume, Effect, Inputs, Outcome, Plan, Policy, Request, Seen, Verdict,
@@ -44,6 +44,8 @@ pub struct Consequences {
     /// Recovery codes left after one was used.
     pub recovery_left: Option<u32>,
     pub delivery: Option<DeliveryNote>,
+    /// What the password source said (why a directory refused the bind).
+    pub source_note: Option<String>,
 }
 
 /// What happened to one Access-Request.
@@ -96,6 +98,7 @@ impl Decision {
             c.recovery_left.map(|left| format!("{left} left")),
             c.locked_until
                 .map(|until| format!("locked until {}", crate::timefmt::rfc3339(until))),
+            c.source_note.clone(),
             c.delivery.map(|note| match note {
                 DeliveryNote::Sent(channel) => format!("code sent by {}", channel.as_str()),
                 DeliveryNote::Cooldown => "no code sent: one was sent moments ago".into(),
@@ -159,7 +162,10 @@ impl Authenticator {
         let mut seen = Seen::default();
         if let Some(state) = request.state {
             // Taken before anything else: a State is answerable once, right or wrong.
-            seen.challenge_owner = self.store.take_challenge(state, request.client, at)?;
+            if let Some(taken) = self.store.take_challenge(state, request.client, at)? {
+                seen.challenge_owner = Some(taken.owner);
+                seen.challenge_groups = taken.groups;
+            }
         }
         let user = self.store.find_user(request.user_name)?;
         let tails = decision::tails(request, user.as_ref());
@@ -186,10 +192,11 @@ impl Authenticator {
             now,
         };
         let plan = decision::plan(&inputs);
-        let (checked, check_time) = self.check(&plan, user.as_ref(), request)?;
-        let verdict = decision::verdict(&inputs, &plan, checked);
+        let (answer, check_time) = self.check(&plan, user.as_ref(), request)?;
+        let verdict = decision::verdict(&inputs, &plan, answer.as_ref());
         let mut decision = self.execute(user.as_ref(), request, verdict, at)?;
         decision.check_time = check_time;
+        decision.consequences.source_note = answer.and_then(|a| a.note);
         Ok(decision)
     }
 
@@ -220,17 +227,21 @@ impl Authenticator {
         plan: &Plan,
         user: Option<&UserRecord>,
         request: &Request<'_>,
-    ) -> Result<(Option<Checked>, Option<Duration>), SourceError> {
-        let (user, len) = match plan.check {
-            Check::None => return Ok((None, None)),
-            Check::User { len } => (user, len),
-            Check::Dummy { len } => (None, len),
+    ) -> Result<(Option<Answer>, Option<Duration>), SourceError> {
+        let name = request.user_name;
+        let (subject, len) = match (plan.check, user) {
+            (Check::None, _) => return Ok((None, None)),
+            (Check::User { len }, Some(user)) => (Subject::User(user), len),
+            (Check::Unenrolled { len }, _) => (Subject::Unenrolled(name), len),
+            (Check::Dummy { len } | Check::User { len }, user) => {
+                (Subject::Dummy { name, user }, len)
+            }
         };
         let started = Instant::now();
         self.checks.fetch_add(1, Ordering::Relaxed);
         let password = &request.input.expose()[..len];
-        let checked = self.passwords.check(user, password)?;
-        Ok((Some(checked), Some(started.elapsed())))
+        let answer = self.passwords.check(subject, password)?;
+        Ok((Some(answer), Some(started.elapsed())))
     }
 
     /// Apply the verdict's effects in order; a commit that loses its race turns the verdict
@@ -281,11 +292,17 @@ impl Authenticator {
                     }
                 }
                 Effect::IssueCode { digits } => self.issue(user, *digits, now, &mut decision)?,
-                Effect::OpenChallenge => {
+                Effect::OpenChallenge { groups } => {
                     let state = random_bytes::<STATE_LEN>().to_vec();
                     let expires_at = now + CHALLENGE_TTL_SECS;
-                    self.store
-                        .create_challenge(&state, name, request.client, expires_at, now)?;
+                    self.store.create_challenge(
+                        &state,
+                        name,
+                        request.client,
+                        groups,
+                        expires_at,
+                        now,
+                    )?;
                     decision.state = Some(state);
                 }
             }

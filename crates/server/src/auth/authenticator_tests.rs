@@ -8,6 +8,7 @@ use crate::auth::otp::{self, Algorithm, TotpParams, code_at};
 use crate::auth::password::{self, DummyHash};
 use crate::auth::{CHALLENGE_TTL_SECS, LocalHashes};
 use crate::secret::SecretBytes;
+use crate::store::Challenge;
 use crate::store::{
     Channel, Claim, Delivery, Gate, LockoutPolicy, NewUser, SendLimits, SqliteStore, TotpSeed,
 };
@@ -60,6 +61,7 @@ fn setup_with(send: bool, lockout: LockoutPolicy) -> Setup {
         .add_users(&[NewUser {
             name: "alice",
             password_hash: &hash,
+            password_source: crate::store::PasswordSource::Local,
             totp: &seed,
             now: 0,
         }])
@@ -98,6 +100,7 @@ fn request<'a>(
         state,
         allowed_groups: None,
         station: LAPTOP,
+        unenrolled: crate::auth::Unenrolled::Reject,
     }
 }
 
@@ -576,7 +579,7 @@ fn a_password_source_that_cannot_answer_fails_the_request() {
     #[derive(Debug)]
     struct Down;
     impl PasswordCheck for Down {
-        fn check(&self, _: Option<&UserRecord>, _: &[u8]) -> Result<Checked, SourceError> {
+        fn check(&self, _: Subject<'_>, _: &[u8]) -> Result<Answer, SourceError> {
             Err(SourceError(
                 "ldaps://dc1.example.org: connection refused".into(),
             ))
@@ -652,8 +655,8 @@ impl Store for RacingStore {
         sent_code_exists(name: &str, code: &SecretBytes, now: i64) -> bool;
         consume_sent_code(name: &str, code: &SecretBytes, now: i64) -> bool;
         count_code_attempt(name: &str, now: i64) -> ();
-        create_challenge(state: &[u8], name: &str, client: &str, expires_at: i64, now: i64) -> ();
-        take_challenge(state: &[u8], client: &str, now: i64) -> Option<String>;
+        create_challenge(state: &[u8], name: &str, client: &str, groups: &[String], expires_at: i64, now: i64) -> ();
+        take_challenge(state: &[u8], client: &str, now: i64) -> Option<Challenge>;
         set_drift(name: &str, drift: i64, last_step: u64) -> ();
         record_failure(name: &str, now: i64, policy: LockoutPolicy) -> Option<i64>;
         set_groups(name: &str, groups: &[String]) -> ();

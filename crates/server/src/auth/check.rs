@@ -1,22 +1,63 @@
-//! The one password check a request costs, whatever the source: the seam where a directory
-//! bind (LDAP) or an upstream RADIUS server plugs in beside the local argon2 hash.
+//! The one password check a request costs, whatever the source: the local argon2 hash, or a
+//! bind to the LDAP directory (`Sources` routes each user to theirs); an upstream RADIUS
+//! server will plug in beside them.
 //!
-//! The decision core asks for exactly one check per Access-Request (`Check::User` or
-//! `Check::Dummy`); an unknown or locked user gets a dummy check of the same cost, so the time
-//! of a reject says nothing about who exists.
+//! The decision core asks for exactly one check per Access-Request (`Check::User`,
+//! `Check::Unenrolled` or `Check::Dummy`); an unknown or locked user gets a dummy check of the
+//! same cost, so the time of a reject says nothing about who exists.
 
 use std::fmt;
+use std::sync::Arc;
 
 use super::password::{self, DummyHash};
-use crate::store::UserRecord;
+use crate::directory::{Directory, Verified};
+use crate::store::{PasswordSource, UserRecord};
 
 /// What a check found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Checked {
     Right,
+    #[default]
     Wrong,
     /// The stored credential cannot be checked at all (a corrupt hash, one over the bounds).
     Unusable,
+    /// The source does not know the name (a directory search found no one).
+    Unknown,
+}
+
+/// A check's result, with what the source adds to it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Answer {
+    pub checked: Checked,
+    /// radotp groups the source grants for this login (the directory's groups, mapped).
+    pub groups: Vec<String>,
+    /// What the source said, for the log only (why a directory refused a bind).
+    pub note: Option<String>,
+}
+
+impl From<Checked> for Answer {
+    fn from(checked: Checked) -> Self {
+        Answer {
+            checked,
+            ..Answer::default()
+        }
+    }
+}
+
+/// Whose password is checked.
+#[derive(Clone, Copy, Debug)]
+pub enum Subject<'a> {
+    /// A user radotp knows, with the source their record names.
+    User(&'a UserRecord),
+    /// A name radotp does not know, on a NAS that lets directory users without a token in on
+    /// their password alone.
+    Unenrolled(&'a str),
+    /// Nobody: spend what checking this name would cost and answer `Wrong`. `user` is the
+    /// record when the user exists (locked or throttled), so the cost is that of their source.
+    Dummy {
+        name: &'a str,
+        user: Option<&'a UserRecord>,
+    },
 }
 
 /// The source could not answer (a directory or upstream server down): the request is dropped,
@@ -27,9 +68,7 @@ pub struct SourceError(pub String);
 
 /// Checks passwords. Blocking: it runs on a worker thread.
 pub trait PasswordCheck: Send + Sync + fmt::Debug {
-    /// Check `password` for `user`. With `None` (unknown or locked), spend what a real check
-    /// costs and answer `Wrong`.
-    fn check(&self, user: Option<&UserRecord>, password: &[u8]) -> Result<Checked, SourceError>;
+    fn check(&self, subject: Subject<'_>, password: &[u8]) -> Result<Answer, SourceError>;
 }
 
 /// The local source: the argon2id hash stored with the user.
@@ -43,18 +82,101 @@ impl LocalHashes {
     pub fn new(dummy: DummyHash) -> Self {
         Self { dummy }
     }
-}
 
-impl PasswordCheck for LocalHashes {
-    fn check(&self, user: Option<&UserRecord>, password: &[u8]) -> Result<Checked, SourceError> {
-        let Some(user) = user else {
-            self.dummy.verify(password);
-            return Ok(Checked::Wrong);
-        };
-        Ok(match password::verify(password, &user.password_hash) {
+    fn verify(&self, user: &UserRecord, password: &[u8]) -> Checked {
+        match password::verify(password, &user.password_hash) {
             Ok(true) => Checked::Right,
             Ok(false) => Checked::Wrong,
             Err(_) => Checked::Unusable,
+        }
+    }
+
+    fn dummy(&self, password: &[u8]) -> Checked {
+        self.dummy.verify(password);
+        Checked::Wrong
+    }
+}
+
+impl PasswordCheck for LocalHashes {
+    fn check(&self, subject: Subject<'_>, password: &[u8]) -> Result<Answer, SourceError> {
+        Ok(match subject {
+            Subject::User(user) => self.verify(user, password),
+            Subject::Unenrolled(_) | Subject::Dummy { .. } => self.dummy(password),
+        }
+        .into())
+    }
+}
+
+/// Every source the configuration has, each user checked by theirs.
+#[derive(Debug)]
+pub struct Sources {
+    pub local: LocalHashes,
+    pub directory: Option<Arc<Directory>>,
+    /// The source of users radotp does not know: what their dummy check costs.
+    pub default: PasswordSource,
+}
+
+impl Sources {
+    fn directory(&self) -> Result<&Directory, SourceError> {
+        self.directory.as_deref().ok_or_else(|| {
+            SourceError(
+                "the user's password is in the directory, and [directory] is not configured".into(),
+            )
         })
+    }
+
+    fn bind(&self, name: &str, password: &[u8], enrolled: bool) -> Result<Answer, SourceError> {
+        let verified = self
+            .directory()?
+            .verify(name, password)
+            .map_err(|e| SourceError(e.0))?;
+        Ok(match verified {
+            Verified::Right { groups } => Answer {
+                checked: Checked::Right,
+                groups,
+                note: None,
+            },
+            Verified::Wrong(refusal) => Answer {
+                checked: Checked::Wrong,
+                groups: Vec::new(),
+                note: Some(refusal.to_string()),
+            },
+            Verified::NotFound if !enrolled => Checked::Unknown.into(),
+            Verified::NotFound => Answer {
+                checked: Checked::Wrong,
+                groups: Vec::new(),
+                note: Some("the directory has no entry for this name".into()),
+            },
+            Verified::Ambiguous => Answer {
+                checked: Checked::Wrong,
+                groups: Vec::new(),
+                note: Some(
+                    "the directory has several entries for this name: make user_filter match one"
+                        .into(),
+                ),
+            },
+        })
+    }
+}
+
+impl PasswordCheck for Sources {
+    fn check(&self, subject: Subject<'_>, password: &[u8]) -> Result<Answer, SourceError> {
+        match subject {
+            Subject::User(user) => match user.password_source {
+                PasswordSource::Local => self.local.check(subject, password),
+                PasswordSource::Directory => self.bind(&user.name, password, true),
+            },
+            Subject::Unenrolled(name) => self.bind(name, password, false),
+            Subject::Dummy { name, user } => {
+                let source = user.map_or(self.default, |u| u.password_source);
+                match (source, &self.directory) {
+                    (PasswordSource::Directory, Some(directory)) => {
+                        directory.dummy(name).map_err(|e| SourceError(e.0))?;
+                        Ok(Checked::Wrong.into())
+                    }
+                    _ => self.local.check(subject, password),
+                }
+            }
+        }
     }
 }

@@ -6,10 +6,10 @@
 
 use std::sync::Arc;
 
-use super::Mode;
-use super::check::Checked;
+use super::check::{Answer, Checked};
 use super::reason::{AcceptedBy, Reason, StateProblem};
 use super::tails::{Factor, Tails, classify};
+use super::{Mode, Unenrolled};
 use crate::authz::Authorization;
 use crate::dictionary::EncodedAttribute;
 use crate::secret::SecretBytes;
@@ -44,6 +44,8 @@ pub struct Request<'a> {
     /// Where the user is: the NAS's Calling-Station-Id, or the NAS itself when it sends none
     /// (see `station`). Wrong passwords are throttled per station.
     pub station: &'a str,
+    /// What this NAS does with a directory user radotp has no token for.
+    pub unenrolled: Unenrolled,
 }
 
 /// The station of a request, as the throttle keys it: the Calling-Station-Id the NAS sent (a
@@ -68,6 +70,8 @@ pub struct Seen {
     pub recovery: RecoveryCodeState,
     /// A challenge answer: the owner of the State taken (`None`: no live State matched).
     pub challenge_owner: Option<String>,
+    /// The groups the password granted when the challenge was issued.
+    pub challenge_groups: Vec<String>,
     /// Whether the password may be judged (asked of the store when `needs_claim` says so).
     pub claim: Option<Claim>,
 }
@@ -80,6 +84,9 @@ pub enum Check {
     /// The same cost, against nothing: the user is unknown, locked or throttled, and timing
     /// must not say which.
     Dummy { len: usize },
+    /// The whole input against the directory, for a name radotp does not know, on a NAS that
+    /// lets unenrolled directory users in on their password alone.
+    Unenrolled { len: usize },
     /// None at all: a challenge answer carries only the code (the password was checked when
     /// the challenge was issued).
     None,
@@ -119,8 +126,9 @@ pub enum Effect {
     CountCodeAttempt,
     /// Send a fresh code of `digits` digits, if the send limits allow.
     IssueCode { digits: u8 },
-    /// Remember a fresh State, bound to the user and the NAS, for the Access-Challenge.
-    OpenChallenge,
+    /// Remember a fresh State, bound to the user and the NAS, for the Access-Challenge, with
+    /// the groups the password granted (the answer's Accept carries their policy).
+    OpenChallenge { groups: Vec<String> },
 }
 
 /// The answer on the wire.
@@ -181,8 +189,19 @@ pub fn locked_until(user: &UserRecord, now: i64) -> Option<i64> {
     user.locked_until.filter(|&until| until > now)
 }
 
-fn member(user: &UserRecord, allowed: Option<&[String]>) -> bool {
-    allowed.is_none_or(|allowed| user.groups.iter().any(|g| allowed.contains(g)))
+fn member(groups: &[String], allowed: Option<&[String]>) -> bool {
+    allowed.is_none_or(|allowed| groups.iter().any(|g| allowed.contains(g)))
+}
+
+/// The user's groups: radotp's, then those the password source granted for this login.
+fn groups_of(user: &UserRecord, answer: Option<&Answer>) -> Vec<String> {
+    let mut groups = user.groups.clone();
+    for group in answer.map(|a| a.groups.as_slice()).unwrap_or_default() {
+        if !groups.contains(group) {
+            groups.push(group.clone());
+        }
+    }
+    groups
 }
 
 /// The candidate tails of the request's input: which codes the store should be asked about.
@@ -249,30 +268,42 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
     let throttled = matches!(inputs.seen.claim, Some(Claim::Throttled { .. }));
     let check = match inputs.user {
         Some(u) if locked_until(u, inputs.now()).is_none() && !throttled => Check::User { len },
+        None if inputs.request.unenrolled == Unenrolled::PasswordOnly => Check::Unenrolled { len },
         _ => Check::Dummy { len },
     };
     Plan { check, factor }
 }
 
-/// Step 8, after the check: the answer and the effects. `checked` is `None` exactly when the
+/// Step 8, after the check: the answer and the effects. `answer` is `None` exactly when the
 /// plan asked for no check.
-pub fn verdict(inputs: &Inputs<'_>, plan: &Plan, checked: Option<Checked>) -> Verdict {
-    let mut verdict = judge(inputs, plan, checked);
+pub fn verdict(inputs: &Inputs<'_>, plan: &Plan, answer: Option<&Answer>) -> Verdict {
+    let mut verdict = judge(inputs, plan, answer);
     // The guess was counted before the check; only a wrong password keeps it counted.
+    let checked = answer.map(|a| a.checked);
     if let Some(Claim::Granted(gate)) = inputs.seen.claim
-        && checked != Some(Checked::Wrong)
+        && !matches!(checked, Some(Checked::Wrong | Checked::Unknown))
     {
         verdict.effects.insert(0, Effect::Refund(gate));
     }
     verdict
 }
 
-fn judge(inputs: &Inputs<'_>, plan: &Plan, checked: Option<Checked>) -> Verdict {
+fn judge(inputs: &Inputs<'_>, plan: &Plan, answer: Option<&Answer>) -> Verdict {
     if inputs.request.state.is_some() {
         return answer_challenge(inputs);
     }
+    let checked = answer.map(|a| a.checked);
     let Some(user) = inputs.user else {
-        return Verdict::reject(Reason::UnknownUser);
+        return match (plan.check, checked) {
+            (Check::Unenrolled { .. }, Some(Checked::Right)) => unenrolled(
+                inputs,
+                answer.map(|a| a.groups.as_slice()).unwrap_or_default(),
+            ),
+            (Check::Unenrolled { .. }, Some(Checked::Wrong)) => {
+                Verdict::reject(Reason::WrongPassword)
+            }
+            _ => Verdict::reject(Reason::UnknownUser),
+        };
     };
     if let Some(until) = locked_until(user, inputs.now()) {
         return Verdict::reject(Reason::Locked { until });
@@ -282,9 +313,10 @@ fn judge(inputs: &Inputs<'_>, plan: &Plan, checked: Option<Checked>) -> Verdict 
     }
     let right = match checked {
         Some(Checked::Right) => true,
-        Some(Checked::Wrong) => false,
+        Some(Checked::Wrong | Checked::Unknown) => false,
         Some(Checked::Unusable) | None => return Verdict::reject(Reason::UnusableHash),
     };
+    let groups = groups_of(user, answer);
     // Account state is judged after the check, so that it costs the same; and a disabled
     // account says so whatever was typed.
     if user.disabled {
@@ -303,9 +335,26 @@ fn judge(inputs: &Inputs<'_>, plan: &Plan, checked: Option<Checked>) -> Verdict 
         Factor::UsedTotp { .. } => Verdict::reject(Reason::CodeAlreadyUsed),
         Factor::UsedRecovery => Verdict::reject(Reason::RecoveryCodeAlreadyUsed),
         factor => match commit_for(factor, inputs.tails) {
-            Some(commit) => accept(inputs, user, commit),
-            None => password_only(inputs, user),
+            Some(commit) => accept(inputs, user, &groups, commit),
+            None => password_only(inputs, user, &groups),
         },
+    }
+}
+
+/// The directory password of a user radotp has no token for, on a NAS that allows it: an
+/// Accept without a second factor, with the policy of the groups the directory grants.
+fn unenrolled(inputs: &Inputs<'_>, groups: &[String]) -> Verdict {
+    if !member(groups, inputs.request.allowed_groups) {
+        return Verdict::reject(Reason::NotInAllowedGroups);
+    }
+    match inputs.policy.authorization.reply_for(groups, &[]) {
+        Ok(attributes) => Verdict {
+            outcome: Outcome::Accept,
+            reason: Reason::AcceptedNotEnrolled,
+            effects: Vec::new(),
+            attributes,
+        },
+        Err(why) => Verdict::reject(Reason::InvalidReplyAttributes(why)),
     }
 }
 
@@ -359,12 +408,17 @@ fn commit_for(factor: Factor, tails: &Tails) -> Option<(AcceptedBy, Consume)> {
 
 /// Right password, a live code: an Accept, if the NAS admits the user's groups and the reply
 /// attributes can be built — never an Accept without the policy the administrator wrote.
-fn accept(inputs: &Inputs<'_>, user: &UserRecord, commit: (AcceptedBy, Consume)) -> Verdict {
-    if !member(user, inputs.request.allowed_groups) {
+fn accept(
+    inputs: &Inputs<'_>,
+    user: &UserRecord,
+    groups: &[String],
+    commit: (AcceptedBy, Consume),
+) -> Verdict {
+    if !member(groups, inputs.request.allowed_groups) {
         return Verdict::reject(Reason::NotInAllowedGroups);
     }
     let authorization = &inputs.policy.authorization;
-    let attributes = match authorization.reply_for(&user.groups, &user.reply) {
+    let attributes = match authorization.reply_for(groups, &user.reply) {
         Ok(attributes) => attributes,
         Err(why) => return Verdict::reject(Reason::InvalidReplyAttributes(why)),
     };
@@ -392,9 +446,9 @@ fn accept(inputs: &Inputs<'_>, user: &UserRecord, commit: (AcceptedBy, Consume))
 
 /// Right password, no code: a challenge (challenge mode) or a reject (append mode), with a code
 /// sent when the user has an address. Never an Accept.
-fn password_only(inputs: &Inputs<'_>, user: &UserRecord) -> Verdict {
+fn password_only(inputs: &Inputs<'_>, user: &UserRecord, groups: &[String]) -> Verdict {
     // A NAS for other groups neither challenges nor sends codes to this user.
-    if !member(user, inputs.request.allowed_groups) {
+    if !member(groups, inputs.request.allowed_groups) {
         return Verdict::reject(Reason::NotInAllowedGroups);
     }
     let mut effects = Vec::new();
@@ -404,7 +458,9 @@ fn password_only(inputs: &Inputs<'_>, user: &UserRecord) -> Verdict {
     }
     let (outcome, reason) = match inputs.request.mode {
         Mode::Challenge => {
-            effects.push(Effect::OpenChallenge);
+            effects.push(Effect::OpenChallenge {
+                groups: groups.to_vec(),
+            });
             (Outcome::Challenge, Reason::CodeRequested)
         }
         Mode::Append => (Outcome::Reject, Reason::PasswordWithoutCode),
@@ -439,7 +495,15 @@ fn answer_challenge(inputs: &Inputs<'_>) -> Verdict {
         Some(Factor::UsedTotp { .. }) => Verdict::reject(Reason::CodeAlreadyUsed),
         Some(Factor::UsedRecovery) => Verdict::reject(Reason::RecoveryCodeAlreadyUsed),
         Some(factor) => match commit_for(factor, inputs.tails) {
-            Some(commit) => accept(inputs, user, commit),
+            Some(commit) => {
+                let mut groups = user.groups.clone();
+                for group in &inputs.seen.challenge_groups {
+                    if !groups.contains(group) {
+                        groups.push(group.clone());
+                    }
+                }
+                accept(inputs, user, &groups, commit)
+            }
             None => Verdict::reject_code(Reason::WrongCode, inputs.tails),
         },
         None => Verdict::reject_code(Reason::WrongCode, inputs.tails),

@@ -17,6 +17,7 @@ const WINDOW: u8 = 1;
 fn user(digits: u8, last_step: Option<u64>) -> UserRecord {
     UserRecord {
         name: "alice".into(),
+        password_source: crate::store::PasswordSource::Local,
         password_hash: "unused by the core".into(),
         totp: Some(TotpSeed {
             secret: SecretBytes::new(b"12345678901234567890".to_vec()),
@@ -105,6 +106,7 @@ fn decide(user: Option<&UserRecord>, input: &str, seen: Seen, via: &Via) -> Deci
         state: via.state.as_deref(),
         allowed_groups: via.allowed.as_deref(),
         station: "id:aa-bb-cc-dd-ee-ff",
+        unenrolled: Unenrolled::Reject,
     };
     let tails = tails(&request, user);
     let policy = policy(via.send);
@@ -117,11 +119,11 @@ fn decide(user: Option<&UserRecord>, input: &str, seen: Seen, via: &Via) -> Deci
         now: NOW,
     };
     let plan = plan(&inputs);
-    let checked = |c| (plan.check != Check::None).then_some(c);
+    let checked = |c: Checked| (plan.check != Check::None).then(|| Answer::from(c));
     Decided {
         plan,
-        right: verdict(&inputs, &plan, checked(Checked::Right)),
-        wrong: verdict(&inputs, &plan, checked(Checked::Wrong)),
+        right: verdict(&inputs, &plan, checked(Checked::Right).as_ref()),
+        wrong: verdict(&inputs, &plan, checked(Checked::Wrong).as_ref()),
     }
 }
 
@@ -139,7 +141,7 @@ fn summary(v: &Verdict) -> (Outcome, &'static str, Vec<&'static str>) {
             Effect::Trust { .. } => "trust",
             Effect::CountCodeAttempt => "count code attempt",
             Effect::IssueCode { .. } => "issue code",
-            Effect::OpenChallenge => "open challenge",
+            Effect::OpenChallenge { .. } => "open challenge",
         })
         .collect();
     (v.outcome, v.reason.label(), effects)
@@ -451,6 +453,7 @@ fn accounts_table() {
         state: None,
         allowed_groups: None,
         station: "nas:nas",
+        unenrolled: Unenrolled::Reject,
     };
     let u = user(6, None);
     let (t, p) = (tails(&request, Some(&u)), policy(false));
@@ -462,7 +465,7 @@ fn accounts_table() {
         policy: &p,
         now: NOW,
     };
-    let v = verdict(&inputs, &plan(&inputs), Some(Checked::Unusable));
+    let v = verdict(&inputs, &plan(&inputs), Some(&Checked::Unusable.into()));
     assert_eq!(summary(&v), (Reject, "unusable password hash", vec![]));
 }
 
@@ -872,6 +875,7 @@ fn a_guess_is_counted_before_it_is_judged_and_refunded_if_right() {
             state,
             allowed_groups: None,
             station: "nas:nas",
+            unenrolled: Unenrolled::Reject,
         };
         assert_eq!(needs_claim(&r, Some(&u), NOW), expected_for_alice);
         assert!(!needs_claim(&r, None, NOW), "unknown users have no gate");
@@ -891,4 +895,167 @@ fn stations_are_keyed_by_calling_station_id_else_by_nas() {
     );
     assert_eq!(station(Some(""), "ap1"), "nas:ap1");
     assert_eq!(station(None, "vpn"), "nas:vpn");
+}
+
+/// One request through plan and verdict, with what the password source answered.
+fn judged(
+    user: Option<&UserRecord>,
+    input: &str,
+    unenrolled: Unenrolled,
+    allowed: Option<&[String]>,
+    answer: Answer,
+) -> (Plan, Verdict) {
+    let input = SecretBytes::from(input.as_bytes());
+    let request = Request {
+        user_name: "alice",
+        input: &input,
+        client: "nas",
+        mode: Mode::Append,
+        state: None,
+        allowed_groups: allowed,
+        station: "nas:nas",
+        unenrolled,
+    };
+    let (t, p) = (tails(&request, user), policy(false));
+    let seen = Seen::default();
+    let inputs = Inputs {
+        request: &request,
+        user,
+        tails: &t,
+        seen: &seen,
+        policy: &p,
+        now: NOW,
+    };
+    let plan = plan(&inputs);
+    let verdict = verdict(&inputs, &plan, Some(&answer));
+    (plan, verdict)
+}
+
+fn granted(checked: Checked, groups: &[&str]) -> Answer {
+    Answer {
+        checked,
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        note: None,
+    }
+}
+
+/// What, which NAS, its allowed groups, the source's answer, the check planned, the answer.
+type UnenrolledCase<'a> = (
+    &'a str,
+    Unenrolled,
+    Option<&'a [String]>,
+    Answer,
+    Check,
+    Outcome,
+    &'a str,
+);
+
+#[test]
+fn an_unenrolled_name_is_checked_only_where_the_nas_allows_it() {
+    let only_vpn = ["vpn".to_owned()];
+    let cases: &[UnenrolledCase<'_>] = &[
+        (
+            "a NAS that rejects the unenrolled: a dummy check",
+            Unenrolled::Reject,
+            None,
+            granted(Checked::Wrong, &[]),
+            Check::Dummy { len: 12 },
+            Reject,
+            "unknown user",
+        ),
+        (
+            "roll-out NAS, right directory password",
+            Unenrolled::PasswordOnly,
+            None,
+            granted(Checked::Right, &["vpn"]),
+            Check::Unenrolled { len: 12 },
+            Accept,
+            "accepted without a second factor (not enrolled)",
+        ),
+        (
+            "roll-out NAS, wrong directory password",
+            Unenrolled::PasswordOnly,
+            None,
+            granted(Checked::Wrong, &[]),
+            Check::Unenrolled { len: 12 },
+            Reject,
+            "wrong password",
+        ),
+        (
+            "roll-out NAS, a name the directory does not know",
+            Unenrolled::PasswordOnly,
+            None,
+            granted(Checked::Unknown, &[]),
+            Check::Unenrolled { len: 12 },
+            Reject,
+            "unknown user",
+        ),
+        (
+            "roll-out NAS for a group the directory does not grant",
+            Unenrolled::PasswordOnly,
+            Some(&only_vpn),
+            granted(Checked::Right, &["other"]),
+            Check::Unenrolled { len: 12 },
+            Reject,
+            "not in allowed groups",
+        ),
+        (
+            "roll-out NAS for a group the directory grants",
+            Unenrolled::PasswordOnly,
+            Some(&only_vpn),
+            granted(Checked::Right, &["vpn"]),
+            Check::Unenrolled { len: 12 },
+            Accept,
+            "accepted without a second factor (not enrolled)",
+        ),
+    ];
+    for (what, unenrolled, allowed, answer, check, outcome, reason) in cases {
+        let (plan, v) = judged(None, "dir-password", *unenrolled, *allowed, answer.clone());
+        assert_eq!(plan.check, *check, "{what}");
+        assert_eq!((v.outcome, v.reason.label()), (*outcome, *reason), "{what}");
+        assert!(
+            v.effects.is_empty(),
+            "{what}: nothing to record without a user"
+        );
+        if v.outcome == Accept {
+            // The groups the directory granted bring their reply attributes.
+            assert!(!v.attributes.is_empty(), "{what}");
+        }
+    }
+}
+
+#[test]
+fn groups_the_source_grants_count_like_radotp_groups() {
+    let u = user(6, None);
+    let input = format!("hunter{}", code(&u, 0));
+    let only_vpn = ["vpn".to_owned()];
+    let (_, v) = judged(
+        Some(&u),
+        &input,
+        Unenrolled::Reject,
+        Some(&only_vpn),
+        granted(Checked::Right, &["vpn"]),
+    );
+    assert_eq!(v.outcome, Accept, "{:?}", v.reason);
+    assert!(
+        !v.attributes.is_empty(),
+        "the granted group's reply attributes"
+    );
+    let (_, v) = judged(
+        Some(&u),
+        &input,
+        Unenrolled::Reject,
+        Some(&only_vpn),
+        granted(Checked::Right, &[]),
+    );
+    assert_eq!(v.reason, Reason::NotInAllowedGroups);
+    // A name the source does not know, for a user radotp knows, is a wrong password.
+    let (_, v) = judged(
+        Some(&u),
+        &input,
+        Unenrolled::PasswordOnly,
+        None,
+        granted(Checked::Unknown, &[]),
+    );
+    assert_eq!(v.reason, Reason::WrongPassword);
 }

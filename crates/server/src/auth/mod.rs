@@ -22,7 +22,7 @@ pub mod split;
 pub mod tails;
 
 pub use authenticator::{AuthError, Authenticator, Consequences, Decision, DeliveryNote};
-pub use check::{Checked, LocalHashes, PasswordCheck, SourceError};
+pub use check::{Answer, Checked, LocalHashes, PasswordCheck, SourceError, Sources, Subject};
 pub use decision::{Outcome, Policy, Request};
 pub use reason::{Reason, Unsupported};
 
@@ -36,6 +36,17 @@ pub enum Mode {
     Append,
     /// A password alone is answered with Access-Challenge; the next request carries the code.
     Challenge,
+}
+
+/// What a NAS does with a directory user radotp has no token for (per client).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Unenrolled {
+    /// Refused, like any unknown user.
+    #[default]
+    Reject,
+    /// Logged in with the directory password alone (a staged rollout); every such Accept is
+    /// logged as `accepted without a second factor (not enrolled)`.
+    PasswordOnly,
 }
 
 /// Seconds a challenge's State stays answerable.

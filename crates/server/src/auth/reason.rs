@@ -48,6 +48,9 @@ pub enum Reason {
         by: AcceptedBy,
         temporary_until: Option<i64>,
     },
+    /// The directory password alone, for a user radotp has no token for, on a NAS with
+    /// `unenrolled = "password-only"`.
+    AcceptedNotEnrolled,
     /// Right password and no code, on a NAS in challenge mode: Access-Challenge.
     CodeRequested,
     UnknownUser,
@@ -99,6 +102,7 @@ impl Reason {
                 AcceptedBy::SentCode => "sent code",
                 AcceptedBy::RecoveryCode => "recovery code",
             },
+            Reason::AcceptedNotEnrolled => "accepted without a second factor (not enrolled)",
             Reason::CodeRequested => "code requested",
             Reason::UnknownUser => "unknown user",
             Reason::Disabled => "disabled",
@@ -205,6 +209,7 @@ impl Reason {
         "TOTP code",
         "sent code",
         "recovery code",
+        "accepted without a second factor (not enrolled)",
         "code requested",
         "unknown user",
         "disabled",
@@ -259,6 +264,7 @@ mod tests {
                 by: AcceptedBy::RecoveryCode,
                 temporary_until: None,
             },
+            AcceptedNotEnrolled,
             CodeRequested,
             UnknownUser,
             Disabled,

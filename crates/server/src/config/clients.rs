@@ -7,7 +7,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 use super::problems::Problems;
-use crate::auth::Mode;
+use crate::auth::{Mode, Unenrolled};
 use crate::clients::{self, Client, RECOMMENDED_SECRET_LEN};
 use crate::secret::SecretBytes;
 
@@ -29,6 +29,8 @@ pub(super) struct RawClient {
     pub limit_proxy_state: bool,
     /// Only members of these groups may log in through this client.
     pub allowed_groups: Option<Vec<String>>,
+    /// `"reject"` or `"password-only"`: a directory user without a radotp token.
+    pub unenrolled: Option<String>,
 }
 
 fn default_true() -> bool {
@@ -113,6 +115,17 @@ pub(super) fn clients(
                 Mode::Append
             }
         };
+        let unenrolled = match c.unenrolled.as_deref() {
+            None | Some("reject") => Unenrolled::Reject,
+            Some("password-only") => Unenrolled::PasswordOnly,
+            Some(other) => {
+                problems.add(
+                    key("unenrolled"),
+                    format!("\"{other}\" is not a choice; use \"reject\" or \"password-only\""),
+                );
+                Unenrolled::Reject
+            }
+        };
         let secret = secret(c, base_dir, &key, problems, warnings);
         if let Some(secret) = &secret
             && secret.len() < RECOMMENDED_SECRET_LEN
@@ -133,6 +146,7 @@ pub(super) fn clients(
                 rate_limit: clients::rate_limit(c.rate_limit, &network),
                 limit_proxy_state: c.limit_proxy_state,
                 allowed_groups: c.allowed_groups.clone(),
+                unenrolled,
             });
         }
     }
@@ -159,19 +173,10 @@ fn secret(
         (None, Some(file)) => {
             let path = base_dir.join(file);
             warnings.extend(super::readable_by_others(&path, "holds a shared secret"));
-            match std::fs::read(&path) {
-                // One trailing newline is how editors save files; it is not part of the secret.
-                Ok(mut bytes) => {
-                    while matches!(bytes.last(), Some(b'\n' | b'\r')) {
-                        bytes.pop();
-                    }
-                    SecretBytes::new(bytes)
-                }
-                Err(e) => {
-                    problems.add(
-                        key("secret_file"),
-                        format!("cannot read {}: {e}", path.display()),
-                    );
+            match super::read_secret_file(&path) {
+                Ok(secret) => secret,
+                Err(message) => {
+                    problems.add(key("secret_file"), message);
                     return None;
                 }
             }

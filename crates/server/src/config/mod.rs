@@ -13,6 +13,7 @@
 mod clients;
 mod database;
 mod delivery;
+mod directory;
 mod groups;
 mod lockout;
 mod otp;
@@ -33,7 +34,7 @@ use crate::auth::otp::OtpPolicy;
 use crate::auth::password::PasswordCost;
 use crate::authz::Authorization;
 use crate::clients::Client;
-use crate::store::{DatabaseConfig, LockoutPolicy, PostgresUrl};
+use crate::store::{DatabaseConfig, LockoutPolicy, PasswordSource, PostgresUrl};
 
 /// A validated configuration: each part in the type of the module that uses it.
 #[derive(Debug, Clone)]
@@ -42,6 +43,10 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub otp: OtpPolicy,
     pub password: PasswordCost,
+    /// Where new users' passwords are checked (`[password] source`).
+    pub password_source: PasswordSource,
+    /// The LDAP directory that checks directory users' passwords, when configured.
+    pub directory: Option<crate::directory::Settings>,
     pub clients: Vec<Client>,
     /// Out-of-band code delivery, when configured.
     pub delivery: Option<crate::delivery::Settings>,
@@ -155,6 +160,17 @@ pub(crate) fn readable_by_others(path: &Path, what: &str) -> Option<String> {
         let _ = (path, what);
         None
     }
+}
+
+/// The secret a file holds: its bytes less the trailing newline editors add (it is not part of
+/// the secret). The error names the file, never its content.
+pub(crate) fn read_secret_file(path: &Path) -> Result<crate::secret::SecretBytes, String> {
+    let mut bytes =
+        std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    while matches!(bytes.last(), Some(b'\n' | b'\r')) {
+        bytes.pop();
+    }
+    Ok(crate::secret::SecretBytes::new(bytes))
 }
 
 impl ConfigError {

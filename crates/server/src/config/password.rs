@@ -4,6 +4,7 @@ use serde::Deserialize;
 
 use super::problems::Problems;
 use crate::auth::password::PasswordCost;
+use crate::store::PasswordSource;
 
 /// argon2id cost for new hashes; the defaults are OWASP's recommendation.
 #[derive(Debug, Deserialize)]
@@ -15,6 +16,8 @@ pub(super) struct RawPassword {
     pub iterations: u32,
     #[serde(default = "default_parallelism")]
     pub parallelism: u32,
+    /// Where new users' passwords are checked: `"local"` or `"directory"`.
+    pub source: Option<String>,
 }
 
 impl Default for RawPassword {
@@ -23,6 +26,7 @@ impl Default for RawPassword {
             memory_kib: default_memory_kib(),
             iterations: default_iterations(),
             parallelism: default_parallelism(),
+            source: None,
         }
     }
 }
@@ -59,4 +63,33 @@ pub(super) fn cost(
         ));
     }
     cost
+}
+
+/// `[password] source`: where new users' passwords are checked. `directory` says whether
+/// `[directory]` is configured.
+pub(super) fn source(
+    raw: &RawPassword,
+    directory: bool,
+    problems: &mut Problems,
+) -> PasswordSource {
+    let Some(text) = raw.source.as_deref() else {
+        return PasswordSource::Local;
+    };
+    match PasswordSource::parse(text) {
+        Some(PasswordSource::Directory) if !directory => {
+            problems.add(
+                "password.source",
+                "is \"directory\" but there is no [directory] section; add one, or use \"local\"",
+            );
+            PasswordSource::Local
+        }
+        Some(source) => source,
+        None => {
+            problems.add(
+                "password.source",
+                format!("\"{text}\" is not a source; use \"local\" or \"directory\""),
+            );
+            PasswordSource::Local
+        }
+    }
 }

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{clients, database, delivery, groups, lockout, otp, password, server};
+use super::{clients, database, delivery, directory, groups, lockout, otp, password, server};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,4 +23,5 @@ pub(super) struct RawConfig {
     #[serde(default, rename = "group")]
     pub groups: Vec<groups::RawGroup>,
     pub metrics: Option<server::RawMetrics>,
+    pub directory: Option<directory::RawDirectory>,
 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use super::problems::Problems;
 use super::raw::RawConfig;
-use super::{Config, Problem, clients, database, delivery, groups, lockout, otp, password, server};
+use super::{
+    Config, Problem, clients, database, delivery, directory, groups, lockout, otp, password, server,
+};
 
 pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Problem>> {
     let mut problems = Problems::default();
@@ -33,6 +35,21 @@ pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Pr
             }
         }
     }
+    let directory = raw.directory.as_ref().and_then(|d| {
+        let declared = |group: &str| authorization.has_group(group);
+        directory::settings(d, base_dir, &declared, &mut problems, &mut warnings)
+    });
+    let password_source = password::source(&raw.password, raw.directory.is_some(), &mut problems);
+    if raw.directory.is_none() {
+        for (i, client) in raw.clients.iter().enumerate() {
+            if client.unenrolled.as_deref() == Some("password-only") {
+                problems.add(
+                    format!("client[{i}].unenrolled"),
+                    "\"password-only\" is for directory users, and there is no [directory] section",
+                );
+            }
+        }
+    }
     let delivery = raw
         .delivery
         .as_ref()
@@ -43,6 +60,8 @@ pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Pr
             database,
             otp,
             password,
+            password_source,
+            directory,
             clients,
             delivery,
             lockout,

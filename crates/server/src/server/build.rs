@@ -8,10 +8,11 @@ use std::time::Duration;
 use super::pipeline::{Parts, Pipeline};
 use super::pool::WorkerPool;
 use crate::auth::password::{self, DummyHash, HashError};
-use crate::auth::{Authenticator, LocalHashes, Policy};
+use crate::auth::{Authenticator, LocalHashes, Policy, Sources};
 use crate::clients::ClientTable;
 use crate::config::{Config, Problem};
 use crate::delivery::Dispatcher;
+use crate::directory::Directory;
 use crate::invalid::Invalid;
 use crate::secret::random_bytes;
 use crate::store::check::Found;
@@ -126,14 +127,25 @@ pub fn build_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Server
 /// its key file) is created.
 struct Prepared {
     config: Config,
-    passwords: Arc<LocalHashes>,
+    passwords: Arc<Sources>,
     policy: Policy,
     delivery: Option<Dispatcher>,
 }
 
 impl Prepared {
     fn new(config: &Config) -> Result<Self, BuildError> {
-        let passwords = Arc::new(LocalHashes::new(DummyHash::new(config.password)?));
+        let directory = config
+            .directory
+            .clone()
+            .map(Directory::new)
+            .transpose()
+            .map_err(|e| BuildError::problem("directory", e))?
+            .map(Arc::new);
+        let passwords = Arc::new(Sources {
+            local: LocalHashes::new(DummyHash::new(config.password)?),
+            directory,
+            default: config.password_source,
+        });
         let policy = Policy {
             window: config.otp.window,
             send_limits: config.delivery.as_ref().map(|d| d.limits),

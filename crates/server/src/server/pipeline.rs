@@ -263,6 +263,7 @@ impl Pipeline {
                 state: request.state.as_deref(),
                 allowed_groups: client.allowed_groups.as_deref(),
                 station: &station,
+                unenrolled: client.unenrolled,
             },
             now,
         );

@@ -63,6 +63,33 @@ impl Channel {
     }
 }
 
+/// Where a user's password is checked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PasswordSource {
+    /// The argon2id hash radotp stores.
+    #[default]
+    Local,
+    /// A bind to the LDAP directory (`[directory]`); radotp stores no password.
+    Directory,
+}
+
+impl PasswordSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PasswordSource::Local => "local",
+            PasswordSource::Directory => "directory",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "local" => Some(PasswordSource::Local),
+            "directory" => Some(PasswordSource::Directory),
+            _ => None,
+        }
+    }
+}
+
 /// Limits on sending codes out of band.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SendLimits {
@@ -246,7 +273,9 @@ pub(crate) const KEEP_EXPIRED_SECS: i64 = 3600;
 #[derive(Clone)]
 pub struct UserRecord {
     pub name: String,
-    /// argon2 PHC string.
+    /// Where the password is checked.
+    pub password_source: PasswordSource,
+    /// argon2 PHC string; empty when the password is not radotp's to check.
     pub password_hash: String,
     /// A temporary password stops working at this time (unix seconds).
     pub password_expires_at: Option<i64>,
@@ -298,10 +327,30 @@ impl fmt::Debug for NewUser<'_> {
     }
 }
 
+/// A challenge taken: whose it is, and the groups its password granted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Challenge {
+    pub owner: String,
+    pub groups: Vec<String>,
+}
+
+impl Challenge {
+    /// A row's groups column (a JSON list) → the challenge.
+    pub(crate) fn read(owner: String, groups: &str) -> Result<Self, StoreError> {
+        let groups = serde_json::from_str(groups).map_err(|e| StoreError::Corrupt {
+            user: owner.clone(),
+            reason: format!("a challenge's groups are not a JSON list of strings: {e}"),
+        })?;
+        Ok(Challenge { owner, groups })
+    }
+}
+
 /// What `user add` and `user import` store.
 pub struct NewUser<'a> {
     pub name: &'a str,
+    /// Empty for a user whose password is the directory's.
     pub password_hash: &'a str,
+    pub password_source: PasswordSource,
     pub totp: &'a TotpSeed,
     pub now: i64,
 }
@@ -420,23 +469,24 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn count_code_attempt(&self, name: &str, now: i64) -> Result<(), StoreError>;
 
     /// Remember a challenge's State (as a MAC) for `user`, answerable from `client` until
-    /// `expires_at`.
+    /// `expires_at`; `groups` are those the password source granted, for the answer's Accept.
     fn create_challenge(
         &self,
         state: &[u8],
         name: &str,
         client: &str,
+        groups: &[String],
         expires_at: i64,
         now: i64,
     ) -> Result<(), StoreError>;
 
-    /// Take (delete) a live challenge for `client`; returns its user. Single use, atomic.
+    /// Take (delete) a live challenge for `client`. Single use, atomic.
     fn take_challenge(
         &self,
         state: &[u8],
         client: &str,
         now: i64,
-    ) -> Result<Option<String>, StoreError>;
+    ) -> Result<Option<Challenge>, StoreError>;
 
     /// Set the learned drift and the last used step (resynchronisation).
     fn set_drift(&self, name: &str, drift: i64, last_step: u64) -> Result<(), StoreError>;

@@ -7,7 +7,7 @@
 //! counters clamped) are written once. `db copy` copies a [`UserRow`] as read, without
 //! unsealing or checking anything: rows move exactly as stored.
 
-use super::{Keys, StoreError, TotpSeed, UserRecord, delivery, totp_params};
+use super::{Keys, PasswordSource, StoreError, TotpSeed, UserRecord, delivery, totp_params};
 
 /// `SELECT` of users, each with the count of their unused recovery codes (what a
 /// [`UserRecord`] shows), followed by `$tail`: the `WHERE` or `ORDER BY` in the backend's
@@ -49,6 +49,7 @@ pub(crate) struct UserRow {
     pub id: i64,
     pub name: String,
     pub password_hash: String,
+    pub password_source: String,
     pub password_expires_at: Option<i64>,
     pub totp_sealed: Option<Vec<u8>>,
     pub totp_algorithm: String,
@@ -82,6 +83,7 @@ impl UserRow {
         Ok(Self {
             id: get(row, user, "id")?,
             password_hash: get(row, user, "password_hash")?,
+            password_source: get(row, user, "password_source")?,
             password_expires_at: get(row, user, "password_expires_at")?,
             totp_sealed: get(row, user, "totp_sealed")?,
             totp_algorithm: get(row, user, "totp_algorithm")?,
@@ -138,7 +140,14 @@ impl UserRow {
                 ))
             })
         };
+        let password_source = PasswordSource::parse(&self.password_source).ok_or_else(|| {
+            corrupt(format!(
+                "column password_source is \"{}\", neither local nor directory",
+                self.password_source
+            ))
+        })?;
         Ok(UserRecord {
+            password_source,
             groups: list("groups", &self.groups)?,
             reply: list("reply", &self.reply)?,
             password_hash: self.password_hash,

@@ -70,6 +70,7 @@ fn factory(scenario: Scenario, users: u64) -> (Factory, BenchUsers, tempfile::Te
         },
         cost: TEST_COST,
         now: NOW as i64,
+        source: radotp_server::store::PasswordSource::Local,
     };
     setup(store.as_ref(), &file, ask, &mut |_, _| {}).unwrap();
     let bench = BenchUsers::load(&file).unwrap().unwrap();

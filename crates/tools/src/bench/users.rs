@@ -20,7 +20,7 @@ use radotp_server::auth::otp::{self, Algorithm, TotpParams};
 use radotp_server::auth::password;
 use radotp_server::auth::password::PasswordCost;
 use radotp_server::secret::{SecretBytes, random_bytes};
-use radotp_server::store::{NewUser, Store, TotpSeed};
+use radotp_server::store::{NewUser, PasswordSource, Store, TotpSeed};
 
 /// Rows per `add_users` transaction: each commit is one fsync.
 const BATCH: u64 = 20_000;
@@ -210,6 +210,9 @@ pub struct Setup {
     /// argon2 cost of the one hash (the `[password]` cost).
     pub cost: PasswordCost,
     pub now: i64,
+    /// Where their password is checked: with `Directory`, radotp stores no hash (the
+    /// directory must hold the users, with the recorded password).
+    pub source: PasswordSource,
 }
 
 /// What `--setup-users` did.
@@ -260,7 +263,10 @@ pub fn setup(
     // Recorded before any row exists, so a failure part-way leaves nothing unaccounted for.
     users.save(file)?;
     if setup.count > first {
-        let hash = password::hash(setup.cost, users.password.expose())?;
+        let hash = match setup.source {
+            PasswordSource::Local => password::hash(setup.cost, users.password.expose())?,
+            PasswordSource::Directory => String::new(),
+        };
         let todo = setup.count - first;
         let mut start = first;
         while start < setup.count {
@@ -279,6 +285,7 @@ pub fn setup(
                 .map(|(name, seed)| NewUser {
                     name,
                     password_hash: &hash,
+                    password_source: setup.source,
                     totp: seed,
                     now: setup.now,
                 })

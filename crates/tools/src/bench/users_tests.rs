@@ -21,6 +21,7 @@ fn ask(count: u64, prefix: &str, password: Option<&str>) -> Setup {
         params: PARAMS,
         cost: TEST_COST,
         now: 1_700_000_000,
+        source: PasswordSource::Local,
     }
 }
 

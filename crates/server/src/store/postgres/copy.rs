@@ -30,9 +30,9 @@ type RecoveryCodes = HashMap<i64, Vec<(Vec<u8>, Option<i64>)>>;
 const INSERT_USER: &str = "INSERT INTO users (id, name, password_hash, password_expires_at,
         totp_sealed, totp_algorithm, totp_digits, totp_period, last_step, failures, locks,
         locked_until, disabled, created_at, last_login_at, delivery_channel,
-        delivery_destination, drift_steps, groups, reply, guesses, guessed_at)
+        delivery_destination, drift_steps, groups, reply, guesses, guessed_at, password_source)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-            $19, $20, $21, $22)";
+            $19, $20, $21, $22, $23)";
 
 const INSERT_STATION: &str = "INSERT INTO stations (user_id, station, trusted_at, guesses,
         guessed_at) VALUES ($1, $2, $3, $4, $5)";
@@ -118,6 +118,7 @@ pub fn copy_from_sqlite(
                     &user.reply,
                     &user.guesses,
                     &user.guessed_at,
+                    &user.password_source,
                 ],
             )
             .await?;

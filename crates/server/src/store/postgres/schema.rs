@@ -77,6 +77,10 @@ const MIGRATIONS: &[&str] = &[
         guessed_at BIGINT,
         PRIMARY KEY (user_id, station)
     );",
+    // 7: where each user's password is checked: radotp's hash, or the LDAP directory.
+    // The groups a directory granted at the password, for the challenge's answer.
+    "ALTER TABLE users ADD COLUMN password_source TEXT NOT NULL DEFAULT 'local';
+    ALTER TABLE challenges ADD COLUMN groups TEXT NOT NULL DEFAULT '[]';",
 ];
 
 /// The schema version this radotp writes.

@@ -14,8 +14,8 @@ pub(super) const LIST_USERS: &str = select_user!("ORDER BY u.name COLLATE \"C\""
 
 pub(super) const ADD_USER: &str = "INSERT INTO users (name, password_hash, totp_sealed,
                                                       totp_algorithm, totp_digits, totp_period,
-                                                      created_at)
-                                   VALUES ($1, $2, $3, $4, $5, $6, $7)";
+                                                      created_at, password_source)
+                                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
 pub(super) const SET_PASSWORD: &str =
     "UPDATE users SET password_hash = $2, password_expires_at = $3 WHERE name = $1";
@@ -105,13 +105,13 @@ pub(super) const COUNT_CODE_ATTEMPT: &str = "UPDATE sent_codes SET attempts = at
 pub(super) const DELETE_OLD_CHALLENGES: &str = "DELETE FROM challenges WHERE expires_at < $1";
 
 pub(super) const CREATE_CHALLENGE: &str =
-    "INSERT INTO challenges (state_mac, user_id, client, expires_at)
-     SELECT $1::bytea, id, $3::text, $4::bigint FROM users WHERE name = $2";
+    "INSERT INTO challenges (state_mac, user_id, client, expires_at, groups)
+     SELECT $1::bytea, id, $3::text, $4::bigint, $5::text FROM users WHERE name = $2";
 
 /// DELETE … RETURNING: whoever deletes the row owns the challenge; a second use finds none.
 pub(super) const TAKE_CHALLENGE: &str = "DELETE FROM challenges c USING users u
      WHERE c.state_mac = $1 AND c.client = $2 AND c.expires_at > $3 AND u.id = c.user_id
-     RETURNING u.name";
+     RETURNING u.name, c.groups";
 
 pub(super) const SET_DRIFT: &str =
     "UPDATE users SET drift_steps = $2, last_step = GREATEST(COALESCE(last_step, 0), $3)

@@ -3,6 +3,7 @@
 use super::pool::Conn;
 use super::throttle;
 use super::*;
+use crate::store::Challenge;
 
 impl Store for PostgresStore {
     fn find_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -48,6 +49,7 @@ impl Store for PostgresStore {
                             &i64::from(params.digits),
                             &(params.period as i64),
                             &user.now,
+                            &user.password_source.as_str(),
                         ],
                     )
                     .await;
@@ -287,17 +289,19 @@ impl Store for PostgresStore {
         state: &[u8],
         name: &str,
         client: &str,
+        groups: &[String],
         expires_at: i64,
         now: i64,
     ) -> Result<(), StoreError> {
         let mac = self.keys.code_mac(MacPurpose::Challenge, "", state);
+        let groups = json_list(groups)?;
         let created = self.run(async |conn: &mut Conn| {
             let delete_old = conn.statement(sql::DELETE_OLD_CHALLENGES).await?;
             conn.client.execute(&delete_old, &[&now]).await?;
             let create = conn.statement(sql::CREATE_CHALLENGE).await?;
             Ok(conn
                 .client
-                .execute(&create, &[&mac, &name, &client, &expires_at])
+                .execute(&create, &[&mac, &name, &client, &expires_at, &groups])
                 .await?)
         })?;
         match created {
@@ -311,16 +315,19 @@ impl Store for PostgresStore {
         state: &[u8],
         client: &str,
         now: i64,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<Challenge>, StoreError> {
         let mac = self.keys.code_mac(MacPurpose::Challenge, "", state);
-        self.run(async |conn: &mut Conn| {
+        let taken: Option<(String, String)> = self.run(async |conn: &mut Conn| {
             let statement = conn.statement(sql::TAKE_CHALLENGE).await?;
             let row = conn
                 .client
                 .query_opt(&statement, &[&mac, &client, &now])
                 .await?;
-            Ok(row.map(|r| r.get(0)))
-        })
+            Ok(row.map(|r| (r.get(0), r.get(1))))
+        })?;
+        taken
+            .map(|(owner, groups)| Challenge::read(owner, &groups))
+            .transpose()
     }
 
     fn set_drift(&self, name: &str, drift: i64, last_step: u64) -> Result<(), StoreError> {

@@ -210,6 +210,7 @@ fn check_reads_without_changing() {
         .add_users(&[NewUser {
             name: "olga",
             password_hash: "h",
+            password_source: crate::store::PasswordSource::Local,
             totp: &seed,
             now: 0,
         }])

@@ -2,6 +2,7 @@
 //! connection; `postgres/sql.rs` holds their PostgreSQL twins and says why each is atomic.
 
 use super::*;
+use crate::store::Challenge;
 
 impl Store for SqliteStore {
     fn find_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -33,8 +34,8 @@ impl Store for SqliteStore {
             let mut insert = tx
                 .prepare(
                     "INSERT INTO users (name, password_hash, totp_sealed, totp_algorithm,
-                                        totp_digits, totp_period, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                                        totp_digits, totp_period, created_at, password_source)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )
                 .map_err(db_error)?;
             for user in users {
@@ -49,6 +50,7 @@ impl Store for SqliteStore {
                         params.digits,
                         params.period as i64,
                         user.now,
+                        user.password_source.as_str(),
                     ])
                     .map_err(|e| match e {
                         rusqlite::Error::SqliteFailure(f, _)
@@ -350,18 +352,20 @@ impl Store for SqliteStore {
         state: &[u8],
         name: &str,
         client: &str,
+        groups: &[String],
         expires_at: i64,
         now: i64,
     ) -> Result<(), StoreError> {
+        let groups = json_list(groups)?;
         let mac = self.keys.code_mac(MacPurpose::Challenge, "", state);
         let conn = self.conn();
         conn.execute("DELETE FROM challenges WHERE expires_at < ?1", [now])
             .map_err(db_error)?;
         let created = conn
             .execute(
-                "INSERT INTO challenges (state_mac, user_id, client, expires_at)
-                 SELECT ?1, id, ?3, ?4 FROM users WHERE name = ?2",
-                params![mac, name, client, expires_at],
+                "INSERT INTO challenges (state_mac, user_id, client, expires_at, groups)
+                 SELECT ?1, id, ?3, ?4, ?5 FROM users WHERE name = ?2",
+                params![mac, name, client, expires_at, groups],
             )
             .map_err(db_error)?;
         one_row(name, created)
@@ -372,21 +376,25 @@ impl Store for SqliteStore {
         state: &[u8],
         client: &str,
         now: i64,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<Challenge>, StoreError> {
         let mac = self.keys.code_mac(MacPurpose::Challenge, "", state);
         let conn = self.conn();
         // DELETE … RETURNING: whoever deletes the row owns the challenge; a second use finds none.
-        let user_id: Option<i64> = returning(
+        let taken: Option<(i64, String)> = returning(
             &conn,
             "DELETE FROM challenges WHERE state_mac = ?1 AND client = ?2 AND expires_at > ?3
-             RETURNING user_id",
+             RETURNING user_id, groups",
             params![mac, client, now],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        let Some(id) = user_id else { return Ok(None) };
-        conn.query_row("SELECT name FROM users WHERE id = ?1", [id], |r| r.get(0))
+        let Some((id, groups)) = taken else {
+            return Ok(None);
+        };
+        let owner: Option<String> = conn
+            .query_row("SELECT name FROM users WHERE id = ?1", [id], |r| r.get(0))
             .optional()
-            .map_err(db_error)
+            .map_err(db_error)?;
+        owner.map(|o| Challenge::read(o, &groups)).transpose()
     }
 
     fn set_drift(&self, name: &str, drift: i64, last_step: u64) -> Result<(), StoreError> {

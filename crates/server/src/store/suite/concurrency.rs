@@ -60,12 +60,13 @@ pub(crate) fn racing_nodes_take_a_challenge_once(backend: &dyn Backend) {
     for round in 0..ROUNDS {
         let state = format!("state-{round}");
         nodes[(round % 2) as usize]
-            .create_challenge(state.as_bytes(), "judy", "vpn", 2_000, 1_000)
+            .create_challenge(state.as_bytes(), "judy", "vpn", &[], 2_000, 1_000)
             .unwrap();
         let takers = race(&nodes, |store, _| {
             store
                 .take_challenge(state.as_bytes(), "vpn", 1_001)
                 .unwrap()
+                .map(|c| c.owner)
         });
         let taken: Vec<_> = takers.iter().flatten().collect();
         assert_eq!(taken, ["judy"], "round {round}: {takers:?}");

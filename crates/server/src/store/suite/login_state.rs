@@ -87,7 +87,7 @@ pub(crate) fn sent_codes_respect_cooldown_hourly_limit_and_expiry(backend: &dyn 
 pub(crate) fn challenges_are_single_use_bound_to_client_and_expire(backend: &dyn Backend) {
     let store = store_with(backend, "bob");
     store
-        .create_challenge(b"state-1", "bob", "vpn", 1_120, 1_000)
+        .create_challenge(b"state-1", "bob", "vpn", &[], 1_120, 1_000)
         .unwrap();
     assert_eq!(
         store.take_challenge(b"state-1", "wifi", 1_001).unwrap(),
@@ -101,6 +101,7 @@ pub(crate) fn challenges_are_single_use_bound_to_client_and_expire(backend: &dyn
         store
             .take_challenge(b"state-1", "vpn", 1_001)
             .unwrap()
+            .map(|c| c.owner)
             .as_deref(),
         Some("bob")
     );
@@ -110,7 +111,7 @@ pub(crate) fn challenges_are_single_use_bound_to_client_and_expire(backend: &dyn
         "single use"
     );
     store
-        .create_challenge(b"state-2", "bob", "vpn", 1_120, 1_000)
+        .create_challenge(b"state-2", "bob", "vpn", &[], 1_120, 1_000)
         .unwrap();
     assert_eq!(
         store.take_challenge(b"state-2", "vpn", 1_120).unwrap(),
@@ -118,7 +119,7 @@ pub(crate) fn challenges_are_single_use_bound_to_client_and_expire(backend: &dyn
         "expired"
     );
     assert!(matches!(
-        store.create_challenge(b"s", "nobody", "vpn", 2, 1),
+        store.create_challenge(b"s", "nobody", "vpn", &[], 2, 1),
         Err(StoreError::UserNotFound(_))
     ));
 }

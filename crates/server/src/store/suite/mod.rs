@@ -112,6 +112,7 @@ fn add(store: &dyn Store, name: &str, seed: &TotpSeed) {
         .add_users(&[NewUser {
             name,
             password_hash: "$argon2id$x",
+            password_source: crate::store::PasswordSource::Local,
             totp: seed,
             now: 100,
         }])
@@ -133,6 +134,7 @@ fn store_with(backend: &dyn Backend, name: &str) -> Box<dyn Store> {
         .add_users(&[NewUser {
             name,
             password_hash: "h",
+            password_source: crate::store::PasswordSource::Local,
             totp: &seed,
             now: 0,
         }])

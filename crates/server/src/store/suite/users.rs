@@ -11,6 +11,7 @@ pub(crate) fn add_find_and_refuse_duplicates(backend: &dyn Backend) {
     let again = NewUser {
         name: "alice",
         password_hash: "h",
+        password_source: crate::store::PasswordSource::Local,
         totp: &seed,
         now: 1,
     };
@@ -38,6 +39,7 @@ pub(crate) fn batch_add_is_all_or_nothing(backend: &dyn Backend) {
         .map(|name| NewUser {
             name,
             password_hash: "h",
+            password_source: crate::store::PasswordSource::Local,
             totp: &s,
             now: 0,
         })
@@ -210,7 +212,7 @@ pub(crate) fn remove_takes_everything_with_it(backend: &dyn Backend) {
     };
     store.issue_code("frank", &code, 1_000, limits).unwrap();
     store
-        .create_challenge(b"state", "frank", "vpn", 2_000, 1_000)
+        .create_challenge(b"state", "frank", "vpn", &[], 2_000, 1_000)
         .unwrap();
     store.remove_user("frank").unwrap();
     assert!(store.find_user("frank").unwrap().is_none());

@@ -54,6 +54,7 @@ fn sqlite_source(dir: &std::path::Path, names: &[&str]) -> std::path::PathBuf {
         .map(|(name, seed)| NewUser {
             name,
             password_hash: "$argon2id$v=19$h",
+            password_source: crate::store::PasswordSource::Local,
             totp: seed,
             now: 1_000,
         })
@@ -104,7 +105,7 @@ fn sqlite_source(dir: &std::path::Path, names: &[&str]) -> std::path::PathBuf {
     };
     store.issue_code(first, &codes[1], 1_400, limits).unwrap();
     store
-        .create_challenge(b"state", first, "vpn", 2_000, 1_400)
+        .create_challenge(b"state", first, "vpn", &[], 2_000, 1_400)
         .unwrap();
     path
 }
@@ -171,6 +172,7 @@ fn a_copy_keeps_users_steps_locks_and_recovery_codes() {
         .add_users(&[NewUser {
             name: "vic",
             password_hash: "h",
+            password_source: crate::store::PasswordSource::Local,
             totp: &extra,
             now: 2_000,
         }])
@@ -189,6 +191,7 @@ fn a_copy_refuses_a_target_that_holds_data() {
         .add_users(&[NewUser {
             name: "already",
             password_hash: "h",
+            password_source: crate::store::PasswordSource::Local,
             totp: &other,
             now: 0,
         }])

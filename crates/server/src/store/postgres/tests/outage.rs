@@ -19,6 +19,7 @@ fn user(store: &PostgresStore, name: &str) {
     let new = NewUser {
         name,
         password_hash: "h",
+        password_source: crate::store::PasswordSource::Local,
         totp: &seed,
         now: 0,
     };
