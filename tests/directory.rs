@@ -85,6 +85,18 @@ fn radotp(ldap: &Slapd, urls: &[String], clients: Vec<ClientConf>, more: &str) -
     Server::with(conf)
 }
 
+/// NAS "vpn" on 127.0.0.1, and a second NAS on 127.0.0.2 whose table has `keys` too.
+fn two_nases(ldap: &Slapd, second: &str, keys: &str) -> Server {
+    let mut other = ClientConf::new(second, "127.0.0.2/32", SECRET);
+    other.extra = format!("{keys}\n");
+    radotp(
+        ldap,
+        &[ldap.ldaps_url()],
+        vec![ClientConf::new("vpn", "127.0.0.1/32", SECRET), other],
+        "",
+    )
+}
+
 fn default_server(ldap: &Slapd) -> Server {
     radotp(
         ldap,
@@ -182,14 +194,7 @@ fn the_directory_password_and_a_radotp_code_log_in_with_one_bind() {
 #[test]
 fn nested_groups_and_allowed_groups_work_as_for_local_users() {
     let ldap = Slapd::start();
-    let mut admin_only = ClientConf::new("admin-vpn", "127.0.0.2/32", SECRET);
-    admin_only.extra = "allowed_groups = [\"vpn-admins\"]\n".into();
-    let server = radotp(
-        &ldap,
-        &[ldap.ldaps_url()],
-        vec![ClientConf::new("vpn", "127.0.0.1/32", SECRET), admin_only],
-        "",
-    );
+    let server = two_nases(&ldap, "admin-vpn", r#"allowed_groups = ["vpn-admins"]"#);
     let bob = enroll(&server, "bob");
     let carol = enroll(&server, "carol");
     let alice = enroll(&server, "alice");
@@ -252,14 +257,7 @@ fn challenge_mode_keeps_the_directory_groups_for_the_answer() {
 #[test]
 fn unknown_users_and_injected_filters_find_nobody() {
     let ldap = Slapd::start();
-    let mut rollout = ClientConf::new("rollout", "127.0.0.2/32", SECRET);
-    rollout.extra = "unenrolled = \"password-only\"\n".into();
-    let server = radotp(
-        &ldap,
-        &[ldap.ldaps_url()],
-        vec![ClientConf::new("vpn", "127.0.0.1/32", SECRET), rollout],
-        "",
-    );
+    let server = two_nases(&ldap, "rollout", r#"unenrolled = "password-only""#);
     // `user add` asks the directory, with the name escaped: a wildcard is no name.
     for name in ["*", "al*", "*)(uid=*", "nobody"] {
         let out = server.cli(&["user", "add", name, "--password-source", "directory"], "");
@@ -288,14 +286,7 @@ fn unknown_users_and_injected_filters_find_nobody() {
 #[test]
 fn an_unenrolled_user_logs_in_on_the_password_alone_only_where_allowed() {
     let ldap = Slapd::start();
-    let mut rollout = ClientConf::new("rollout", "127.0.0.2/32", SECRET);
-    rollout.extra = "unenrolled = \"password-only\"\n".into();
-    let server = radotp(
-        &ldap,
-        &[ldap.ldaps_url()],
-        vec![ClientConf::new("vpn", "127.0.0.1/32", SECRET), rollout],
-        "",
-    );
+    let server = two_nases(&ldap, "rollout", r#"unenrolled = "password-only""#);
     let rollout = Client::bind("127.0.0.2:0", server.addr());
     let reply = rollout.exchange(&Request::access(SECRET, "alice", b"alice-dir-pw"));
     assert_eq!(reply.code, ACCESS_ACCEPT);
@@ -563,4 +554,86 @@ fn import_takes_a_password_source_and_directory_passwords_are_not_radotp_s_to_se
         err.contains("line 2") && err.contains("password is the directory's"),
         "{err}"
     );
+}
+
+/// The reject classes of directory logins, timed (reject delay 0, so only the work shows).
+/// A measurement, not a test of speed: run it with
+///
+///     cargo test --release --test directory -- --ignored --nocapture
+#[test]
+#[ignore = "measurement: run with --ignored --nocapture"]
+fn directory_reject_classes_take_about_the_same_time() {
+    const ROUNDS: usize = 60;
+    let ldap = Slapd::start();
+    let mut other = ClientConf::new("rollout", "127.0.0.2/32", SECRET);
+    other.extra = "unenrolled = \"password-only\"\n".into();
+    // No throttle within the measurement: every request is judged.
+    let server = radotp(
+        &ldap,
+        &[ldap.ldaps_url()],
+        vec![ClientConf::new("vpn", "127.0.0.1/32", SECRET), other],
+        "[lockout]\nmax_failures = 100\n",
+    );
+    // Unknown users cost what directory users cost.
+    let mut server = server;
+    let path = server.config_path();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text.replace("[password]\n", "[password]\nsource = \"directory\"\n");
+    std::fs::write(&path, text).unwrap();
+    server.restart();
+    let alice = enroll(&server, "alice");
+    let bob = enroll(&server, "bob");
+    let vpn = Client::new(server.addr());
+    let rollout = Client::bind("127.0.0.2:0", server.addr());
+    let classes: Vec<(&str, &Client, &str, String)> = vec![
+        (
+            "wrong password",
+            &vpn,
+            "alice",
+            format!("not-her-pw{}", code_at(&alice, server.now())),
+        ),
+        (
+            "wrong code",
+            &vpn,
+            "bob",
+            format!("bob-dir-pw{}", wrong_code(&bob)),
+        ),
+        ("unknown to radotp", &vpn, "nobody", "whatever123456".into()),
+        (
+            "unknown to radotp, known to the directory",
+            &vpn,
+            "carol",
+            "carol-dir-pw123456".into(),
+        ),
+        (
+            "roll-out NAS: wrong password",
+            &rollout,
+            "dave",
+            "not-dave".into(),
+        ),
+        (
+            "roll-out NAS: not in the directory",
+            &rollout,
+            "ghost",
+            "whatever".into(),
+        ),
+    ];
+    let mut samples = vec![Vec::new(); classes.len()];
+    // Round-robin, so drift falls on every class alike.
+    for _ in 0..ROUNDS {
+        for ((class, client, user, input), times) in classes.iter().zip(&mut samples) {
+            let started = std::time::Instant::now();
+            let reply = client.exchange(&Request::access(SECRET, user, input.as_bytes()));
+            times.push(started.elapsed());
+            assert_eq!(reply.code, ACCESS_REJECT, "{class}");
+        }
+    }
+    println!("\nmedian reply time over {ROUNDS} requests each, slapd over ldaps on loopback:");
+    for ((class, ..), mut times) in classes.iter().zip(samples) {
+        times.sort();
+        println!(
+            "  {class:<36} {:>8.2} ms",
+            times[ROUNDS / 2].as_secs_f64() * 1e3
+        );
+    }
 }

@@ -260,6 +260,8 @@ pub struct Directory {
     outage: AtomicBool,
     /// A moving average of a user bind's time, in microseconds: what a dummy check waits.
     bind_micros: AtomicU64,
+    /// User binds the average has seen.
+    binds: AtomicU64,
     /// `None` only while dropping.
     runtime: Option<Runtime>,
 }
@@ -309,6 +311,7 @@ impl Directory {
             groups,
             outage: AtomicBool::new(false),
             bind_micros: AtomicU64::new(0),
+            binds: AtomicU64::new(0),
             runtime: Some(runtime),
         })
     }
@@ -334,10 +337,32 @@ impl Directory {
     pub fn dummy(&self, name: &str) -> Result<(), DirectoryError> {
         self.on_any_server(|server| async move {
             self.find(server, name).await?;
-            let micros = self.bind_micros.load(Ordering::Relaxed);
-            tokio::time::sleep(Duration::from_micros(micros)).await;
+            self.as_long_as_a_bind(()).await;
             Ok(())
         })
+    }
+
+    /// Learn from one user bind, right or wrong, how long binds take: the first replaces the
+    /// service account's estimate, later ones move an average (1/8 each).
+    fn bind_took(&self, took: Duration) {
+        let took = micros(took);
+        let average = if self.binds.fetch_add(1, Ordering::Relaxed) == 0 {
+            took
+        } else {
+            (self.bind_micros.load(Ordering::Relaxed) * 7 + took) / 8
+        };
+        self.bind_micros.store(average, Ordering::Relaxed);
+    }
+
+    /// `value`, after waiting as long as user binds take lately. The wait blocks the calling
+    /// password worker, as a bind does: requests reach the directory through `block_on` on the
+    /// worker's own thread, so nothing else waits on it. A thread sleep rather than tokio's
+    /// timer, whose millisecond ticks would make every dummy longer than the sub-millisecond
+    /// bind it stands for.
+    async fn as_long_as_a_bind<T>(&self, value: T) -> T {
+        let micros = self.bind_micros.load(Ordering::Relaxed);
+        std::thread::sleep(Duration::from_micros(micros));
+        value
     }
 
     /// Does the directory have exactly one entry for `name`? (`user add` asks.)
@@ -538,28 +563,27 @@ impl Directory {
         name: &str,
         password: &[u8],
     ) -> Result<Verified, Failure> {
+        // Whatever stops short of a bind waits as long as one, so the time of a reject does not
+        // tell whether the directory knows the name.
         let entry = match self.find(server, name).await? {
             Found::One(entry) => entry,
-            Found::None => return Ok(Verified::NotFound),
-            Found::Many => return Ok(Verified::Ambiguous),
+            Found::None => return Ok(self.as_long_as_a_bind(Verified::NotFound).await),
+            Found::Many => return Ok(self.as_long_as_a_bind(Verified::Ambiguous).await),
         };
         // An empty password would be an unauthenticated bind, which succeeds (RFC 4513 5.1.2).
         let password = match std::str::from_utf8(password) {
             Ok(p) if !p.is_empty() => p,
             _ => {
-                let micros = self.bind_micros.load(Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_micros(micros)).await;
-                return Ok(Verified::Wrong(Refusal::WrongPassword));
+                let wrong = Verified::Wrong(Refusal::WrongPassword);
+                return Ok(self.as_long_as_a_bind(wrong).await);
             }
         };
         let started = Instant::now();
-        if let Err(refusal) = self.bind_as(server, &entry.dn, password).await? {
+        let bound = self.bind_as(server, &entry.dn, password).await?;
+        self.bind_took(started.elapsed());
+        if let Err(refusal) = bound {
             return Ok(Verified::Wrong(refusal));
         }
-        let took = micros(started.elapsed());
-        let average = self.bind_micros.load(Ordering::Relaxed);
-        self.bind_micros
-            .store((average * 7 + took) / 8, Ordering::Relaxed);
         let mut dns = entry.groups;
         if self.settings.nested_groups {
             dns.extend(self.groups_in_chain(server, &entry.dn).await?);

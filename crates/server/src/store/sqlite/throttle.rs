@@ -87,17 +87,17 @@ impl SqliteStore {
         }
         // Refused: say until when.
         let count: Option<(i64, Option<i64>)> = match gate {
-            Gate::User => conn.query_row(
-                "SELECT guesses, guessed_at FROM users WHERE name = ?1",
-                [name],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            ),
-            Gate::Station => conn.query_row(
-                "SELECT guesses, guessed_at FROM stations
-                 WHERE user_id = (SELECT id FROM users WHERE name = ?1) AND station = ?2",
-                params![name, station],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            ),
+            Gate::User => conn
+                .prepare_cached("SELECT guesses, guessed_at FROM users WHERE name = ?1")
+                .and_then(|mut s| s.query_row([name], |r| Ok((r.get(0)?, r.get(1)?)))),
+            Gate::Station => conn
+                .prepare_cached(
+                    "SELECT guesses, guessed_at FROM stations
+                     WHERE user_id = (SELECT id FROM users WHERE name = ?1) AND station = ?2",
+                )
+                .and_then(|mut s| {
+                    s.query_row(params![name, station], |r| Ok((r.get(0)?, r.get(1)?)))
+                }),
         }
         .optional()
         .map_err(db_error)?;
@@ -116,15 +116,15 @@ impl SqliteStore {
         gate: Gate,
     ) -> Result<(), StoreError> {
         match gate {
-            Gate::User => conn.execute(
-                "UPDATE users SET guesses = MAX(guesses - 1, 0) WHERE name = ?1",
-                [name],
-            ),
-            Gate::Station => conn.execute(
-                "UPDATE stations SET guesses = MAX(guesses - 1, 0)
-                 WHERE user_id = (SELECT id FROM users WHERE name = ?1) AND station = ?2",
-                params![name, station],
-            ),
+            Gate::User => conn
+                .prepare_cached("UPDATE users SET guesses = MAX(guesses - 1, 0) WHERE name = ?1")
+                .and_then(|mut s| s.execute([name])),
+            Gate::Station => conn
+                .prepare_cached(
+                    "UPDATE stations SET guesses = MAX(guesses - 1, 0)
+                     WHERE user_id = (SELECT id FROM users WHERE name = ?1) AND station = ?2",
+                )
+                .and_then(|mut s| s.execute(params![name, station])),
         }
         .map(|_| ())
         .map_err(db_error)
@@ -140,28 +140,26 @@ impl SqliteStore {
     ) -> Result<(), StoreError> {
         let tx = conn.unchecked_transaction().map_err(db_error)?;
         if policy.trusted_station_days > 0 {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO stations (user_id, station, trusted_at, guesses)
                  SELECT id, ?2, ?3, 0 FROM users WHERE name = ?1
                  ON CONFLICT (user_id, station)
                  DO UPDATE SET trusted_at = excluded.trusted_at, guesses = 0, guessed_at = NULL",
-                params![name, station, now],
             )
+            .and_then(|mut s| s.execute(params![name, station, now]))
             .map_err(db_error)?;
         }
         // Trust runs out: stations not logged in from for that long are forgotten.
-        tx.execute(
+        tx.prepare_cached(
             "DELETE FROM stations WHERE user_id = (SELECT id FROM users WHERE name = ?1)
                AND trusted_at <= ?2",
-            params![name, now - policy.trust_secs()],
         )
+        .and_then(|mut s| s.execute(params![name, now - policy.trust_secs()]))
         .map_err(db_error)?;
         if gate == Gate::User {
-            tx.execute(
-                "UPDATE users SET guesses = 0, guessed_at = NULL WHERE name = ?1",
-                [name],
-            )
-            .map_err(db_error)?;
+            tx.prepare_cached("UPDATE users SET guesses = 0, guessed_at = NULL WHERE name = ?1")
+                .and_then(|mut s| s.execute([name]))
+                .map_err(db_error)?;
         }
         tx.commit().map_err(db_error)
     }
