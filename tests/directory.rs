@@ -637,3 +637,31 @@ fn directory_reject_classes_take_about_the_same_time() {
         );
     }
 }
+
+#[test]
+fn nested_groups_asks_the_in_chain_rule_and_a_directory_without_it_still_answers() {
+    // OpenLDAP has no LDAP_MATCHING_RULE_IN_CHAIN: the filter matches nothing (RFC 4511
+    // "Undefined"), so the groups are those of memberOf alone (slapd's dynlist nests them).
+    let ldap = Slapd::start();
+    let server = radotp(
+        &ldap,
+        &[ldap.ldaps_url()],
+        vec![ClientConf::new("vpn", "127.0.0.1/32", SECRET)],
+        "nested_groups = true",
+    );
+    let carol = enroll(&server, "carol");
+    let reply = login(
+        &server,
+        "carol",
+        &format!("carol-dir-pw{}", code_at(&carol, server.now())),
+    );
+    assert_eq!(reply.code, ACCESS_ACCEPT);
+    assert_eq!(text(reply.values(CLASS)), ["users"]);
+    // The search for the groups in chain (attributes "1.1": none), which slapd logs as
+    // `filter="(?=undefined)"`, not knowing the rule.
+    let log = ldap.log();
+    assert!(
+        log.contains("filter=\"(?=undefined)\"") && log.contains("SRCH attr=1.1"),
+        "the in-chain search was not made: {log}"
+    );
+}
