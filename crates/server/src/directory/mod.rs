@@ -239,6 +239,8 @@ struct Server {
     url: ServerUrl,
     /// The service account's bound connection, shared by all searches.
     service: Mutex<Option<Ldap>>,
+    /// Held while the service connection is made, so that requests arriving together make one.
+    connecting: tokio::sync::Mutex<()>,
     /// Idle connections used only for users' binds.
     binders: Mutex<Vec<Ldap>>,
     /// Passed over until then.
@@ -298,6 +300,7 @@ impl Directory {
             .map(|url| Server {
                 url: url.clone(),
                 service: Mutex::new(None),
+                connecting: tokio::sync::Mutex::new(()),
                 binders: Mutex::new(Vec::new()),
                 skip_until: Mutex::new(None),
                 down: AtomicBool::new(false),
@@ -489,10 +492,17 @@ impl Directory {
 
     /// The service account's connection: the pooled one if it is open, else a new one bound.
     async fn service(&self, server: &Server) -> Result<Ldap, Failure> {
-        let cached = lock(&server.service).clone();
-        if let Some(mut ldap) = cached
-            && !ldap.is_closed()
-        {
+        let open = || {
+            lock(&server.service)
+                .clone()
+                .filter(|ldap| !ldap.clone().is_closed())
+        };
+        if let Some(ldap) = open() {
+            return Ok(ldap);
+        }
+        let _connecting = server.connecting.lock().await;
+        // Another request may have made it while this one waited.
+        if let Some(ldap) = open() {
             return Ok(ldap);
         }
         let mut ldap = self.connect(server).await?;
