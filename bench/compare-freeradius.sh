@@ -20,6 +20,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# say, wait_up, cpu_ticks, now_ns, TICK: shared with the other comparison.
+# shellcheck source=bench/common.sh
+. "$ROOT/bench/common.sh"
 
 PARALLEL=${PARALLEL:-32}
 STATUS_N=${STATUS_N:-20000}
@@ -33,7 +36,6 @@ SECRET=compare-secret-1234
 PASSWORD=benchpw
 LIMIT=180 # seconds any single client run may take
 
-say() { printf '%s\n' "$*" >&2; }
 
 # --- tools ---------------------------------------------------------------------------------
 if ! command -v freeradius >/dev/null 2>&1 || ! command -v radclient >/dev/null 2>&1; then
@@ -104,37 +106,10 @@ PIDS+=("$FR_PID")
 RO_PID=$!
 PIDS+=("$RO_PID")
 
-wait_up() { # PORT NAME PID LOG
-    local i
-    for i in $(seq 1 50); do
-        if ! kill -0 "$3" 2>/dev/null; then
-            say "$2 exited at start; its log ($4):"
-            tail -5 "$4" >&2
-            exit 1
-        fi
-        if echo "Message-Authenticator = 0x00" |
-            radclient -q -r 1 -t 0.2 "127.0.0.1:$1" status "$SECRET" >/dev/null 2>&1; then
-            return 0
-        fi
-        sleep 0.2
-    done
-    say "$2 did not answer Status-Server on 127.0.0.1:$1 within 10 s; its log is $4"
-    exit 1
-}
 wait_up "$FR_PORT" FreeRADIUS "$FR_PID" "$WORK/fr-log/radius.log"
 wait_up "$RO_PORT" radotp "$RO_PID" "$WORK/radotp/serve.log"
 
 # --- measuring -------------------------------------------------------------------------------
-TICK=$(getconf CLK_TCK)
-cpu_ticks() { # PID → utime + stime (all threads, exited ones included), in clock ticks
-    local stat rest
-    stat=$(cat "/proc/$1/stat")
-    rest=${stat##*) }
-    # shellcheck disable=SC2086
-    set -- $rest
-    echo $((${12} + ${13}))
-}
-now_ns() { date +%s%N; }
 
 # measure PID KIND COMMAND… → prints "answered req/s cpu_us_per_request"; KIND says how to read
 # the client's output: radclient (-s summary) or bench (--json).

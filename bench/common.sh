@@ -1,0 +1,37 @@
+# shellcheck shell=bash
+# Shared by bench/compare-freeradius.sh and bench/compare-ldap.sh (sourced, not run): logging,
+# waiting for a RADIUS server to answer Status-Server ($SECRET is the caller's), and reading a
+# process's CPU time.
+
+say() { printf '%s\n' "$*" >&2; }
+
+wait_up() { # PORT NAME PID LOG
+    local _
+    for _ in $(seq 1 50); do
+        if ! kill -0 "$3" 2>/dev/null; then
+            say "$2 exited at start; its log ($4):"
+            tail -5 "$4" >&2
+            exit 1
+        fi
+        if echo "Message-Authenticator = 0x00" |
+            radclient -q -r 1 -t 0.2 "127.0.0.1:$1" status "$SECRET" >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    say "$2 did not answer Status-Server on 127.0.0.1:$1 within 10 s; its log is $4"
+    exit 1
+}
+
+# Clock ticks per second, for the callers' figures.
+# shellcheck disable=SC2034
+TICK=$(getconf CLK_TCK)
+cpu_ticks() { # PID → utime + stime (all threads, exited ones included), in clock ticks
+    local stat rest
+    stat=$(cat "/proc/$1/stat")
+    rest=${stat##*) }
+    # shellcheck disable=SC2086
+    set -- $rest
+    echo $((${12} + ${13}))
+}
+now_ns() { date +%s%N; }
