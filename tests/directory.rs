@@ -665,3 +665,29 @@ fn nested_groups_asks_the_in_chain_rule_and_a_directory_without_it_still_answers
         "the in-chain search was not made: {log}"
     );
 }
+
+#[test]
+fn a_directory_that_refuses_the_service_account_lets_no_one_in() {
+    let ldap = Slapd::start();
+    let server = default_server(&ldap);
+    let secret = enroll(&server, "alice");
+    // The service account's password changes in the directory, not in radotp's file.
+    ldap.modify(&format!(
+        "dn: {}\nchangetype: modify\nreplace: userPassword\nuserPassword: rotated\n",
+        slapd::SERVICE_DN
+    ));
+    let mut server = server;
+    server.restart();
+    let out = server.cli(&["check-config"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the service account cannot bind"), "{err}");
+    let client = Client::new(server.addr());
+    let input = format!("alice-dir-pw{}", code_at(&secret, server.now()));
+    client.send(&Request::access(SECRET, "alice", input.as_bytes()).encode());
+    assert!(client.recv(Duration::from_secs(3)).is_none(), "answered");
+    server.assert_dropped(
+        "password source unavailable",
+        "the service account cannot bind",
+    );
+}
