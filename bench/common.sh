@@ -1,9 +1,23 @@
 # shellcheck shell=bash
 # Shared by bench/compare-freeradius.sh and bench/compare-ldap.sh (sourced, not run): logging,
 # waiting for a RADIUS server to answer Status-Server ($SECRET is the caller's), and reading a
-# process's CPU time.
+# process's CPU time, and stopping what a script started (`trap cleanup EXIT`: every PID in the
+# caller's PIDS, then its WORK folder unless KEEP=1).
 
 say() { printf '%s\n' "$*" >&2; }
+
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    if [ "${KEEP:-0}" = 1 ]; then
+        say "kept $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+}
 
 wait_up() { # PORT NAME PID LOG
     local _

@@ -84,18 +84,6 @@ fi
 # --- state, and stopping what we start -------------------------------------------------------
 WORK=$(mktemp -d /tmp/radotp-compare-ldap.XXXXXX)
 PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    if [ "${KEEP:-0}" = 1 ]; then
-        say "kept $WORK"
-    else
-        rm -rf "$WORK"
-    fi
-}
 trap cleanup EXIT
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -97,13 +97,18 @@ fn two_nases(ldap: &Slapd, second: &str, keys: &str) -> Server {
     )
 }
 
-fn default_server(ldap: &Slapd) -> Server {
+/// One NAS, "vpn" on 127.0.0.1, and `[directory]` at `urls` with `more` keys.
+fn one_nas(ldap: &Slapd, urls: &[String], more: &str) -> Server {
     radotp(
         ldap,
-        &[ldap.ldaps_url()],
+        urls,
         vec![ClientConf::new("vpn", "127.0.0.1/32", SECRET)],
-        "",
+        more,
     )
+}
+
+fn default_server(ldap: &Slapd) -> Server {
+    one_nas(ldap, &[ldap.ldaps_url()], "")
 }
 
 /// `user add NAME --password-source directory --json`: the TOTP secret.
@@ -306,19 +311,14 @@ fn an_unenrolled_user_logs_in_on_the_password_alone_only_where_allowed() {
     let input = format!("alice-dir-pw{}", code_at(&secret, server.now()));
     let reply = rollout.exchange(&Request::access(SECRET, "alice", input.as_bytes()));
     assert_eq!(reply.code, ACCESS_ACCEPT);
-    let metrics = server.cli(&["user", "list"], "");
-    assert!(String::from_utf8_lossy(&metrics.stdout).contains("directory"));
+    let listed = server.cli(&["user", "list"], "");
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("directory"));
 }
 
 #[test]
 fn start_tls_works_and_a_certificate_of_another_ca_is_refused() {
     let ldap = Slapd::start();
-    let server = radotp(
-        &ldap,
-        &[ldap.ldap_url_host()],
-        vec![ClientConf::new("vpn", "127.0.0.1/32", SECRET)],
-        "start_tls = true",
-    );
+    let server = one_nas(&ldap, &[ldap.ldap_url_host()], "start_tls = true");
     let secret = enroll(&server, "alice");
     let reply = login(
         &server,
@@ -424,10 +424,9 @@ fn the_second_server_answers_when_the_first_cannot() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let server = radotp(
+    let server = one_nas(
         &ldap,
         &[format!("ldaps://localhost:{dead}"), ldap.ldaps_url()],
-        vec![ClientConf::new("vpn", "127.0.0.1/32", SECRET)],
         "",
     );
     let out = server.cli(&["check-config"], "");
@@ -491,6 +490,17 @@ fn the_configuration_names_what_is_wrong_with_the_directory() {
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(err.contains(expected), "expected {expected:?} in:\n{err}");
     }
+    let text = base.replace(
+        "name = \"localhost\"\n",
+        "name = \"localhost\"\nunenrolled = \"password-only\"\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let out = common::radotp(&config, &["check-config"], "");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("client[0].unenrolled: \"password-only\" is for directory users"),
+        "{err}"
+    );
     let text = base.replace("[password]\n", "[password]\nsource = \"directory\"\n");
     std::fs::write(&config, text).unwrap();
     let out = common::radotp(&config, &["check-config"], "");
@@ -643,12 +653,7 @@ fn nested_groups_asks_the_in_chain_rule_and_a_directory_without_it_still_answers
     // OpenLDAP has no LDAP_MATCHING_RULE_IN_CHAIN: the filter matches nothing (RFC 4511
     // "Undefined"), so the groups are those of memberOf alone (slapd's dynlist nests them).
     let ldap = Slapd::start();
-    let server = radotp(
-        &ldap,
-        &[ldap.ldaps_url()],
-        vec![ClientConf::new("vpn", "127.0.0.1/32", SECRET)],
-        "nested_groups = true",
-    );
+    let server = one_nas(&ldap, &[ldap.ldaps_url()], "nested_groups = true");
     let carol = enroll(&server, "carol");
     let reply = login(
         &server,

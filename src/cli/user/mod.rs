@@ -14,7 +14,7 @@ use clap::Subcommand;
 
 use super::Failure;
 use radotp_server::config::Config;
-use radotp_server::directory::{Directory, Verified};
+use radotp_server::directory::{Directory, Entries};
 use radotp_server::protocol::password::MAX_LEN as MAX_USER_PASSWORD_LEN;
 use radotp_server::secret::SecretBytes;
 use radotp_server::store::StoreError;
@@ -114,14 +114,14 @@ fn directory(config: &Config) -> Result<Directory, Failure> {
 /// Succeeds if the directory has exactly one entry for `name`, found with the service account.
 fn in_directory(config: &Config, name: &str) -> Result<(), Failure> {
     let directory = directory(config)?;
-    match directory.exists(name) {
-        Ok(Verified::Right { .. }) => Ok(()),
-        Ok(Verified::NotFound) => Err(Failure::Usage(format!(
+    match directory.entries(name) {
+        Ok(Entries::One) => Ok(()),
+        Ok(Entries::None) => Err(Failure::Usage(format!(
             "the directory has no entry for {name:?} (searched {} for {}); nothing was changed",
             directory.settings().base_dn,
             directory.settings().filter_for(name)
         ))),
-        Ok(_) => Err(Failure::Usage(format!(
+        Ok(Entries::Several) => Err(Failure::Usage(format!(
             "the directory has several entries for {name:?}: make [directory] user_filter match \
              one; nothing was changed"
         ))),

@@ -35,6 +35,17 @@ pub struct Answer {
     pub note: Option<String>,
 }
 
+impl Answer {
+    /// A wrong password, with what the source said about it.
+    fn refused(note: impl Into<String>) -> Self {
+        Answer {
+            checked: Checked::Wrong,
+            groups: Vec::new(),
+            note: Some(note.into()),
+        }
+    }
+}
+
 impl From<Checked> for Answer {
     fn from(checked: Checked) -> Self {
         Answer {
@@ -136,25 +147,12 @@ impl Sources {
                 groups,
                 note: None,
             },
-            Verified::Wrong(refusal) => Answer {
-                checked: Checked::Wrong,
-                groups: Vec::new(),
-                note: Some(refusal.to_string()),
-            },
+            Verified::Wrong(refusal) => Answer::refused(refusal.to_string()),
             Verified::NotFound if !enrolled => Checked::Unknown.into(),
-            Verified::NotFound => Answer {
-                checked: Checked::Wrong,
-                groups: Vec::new(),
-                note: Some("the directory has no entry for this name".into()),
-            },
-            Verified::Ambiguous => Answer {
-                checked: Checked::Wrong,
-                groups: Vec::new(),
-                note: Some(
-                    "the directory has several entries for this name: make user_filter match one"
-                        .into(),
-                ),
-            },
+            Verified::NotFound => Answer::refused("the directory has no entry for this name"),
+            Verified::Ambiguous => Answer::refused(
+                "the directory has several entries for this name: make user_filter match one",
+            ),
         })
     }
 }

@@ -193,10 +193,11 @@ fn member(groups: &[String], allowed: Option<&[String]>) -> bool {
     allowed.is_none_or(|allowed| groups.iter().any(|g| allowed.contains(g)))
 }
 
-/// The user's groups: radotp's, then those the password source granted for this login.
-fn groups_of(user: &UserRecord, answer: Option<&Answer>) -> Vec<String> {
+/// The user's groups: radotp's, then those the password source granted for this login (at
+/// the password, or when the challenge was issued), each once.
+fn groups_of(user: &UserRecord, granted: &[String]) -> Vec<String> {
     let mut groups = user.groups.clone();
-    for group in answer.map(|a| a.groups.as_slice()).unwrap_or_default() {
+    for group in granted {
         if !groups.contains(group) {
             groups.push(group.clone());
         }
@@ -316,7 +317,6 @@ fn judge(inputs: &Inputs<'_>, plan: &Plan, answer: Option<&Answer>) -> Verdict {
         Some(Checked::Wrong | Checked::Unknown) => false,
         Some(Checked::Unusable) | None => return Verdict::reject(Reason::UnusableHash),
     };
-    let groups = groups_of(user, answer);
     // Account state is judged after the check, so that it costs the same; and a disabled
     // account says so whatever was typed.
     if user.disabled {
@@ -331,6 +331,10 @@ fn judge(inputs: &Inputs<'_>, plan: &Plan, answer: Option<&Answer>) -> Verdict {
     if let Err(reason) = account_allows(user, inputs.now()) {
         return Verdict::reject(reason);
     }
+    let groups = groups_of(
+        user,
+        answer.map(|a| a.groups.as_slice()).unwrap_or_default(),
+    );
     match plan.factor {
         Factor::UsedTotp { .. } => Verdict::reject(Reason::CodeAlreadyUsed),
         Factor::UsedRecovery => Verdict::reject(Reason::RecoveryCodeAlreadyUsed),
@@ -496,12 +500,7 @@ fn answer_challenge(inputs: &Inputs<'_>) -> Verdict {
         Some(Factor::UsedRecovery) => Verdict::reject(Reason::RecoveryCodeAlreadyUsed),
         Some(factor) => match commit_for(factor, inputs.tails) {
             Some(commit) => {
-                let mut groups = user.groups.clone();
-                for group in &inputs.seen.challenge_groups {
-                    if !groups.contains(group) {
-                        groups.push(group.clone());
-                    }
-                }
+                let groups = groups_of(user, &inputs.seen.challenge_groups);
                 accept(inputs, user, &groups, commit)
             }
             None => Verdict::reject_code(Reason::WrongCode, inputs.tails),

@@ -52,6 +52,7 @@ impl std::fmt::Debug for RawClient {
 pub(super) fn clients(
     raw: &[RawClient],
     base_dir: &Path,
+    directory: bool,
     problems: &mut Problems,
     warnings: &mut Vec<String>,
 ) -> Vec<Client> {
@@ -117,6 +118,13 @@ pub(super) fn clients(
         };
         let unenrolled = match c.unenrolled.as_deref() {
             None | Some("reject") => Unenrolled::Reject,
+            Some("password-only") if !directory => {
+                problems.add(
+                    key("unenrolled"),
+                    "\"password-only\" is for directory users, and there is no [directory] section",
+                );
+                Unenrolled::Reject
+            }
             Some("password-only") => Unenrolled::PasswordOnly,
             Some(other) => {
                 problems.add(

@@ -17,7 +17,14 @@ pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Pr
     let database = database::database(raw.database.as_ref(), base_dir, &mut problems);
     let otp = otp::policy(&raw.otp, &mut problems);
     let password = password::cost(&raw.password, &mut problems, &mut warnings);
-    let clients = clients::clients(&raw.clients, base_dir, &mut problems, &mut warnings);
+    let directory_configured = raw.directory.is_some();
+    let clients = clients::clients(
+        &raw.clients,
+        base_dir,
+        directory_configured,
+        &mut problems,
+        &mut warnings,
+    );
     let lockout = lockout::policy(&raw.lockout, &mut problems);
     let authorization = groups::authorization(
         &raw.groups,
@@ -39,17 +46,7 @@ pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Pr
         let declared = |group: &str| authorization.has_group(group);
         directory::settings(d, base_dir, &declared, &mut problems, &mut warnings)
     });
-    let password_source = password::source(&raw.password, raw.directory.is_some(), &mut problems);
-    if raw.directory.is_none() {
-        for (i, client) in raw.clients.iter().enumerate() {
-            if client.unenrolled.as_deref() == Some("password-only") {
-                problems.add(
-                    format!("client[{i}].unenrolled"),
-                    "\"password-only\" is for directory users, and there is no [directory] section",
-                );
-            }
-        }
-    }
+    let password_source = password::source(&raw.password, directory_configured, &mut problems);
     let delivery = raw
         .delivery
         .as_ref()

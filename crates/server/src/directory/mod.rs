@@ -16,7 +16,6 @@
 mod dn;
 mod refusal;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -203,6 +202,15 @@ pub enum Verified {
     Ambiguous,
 }
 
+/// How many entries a search for a name found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Entries {
+    None,
+    One,
+    /// More than one: `user_filter` does not single the user out.
+    Several,
+}
+
 /// No directory server could answer.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -257,7 +265,6 @@ pub struct Directory {
     settings: Settings,
     tls: Arc<ClientConfig>,
     servers: Vec<Server>,
-    groups: HashMap<NormalDn, String>,
     /// No server answers (logged once each way).
     outage: AtomicBool,
     /// A moving average of a user bind's time, in microseconds: what a dummy check waits.
@@ -306,12 +313,10 @@ impl Directory {
                 down: AtomicBool::new(false),
             })
             .collect();
-        let groups = settings.groups.iter().cloned().collect();
         Ok(Directory {
             settings,
             tls,
             servers,
-            groups,
             outage: AtomicBool::new(false),
             bind_micros: AtomicU64::new(0),
             binds: AtomicU64::new(0),
@@ -368,13 +373,13 @@ impl Directory {
         value
     }
 
-    /// Does the directory have exactly one entry for `name`? (`user add` asks.)
-    pub fn exists(&self, name: &str) -> Result<Verified, DirectoryError> {
+    /// How many entries the directory has for `name` (`user add` asks).
+    pub fn entries(&self, name: &str) -> Result<Entries, DirectoryError> {
         self.on_any_server(|server| async move {
             Ok(match self.find(server, name).await? {
-                Found::One(_) => Verified::Right { groups: Vec::new() },
-                Found::None => Verified::NotFound,
-                Found::Many => Verified::Ambiguous,
+                Found::One(_) => Entries::One,
+                Found::None => Entries::None,
+                Found::Many => Entries::Several,
             })
         })
     }
@@ -674,7 +679,6 @@ impl Directory {
                 granted.push(group.clone());
             }
         }
-        debug_assert!(granted.iter().all(|g| self.groups.values().any(|v| v == g)));
         granted
     }
 }
