@@ -107,9 +107,10 @@ pub(crate) struct BenchArgs {
     /// Password of new bench users (default: a random one); recorded with them.
     #[arg(long, value_name = "PASSWORD", requires = "setup_users")]
     pub password: Option<String>,
-    /// Where new bench users' password is checked: "local" (the one shared hash) or
-    /// "directory" (the [directory], which must hold users of these names and this password).
-    #[arg(long, value_parser = ["local", "directory"], default_value = "local", requires = "setup_users")]
+    /// Where new bench users' password is checked: "local" (the one shared hash),
+    /// "directory" (the [directory], which must hold users of these names and this password)
+    /// or "upstream" (the [upstream] servers, likewise).
+    #[arg(long, value_parser = ["local", "directory", "upstream"], default_value = "local", requires = "setup_users")]
     pub password_source: String,
     /// Delete the bench users recorded for the configured database, and the record.
     #[arg(long)]

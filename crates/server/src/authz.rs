@@ -83,6 +83,22 @@ pub fn parse_assignment(text: &str) -> Result<(String, AttributeValue), String> 
     ))
 }
 
+/// An Accept's attributes: radotp's own (`own`), then the upstream server's that radotp does
+/// not set itself — radotp's policy wins wherever both set an attribute.
+pub fn with_upstream(
+    mut own: Vec<EncodedAttribute>,
+    upstream: &[EncodedAttribute],
+) -> Vec<EncodedAttribute> {
+    let ours: Vec<(u8, u32, u8)> = own.iter().map(EncodedAttribute::key).collect();
+    own.extend(
+        upstream
+            .iter()
+            .filter(|a| !ours.contains(&a.key()))
+            .cloned(),
+    );
+    own
+}
+
 /// The wire size of some attributes.
 pub fn wire_size(attributes: &[EncodedAttribute]) -> usize {
     attributes.iter().map(EncodedAttribute::wire_len).sum()

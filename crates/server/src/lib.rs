@@ -18,6 +18,8 @@
 //!   default) or PostgreSQL (several nodes), one row mapping, the key file, and the storage
 //!   checks `check-config` and `serve` share.
 //! - [`config`]: the TOML file parsed once, section by section, into the types below.
+//! - [`directory`], [`upstream`], [`failover`]: the LDAP directory and the upstream RADIUS
+//!   servers that check passwords radotp does not store, and the failover they share.
 //! - [`clients`], [`delivery`], [`authz`]: the NAS table; codes sent by command or webhook;
 //!   groups and reply attributes, encoded with the [`dictionary`].
 //! - [`protocol`]: the wire: raw prechecks, Message-Authenticator, User-Password hiding, signed
@@ -37,6 +39,7 @@ pub mod config;
 pub mod delivery;
 pub mod dictionary;
 pub mod directory;
+pub mod failover;
 pub mod invalid;
 pub mod logging;
 pub mod metrics;
@@ -45,3 +48,4 @@ pub mod secret;
 pub mod server;
 pub mod store;
 pub mod timefmt;
+pub mod upstream;

@@ -50,9 +50,10 @@ pub(crate) struct AddArgs {
     #[arg(long)]
     pub password_stdin: bool,
     /// Where the password is checked (default: [password] source): "local" (a hash radotp
-    /// keeps, asked for now) or "directory" (a bind to [directory]; no password is asked, and
-    /// the name must exist there).
-    #[arg(long, value_parser = ["local", "directory"])]
+    /// keeps, asked for now), "directory" (a bind to [directory]; no password is asked, and
+    /// the name must exist there) or "upstream" (an Access-Request to [upstream]; no password
+    /// is asked).
+    #[arg(long, value_parser = ["local", "directory", "upstream"])]
     pub password_source: Option<String>,
     #[command(flatten)]
     pub delivery: super::settings::DeliveryArgs,
@@ -129,14 +130,19 @@ pub(super) fn add(config_path: &Path, args: AddArgs) -> Result<(), Failure> {
             password::hash(config.password, password.expose())
                 .map_err(|e| Failure::Runtime(format!("cannot hash the password: {e}")))?
         }
-        PasswordSource::Directory => {
+        PasswordSource::Directory | PasswordSource::Upstream => {
+            let source = source.as_str();
             if args.password_stdin {
                 return Err(Failure::Usage(format!(
-                    "--password-stdin: the password of a directory user is the directory's;                      run without it: radotp user add {} --password-source directory",
+                    "--password-stdin: radotp keeps no password for a {source} user; run \
+                     without it: radotp user add {} --password-source {source}",
                     args.name
                 )));
             }
-            super::in_directory(&config, &args.name)?;
+            match source {
+                "directory" => super::in_directory(&config, &args.name)?,
+                _ => super::has_upstream(&config)?,
+            }
             String::new()
         }
     };

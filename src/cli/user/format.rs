@@ -45,6 +45,7 @@ pub(super) fn source(user: &UserRecord) -> &'static str {
     match user.password_source {
         PasswordSource::Local => "local (argon2id hash in radotp)",
         PasswordSource::Directory => "directory (bind to [directory])",
+        PasswordSource::Upstream => "upstream (Access-Request to [upstream])",
     }
 }
 

@@ -57,8 +57,8 @@ struct Row {
 enum Credential {
     Hash(String),
     Password(SecretBytes),
-    /// The directory checks the password: radotp stores none.
-    Directory,
+    /// The directory or the upstream server checks the password: radotp stores none.
+    Elsewhere(PasswordSource),
 }
 
 struct Prepared {
@@ -86,7 +86,7 @@ pub(super) fn run(config_path: &Path, args: ImportArgs) -> Result<(), Failure> {
             name: &p.name,
             password_hash: hash,
             password_source: match p.credential {
-                Credential::Directory => PasswordSource::Directory,
+                Credential::Elsewhere(source) => source,
                 _ => PasswordSource::Local,
             },
             totp: &p.seed,
@@ -264,22 +264,25 @@ fn prepare(config: &Config, line: u64, row: Row) -> Result<Prepared, String> {
     let nonempty = |v: Option<String>| v.filter(|s| !s.is_empty());
     let source = match nonempty(row.password_source) {
         None => config.password_source,
-        Some(text) => PasswordSource::parse(&text)
-            .ok_or_else(|| format!("password_source \"{text}\": use \"local\" or \"directory\""))?,
+        Some(text) => PasswordSource::parse(&text).ok_or_else(|| {
+            format!("password_source \"{text}\": use \"local\", \"directory\" or \"upstream\"")
+        })?,
     };
     if source == PasswordSource::Directory && config.directory.is_none() {
         return Err(
             "password_source directory: the configuration has no [directory] section".into(),
         );
     }
+    if source == PasswordSource::Upstream && config.upstream.is_none() {
+        return Err("password_source upstream: the configuration has no [upstream] section".into());
+    }
     let credential = match (nonempty(row.password), nonempty(row.password_hash)) {
-        (None, None) if source == PasswordSource::Directory => Credential::Directory,
-        _ if source == PasswordSource::Directory => {
-            return Err(
-                "a directory user's password is the directory's: leave password and \
-                        password_hash empty"
-                    .into(),
-            );
+        (None, None) if source != PasswordSource::Local => Credential::Elsewhere(source),
+        _ if source != PasswordSource::Local => {
+            return Err(format!(
+                "a {} user's password is checked there: leave password and password_hash empty",
+                source.as_str()
+            ));
         }
         (Some(_), Some(_)) => return Err("give password or password_hash, not both".into()),
         (None, None) => return Err("password or password_hash is required".into()),
@@ -324,7 +327,7 @@ fn hash_all(config: &Config, prepared: &[Prepared]) -> Result<Vec<String>, Failu
                     part.iter()
                         .map(|p| match &p.credential {
                             Credential::Hash(h) => Ok(h.clone()),
-                            Credential::Directory => Ok(String::new()),
+                            Credential::Elsewhere(_) => Ok(String::new()),
                             Credential::Password(pw) => {
                                 let hash = password::hash(config.password, pw.expose());
                                 bar.inc(1);

@@ -55,14 +55,16 @@ pub(crate) struct TempPasswordArgs {
 
 /// Refuses to set a password radotp does not check.
 fn not_in_directory(user: &UserRecord, command: &str) -> Result<(), Failure> {
-    if user.password_source == PasswordSource::Directory {
-        return Err(Failure::Usage(format!(
-            "{}'s password is checked by the directory: change it there (user {command} sets \
-             passwords radotp keeps); nothing was changed",
-            user.name
-        )));
-    }
-    Ok(())
+    let elsewhere = match user.password_source {
+        PasswordSource::Local => return Ok(()),
+        PasswordSource::Directory => "the directory",
+        PasswordSource::Upstream => "the upstream RADIUS server",
+    };
+    Err(Failure::Usage(format!(
+        "{}'s password is checked by {elsewhere}: change it there (user {command} sets \
+         passwords radotp keeps); nothing was changed",
+        user.name
+    )))
 }
 
 fn find(store: &dyn Store, name: &str) -> Result<UserRecord, Failure> {

@@ -111,6 +111,19 @@ fn directory(config: &Config) -> Result<Directory, Failure> {
     Directory::new(settings).map_err(|e| Failure::Runtime(format!("directory: {e}")))
 }
 
+/// Succeeds if the configuration has `[upstream]`: an upstream user's password is checked there
+/// (radotp cannot ask whether a name exists without a password).
+fn has_upstream(config: &Config) -> Result<(), Failure> {
+    match config.upstream {
+        Some(_) => Ok(()),
+        None => Err(Failure::Usage(
+            "there is no [upstream] section in the configuration: add one (see the README, \
+             \"Passwords from another RADIUS server\"), or use --password-source local"
+                .into(),
+        )),
+    }
+}
+
 /// Succeeds if the directory has exactly one entry for `name`, found with the service account.
 fn in_directory(config: &Config, name: &str) -> Result<(), Failure> {
     let directory = directory(config)?;

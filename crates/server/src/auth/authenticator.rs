@@ -165,6 +165,7 @@ impl Authenticator {
             if let Some(taken) = self.store.take_challenge(state, request.client, at)? {
                 seen.challenge_owner = Some(taken.owner);
                 seen.challenge_groups = taken.groups;
+                seen.relay = taken.relay;
             }
         }
         let user = self.store.find_user(request.user_name)?;
@@ -192,7 +193,7 @@ impl Authenticator {
             now,
         };
         let plan = decision::plan(&inputs);
-        let (answer, check_time) = self.check(&plan, user.as_ref(), request)?;
+        let (answer, check_time) = self.check(&plan, user.as_ref(), request, &seen)?;
         let verdict = decision::verdict(&inputs, &plan, answer.as_ref());
         let mut decision = self.execute(user.as_ref(), request, verdict, at)?;
         decision.check_time = check_time;
@@ -227,13 +228,18 @@ impl Authenticator {
         plan: &Plan,
         user: Option<&UserRecord>,
         request: &Request<'_>,
+        seen: &Seen,
     ) -> Result<(Option<Answer>, Option<Duration>), SourceError> {
         let name = request.user_name;
-        let (subject, len) = match (plan.check, user) {
-            (Check::None, _) => return Ok((None, None)),
-            (Check::User { len }, Some(user)) => (Subject::User(user), len),
-            (Check::Unenrolled { len }, _) => (Subject::Unenrolled(name), len),
-            (Check::Dummy { len } | Check::User { len }, user) => {
+        let (subject, len) = match (plan.check, user, &seen.relay) {
+            (Check::None, ..) => return Ok((None, None)),
+            (Check::User { len }, Some(user), _) => (Subject::User(user), len),
+            (Check::Relay { len }, Some(user), Some(relay)) => {
+                (Subject::Relayed { user, relay }, len)
+            }
+            (Check::Relay { .. }, ..) => return Ok((None, None)),
+            (Check::Unenrolled { len }, ..) => (Subject::Unenrolled(name), len),
+            (Check::Dummy { len } | Check::User { len }, user, _) => {
                 (Subject::Dummy { name, user }, len)
             }
         };
@@ -292,7 +298,7 @@ impl Authenticator {
                     }
                 }
                 Effect::IssueCode { digits } => self.issue(user, *digits, now, &mut decision)?,
-                Effect::OpenChallenge { groups } => {
+                Effect::OpenChallenge { groups, relay } => {
                     let state = random_bytes::<STATE_LEN>().to_vec();
                     let expires_at = now + CHALLENGE_TTL_SECS;
                     self.store.create_challenge(
@@ -300,6 +306,7 @@ impl Authenticator {
                         name,
                         request.client,
                         groups,
+                        relay.as_ref(),
                         expires_at,
                         now,
                     )?;

@@ -655,7 +655,7 @@ impl Store for RacingStore {
         sent_code_exists(name: &str, code: &SecretBytes, now: i64) -> bool;
         consume_sent_code(name: &str, code: &SecretBytes, now: i64) -> bool;
         count_code_attempt(name: &str, now: i64) -> ();
-        create_challenge(state: &[u8], name: &str, client: &str, groups: &[String], expires_at: i64, now: i64) -> ();
+        create_challenge(state: &[u8], name: &str, client: &str, groups: &[String], relay: Option<&crate::store::Relay>, expires_at: i64, now: i64) -> ();
         take_challenge(state: &[u8], client: &str, now: i64) -> Option<Challenge>;
         set_drift(name: &str, drift: i64, last_step: u64) -> ();
         record_failure(name: &str, now: i64, policy: LockoutPolicy) -> Option<i64>;

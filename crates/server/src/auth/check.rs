@@ -1,17 +1,19 @@
-//! The one password check a request costs, whatever the source: the local argon2 hash, or a
-//! bind to the LDAP directory (`Sources` routes each user to theirs); an upstream RADIUS
-//! server will plug in beside them.
+//! The one password check a request costs, whatever the source: the local argon2 hash, a bind
+//! to the LDAP directory, or an Access-Request to an upstream RADIUS server (`Sources` routes
+//! each user to theirs).
 //!
 //! The decision core asks for exactly one check per Access-Request (`Check::User`,
-//! `Check::Unenrolled` or `Check::Dummy`); an unknown or locked user gets a dummy check of the
-//! same cost, so the time of a reject says nothing about who exists.
+//! `Check::Unenrolled`, `Check::Relay` or `Check::Dummy`); an unknown or locked user gets a
+//! dummy check of the same cost, so the time of a reject says nothing about who exists.
 
 use std::fmt;
 use std::sync::Arc;
 
 use super::password::{self, DummyHash};
+use crate::dictionary::EncodedAttribute;
 use crate::directory::{Directory, Verified};
-use crate::store::{PasswordSource, UserRecord};
+use crate::store::{PasswordSource, Relay, UserRecord};
+use crate::upstream::{self, Upstream};
 
 /// What a check found.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -23,6 +25,11 @@ pub enum Checked {
     Unusable,
     /// The source does not know the name (a directory search found no one).
     Unknown,
+    /// The upstream RADIUS server answered Access-Reject.
+    Rejected,
+    /// The upstream RADIUS server asked a question of its own (Access-Challenge): `Answer::turn`
+    /// says where the answer goes, `Answer::attributes` holds its prompt.
+    Challenged,
 }
 
 /// A check's result, with what the source adds to it.
@@ -33,6 +40,10 @@ pub struct Answer {
     pub groups: Vec<String>,
     /// What the source said, for the log only (why a directory refused a bind).
     pub note: Option<String>,
+    /// The upstream's reply attributes: its Accept's policy, or its challenge's prompt.
+    pub attributes: Vec<EncodedAttribute>,
+    /// Where the answer to an upstream challenge goes: the server and its State.
+    pub turn: Option<(u8, Vec<u8>)>,
 }
 
 impl Answer {
@@ -40,8 +51,8 @@ impl Answer {
     fn refused(note: impl Into<String>) -> Self {
         Answer {
             checked: Checked::Wrong,
-            groups: Vec::new(),
             note: Some(note.into()),
+            ..Answer::default()
         }
     }
 }
@@ -63,6 +74,11 @@ pub enum Subject<'a> {
     /// A name radotp does not know, on a NAS that lets directory users without a token in on
     /// their password alone.
     Unenrolled(&'a str),
+    /// The answer to an upstream server's challenge, relayed back to the server that asked.
+    Relayed {
+        user: &'a UserRecord,
+        relay: &'a Relay,
+    },
     /// Nobody: spend what checking this name would cost and answer `Wrong`. `user` is the
     /// record when the user exists (locked or throttled), so the cost is that of their source.
     Dummy {
@@ -112,7 +128,9 @@ impl PasswordCheck for LocalHashes {
     fn check(&self, subject: Subject<'_>, password: &[u8]) -> Result<Answer, SourceError> {
         Ok(match subject {
             Subject::User(user) => self.verify(user, password),
-            Subject::Unenrolled(_) | Subject::Dummy { .. } => self.dummy(password),
+            Subject::Unenrolled(_) | Subject::Relayed { .. } | Subject::Dummy { .. } => {
+                self.dummy(password)
+            }
         }
         .into())
     }
@@ -123,6 +141,7 @@ impl PasswordCheck for LocalHashes {
 pub struct Sources {
     pub local: LocalHashes,
     pub directory: Option<Arc<Directory>>,
+    pub upstream: Option<Arc<Upstream>>,
     /// The source of users radotp does not know: what their dummy check costs.
     pub default: PasswordSource,
 }
@@ -145,7 +164,7 @@ impl Sources {
             Verified::Right { groups } => Answer {
                 checked: Checked::Right,
                 groups,
-                note: None,
+                ..Answer::default()
             },
             Verified::Wrong(refusal) => Answer::refused(refusal.to_string()),
             Verified::NotFound if !enrolled => Checked::Unknown.into(),
@@ -153,6 +172,52 @@ impl Sources {
             Verified::Ambiguous => Answer::refused(
                 "the directory has several entries for this name: make user_filter match one",
             ),
+        })
+    }
+
+    fn upstream(&self) -> Result<&Upstream, SourceError> {
+        self.upstream.as_deref().ok_or_else(|| {
+            SourceError(
+                "the user's password is checked upstream, and [upstream] is not configured".into(),
+            )
+        })
+    }
+
+    fn ask(
+        &self,
+        name: &str,
+        password: &[u8],
+        resume: Option<&Relay>,
+    ) -> Result<Answer, SourceError> {
+        let reply = self
+            .upstream()?
+            .check(
+                name,
+                password,
+                resume.map(|r| (r.server, r.state.as_slice())),
+            )
+            .map_err(|e| SourceError(e.0))?;
+        Ok(match reply {
+            upstream::Reply::Accept { attributes } => Answer {
+                checked: Checked::Right,
+                attributes,
+                ..Answer::default()
+            },
+            upstream::Reply::Reject { message } => Answer {
+                checked: Checked::Rejected,
+                note: message.map(|m| format!("upstream says {m:?}")),
+                ..Answer::default()
+            },
+            upstream::Reply::Challenge {
+                server,
+                state,
+                prompt,
+            } => Answer {
+                checked: Checked::Challenged,
+                attributes: prompt,
+                turn: Some((server, state)),
+                ..Answer::default()
+            },
         })
     }
 }
@@ -163,13 +228,19 @@ impl PasswordCheck for Sources {
             Subject::User(user) => match user.password_source {
                 PasswordSource::Local => self.local.check(subject, password),
                 PasswordSource::Directory => self.bind(&user.name, password, true),
+                PasswordSource::Upstream => self.ask(&user.name, password, None),
             },
             Subject::Unenrolled(name) => self.bind(name, password, false),
+            Subject::Relayed { user, relay } => self.ask(&user.name, password, Some(relay)),
             Subject::Dummy { name, user } => {
                 let source = user.map_or(self.default, |u| u.password_source);
-                match (source, &self.directory) {
-                    (PasswordSource::Directory, Some(directory)) => {
+                match (source, &self.directory, &self.upstream) {
+                    (PasswordSource::Directory, Some(directory), _) => {
                         directory.dummy(name).map_err(|e| SourceError(e.0))?;
+                        Ok(Checked::Wrong.into())
+                    }
+                    (PasswordSource::Upstream, _, Some(upstream)) => {
+                        upstream.dummy(password).map_err(|e| SourceError(e.0))?;
                         Ok(Checked::Wrong.into())
                     }
                     _ => self.local.check(subject, password),

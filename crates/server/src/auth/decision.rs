@@ -14,7 +14,7 @@ use crate::authz::Authorization;
 use crate::dictionary::EncodedAttribute;
 use crate::secret::SecretBytes;
 use crate::store::RecoveryCodeState;
-use crate::store::{Claim, Gate, LockoutPolicy, SendLimits, UserRecord};
+use crate::store::{Claim, Gate, LockoutPolicy, Proven, Relay, SendLimits, UserRecord};
 
 /// The configuration's share of every decision.
 #[derive(Clone, Debug)]
@@ -72,6 +72,8 @@ pub struct Seen {
     pub challenge_owner: Option<String>,
     /// The groups the password granted when the challenge was issued.
     pub challenge_groups: Vec<String>,
+    /// The challenge relayed an upstream server's question: where the answer goes.
+    pub relay: Option<Relay>,
     /// Whether the password may be judged (asked of the store when `needs_claim` says so).
     pub claim: Option<Claim>,
 }
@@ -87,6 +89,8 @@ pub enum Check {
     /// The whole input against the directory, for a name radotp does not know, on a NAS that
     /// lets unenrolled directory users in on their password alone.
     Unenrolled { len: usize },
+    /// The whole input, back to the upstream server whose question it answers (`Seen::relay`).
+    Relay { len: usize },
     /// None at all: a challenge answer carries only the code (the password was checked when
     /// the challenge was issued).
     None,
@@ -127,8 +131,12 @@ pub enum Effect {
     /// Send a fresh code of `digits` digits, if the send limits allow.
     IssueCode { digits: u8 },
     /// Remember a fresh State, bound to the user and the NAS, for the Access-Challenge, with
-    /// the groups the password granted (the answer's Accept carries their policy).
-    OpenChallenge { groups: Vec<String> },
+    /// the groups the password granted (the answer's Accept carries their policy) and, when it
+    /// relays an upstream server's question, where the answer goes.
+    OpenChallenge {
+        groups: Vec<String>,
+        relay: Option<Relay>,
+    },
 }
 
 /// The answer on the wire.
@@ -155,7 +163,8 @@ pub struct Verdict {
     pub outcome: Outcome,
     pub reason: Reason,
     pub effects: Vec<Effect>,
-    /// The reply attributes of an Accept (groups', then the user's own).
+    /// The reply attributes of an Accept (groups', then the user's own, then the upstream's
+    /// that neither has); of a relayed challenge, the upstream's prompt.
     pub attributes: Vec<EncodedAttribute>,
 }
 
@@ -255,8 +264,22 @@ pub fn needs_claim(request: &Request<'_>, user: Option<&UserRecord>, now: u64) -
 /// Step 8, before any hashing: the one check to run, and the factor it would prove.
 pub fn plan(inputs: &Inputs<'_>) -> Plan {
     if inputs.request.state.is_some() {
+        // Only the answer to an upstream question is checked, and only for the user it was
+        // asked of: a code alone needs no password check.
+        let seen = inputs.seen;
+        let relayed = seen.relay.is_some()
+            && seen.challenge_owner.as_deref() == Some(inputs.request.user_name)
+            && inputs
+                .user
+                .is_some_and(|u| locked_until(u, inputs.now()).is_none());
+        let check = match relayed {
+            true => Check::Relay {
+                len: inputs.request.input.len(),
+            },
+            false => Check::None,
+        };
         return Plan {
-            check: Check::None,
+            check,
             factor: Factor::None,
         };
     }
@@ -281,8 +304,12 @@ pub fn verdict(inputs: &Inputs<'_>, plan: &Plan, answer: Option<&Answer>) -> Ver
     let mut verdict = judge(inputs, plan, answer);
     // The guess was counted before the check; only a wrong password keeps it counted.
     let checked = answer.map(|a| a.checked);
+    // An upstream challenge is not judged yet: its answer is.
     if let Some(Claim::Granted(gate)) = inputs.seen.claim
-        && !matches!(checked, Some(Checked::Wrong | Checked::Unknown))
+        && !matches!(
+            checked,
+            Some(Checked::Wrong | Checked::Unknown | Checked::Rejected | Checked::Challenged)
+        )
     {
         verdict.effects.insert(0, Effect::Refund(gate));
     }
@@ -291,7 +318,10 @@ pub fn verdict(inputs: &Inputs<'_>, plan: &Plan, answer: Option<&Answer>) -> Ver
 
 fn judge(inputs: &Inputs<'_>, plan: &Plan, answer: Option<&Answer>) -> Verdict {
     if inputs.request.state.is_some() {
-        return answer_challenge(inputs);
+        return match (&inputs.seen.relay, answer) {
+            (Some(relay), Some(answer)) => answer_relay(inputs, relay, answer),
+            _ => answer_challenge(inputs),
+        };
     }
     let checked = answer.map(|a| a.checked);
     let Some(user) = inputs.user else {
@@ -312,36 +342,156 @@ fn judge(inputs: &Inputs<'_>, plan: &Plan, answer: Option<&Answer>) -> Verdict {
     if let Some(Claim::Throttled { gate, until }) = inputs.seen.claim {
         return Verdict::reject(Reason::Throttled { gate, until });
     }
-    let right = match checked {
-        Some(Checked::Right) => true,
-        Some(Checked::Wrong | Checked::Unknown) => false,
-        Some(Checked::Unusable) | None => return Verdict::reject(Reason::UnusableHash),
+    let (Some(answer), Some(checked)) = (answer, checked) else {
+        return Verdict::reject(Reason::UnusableHash);
     };
     // Account state is judged after the check, so that it costs the same; and a disabled
     // account says so whatever was typed.
     if user.disabled {
         return Verdict::reject(Reason::Disabled);
     }
-    if !right {
+    let wrong = match (checked, plan.factor) {
+        (Checked::Right, _) => None,
+        (Checked::Unusable, _) => return Verdict::reject(Reason::UnusableHash),
+        (Checked::Challenged, _) => return relay_challenge(inputs, user, plan, answer),
+        (_, Factor::None) => Some(Reason::WrongPasswordOrCode),
+        (Checked::Rejected, _) => Some(Reason::UpstreamRejected),
+        (Checked::Wrong | Checked::Unknown, _) => Some(Reason::WrongPassword),
+    };
+    if let Some(reason) = wrong {
         return match plan.factor {
-            Factor::None => Verdict::reject_code(Reason::WrongPasswordOrCode, inputs.tails),
-            _ => Verdict::reject(Reason::WrongPassword),
+            Factor::None => Verdict::reject_code(reason, inputs.tails),
+            _ => Verdict::reject(reason),
         };
     }
     if let Err(reason) = account_allows(user, inputs.now()) {
         return Verdict::reject(reason);
     }
-    let groups = groups_of(
-        user,
-        answer.map(|a| a.groups.as_slice()).unwrap_or_default(),
-    );
+    let groups = groups_of(user, &answer.groups);
     match plan.factor {
         Factor::UsedTotp { .. } => Verdict::reject(Reason::CodeAlreadyUsed),
         Factor::UsedRecovery => Verdict::reject(Reason::RecoveryCodeAlreadyUsed),
         factor => match commit_for(factor, inputs.tails) {
-            Some(commit) => accept(inputs, user, &groups, commit),
+            Some((by, consume)) => {
+                let effects = vec![Effect::Consume(consume)];
+                accept(inputs, user, &groups, by, effects, &answer.attributes)
+            }
             None => password_only(inputs, user, &groups),
         },
+    }
+}
+
+/// The upstream server asked a question of its own after the password part: relay it to the
+/// NAS. A live code that came with the password is used now (it cannot be replayed while the
+/// question is answered); the answer's Accept then needs only the upstream's last word.
+fn relay_challenge(
+    inputs: &Inputs<'_>,
+    user: &UserRecord,
+    plan: &Plan,
+    answer: &Answer,
+) -> Verdict {
+    if let Err(reason) = account_allows(user, inputs.now()) {
+        return Verdict::reject(reason);
+    }
+    let Some((server, state)) = answer.turn.clone() else {
+        return Verdict::reject(Reason::UpstreamRejected);
+    };
+    let mut effects = Vec::new();
+    let proven = commit_for(plan.factor, inputs.tails).map(|(by, consume)| {
+        effects.push(Effect::Consume(consume));
+        proven_by(by)
+    });
+    let gate = match inputs.seen.claim {
+        Some(Claim::Granted(gate)) => Some(gate),
+        _ => None,
+    };
+    effects.push(Effect::OpenChallenge {
+        groups: answer.groups.clone(),
+        relay: Some(Relay {
+            server,
+            state,
+            proven,
+            gate,
+        }),
+    });
+    Verdict {
+        outcome: Outcome::Challenge,
+        reason: Reason::UpstreamChallenge,
+        effects,
+        attributes: answer.attributes.clone(),
+    }
+}
+
+/// The answer to a relayed upstream question, as the upstream judged it.
+fn answer_relay(inputs: &Inputs<'_>, relay: &Relay, answer: &Answer) -> Verdict {
+    let user = match challenge_user(inputs) {
+        Ok(user) => user,
+        Err(verdict) => return verdict,
+    };
+    match answer.checked {
+        Checked::Right => {}
+        Checked::Challenged => {
+            let Some((server, state)) = answer.turn.clone() else {
+                return Verdict::reject(Reason::UpstreamRejected);
+            };
+            // Another round: the same code proven, the same gate.
+            return Verdict {
+                outcome: Outcome::Challenge,
+                reason: Reason::UpstreamChallenge,
+                effects: vec![Effect::OpenChallenge {
+                    groups: inputs.seen.challenge_groups.clone(),
+                    relay: Some(Relay {
+                        server,
+                        state,
+                        ..relay.clone()
+                    }),
+                }],
+                attributes: answer.attributes.clone(),
+            };
+        }
+        Checked::Unusable => return Verdict::reject(Reason::UnusableHash),
+        Checked::Rejected | Checked::Wrong | Checked::Unknown => {
+            return Verdict::reject(Reason::UpstreamRejected);
+        }
+    }
+    let mut granted = inputs.seen.challenge_groups.clone();
+    granted.extend(answer.groups.iter().cloned());
+    let groups = groups_of(user, &granted);
+    match relay.proven {
+        Some(proven) => {
+            let mut verdict = accept(
+                inputs,
+                user,
+                &groups,
+                accepted_by(proven),
+                Vec::new(),
+                &answer.attributes,
+            );
+            // The gate that let the password be judged, at the first request, starts again.
+            for effect in &mut verdict.effects {
+                if let Effect::Trust { reset } = effect {
+                    *reset = relay.gate;
+                }
+            }
+            verdict
+        }
+        None => password_only(inputs, user, &groups),
+    }
+}
+
+fn proven_by(by: AcceptedBy) -> Proven {
+    match by {
+        AcceptedBy::Totp { drift } => Proven::Totp { drift },
+        AcceptedBy::SentCode => Proven::SentCode,
+        AcceptedBy::RecoveryCode => Proven::RecoveryCode,
+    }
+}
+
+fn accepted_by(proven: Proven) -> AcceptedBy {
+    match proven {
+        Proven::Totp { drift } => AcceptedBy::Totp { drift },
+        Proven::SentCode => AcceptedBy::SentCode,
+        Proven::RecoveryCode => AcceptedBy::RecoveryCode,
     }
 }
 
@@ -412,38 +562,39 @@ fn commit_for(factor: Factor, tails: &Tails) -> Option<(AcceptedBy, Consume)> {
 
 /// Right password, a live code: an Accept, if the NAS admits the user's groups and the reply
 /// attributes can be built — never an Accept without the policy the administrator wrote.
+/// `effects` come first (the commit that must win); `upstream` are the upstream server's
+/// reply attributes, passed on where radotp's own do not set the same attribute.
 fn accept(
     inputs: &Inputs<'_>,
     user: &UserRecord,
     groups: &[String],
-    commit: (AcceptedBy, Consume),
+    by: AcceptedBy,
+    mut effects: Vec<Effect>,
+    upstream: &[EncodedAttribute],
 ) -> Verdict {
     if !member(groups, inputs.request.allowed_groups) {
         return Verdict::reject(Reason::NotInAllowedGroups);
     }
     let authorization = &inputs.policy.authorization;
     let attributes = match authorization.reply_for(groups, &user.reply) {
-        Ok(attributes) => attributes,
+        Ok(attributes) => crate::authz::with_upstream(attributes, upstream),
         Err(why) => return Verdict::reject(Reason::InvalidReplyAttributes(why)),
     };
-    let (by, consume) = commit;
+    // The station becomes trusted; the gate that let the password be judged starts again
+    // (a challenge answer was let through by the request before it, already refunded).
+    effects.push(Effect::Trust {
+        reset: match inputs.seen.claim {
+            Some(Claim::Granted(gate)) => Some(gate),
+            _ => None,
+        },
+    });
     Verdict {
         outcome: Outcome::Accept,
         reason: Reason::Accepted {
             by,
             temporary_until: user.password_expires_at,
         },
-        // The station becomes trusted; the gate that let the password be judged starts again
-        // (a challenge answer was let through by the request before it, already refunded).
-        effects: vec![
-            Effect::Consume(consume),
-            Effect::Trust {
-                reset: match inputs.seen.claim {
-                    Some(Claim::Granted(gate)) => Some(gate),
-                    _ => None,
-                },
-            },
-        ],
+        effects,
         attributes,
     }
 }
@@ -464,6 +615,7 @@ fn password_only(inputs: &Inputs<'_>, user: &UserRecord, groups: &[String]) -> V
         Mode::Challenge => {
             effects.push(Effect::OpenChallenge {
                 groups: groups.to_vec(),
+                relay: None,
             });
             (Outcome::Challenge, Reason::CodeRequested)
         }
@@ -477,31 +629,46 @@ fn password_only(inputs: &Inputs<'_>, user: &UserRecord, groups: &[String]) -> V
     }
 }
 
-/// The answer to an Access-Challenge: the State names the user, the input is the code alone.
-fn answer_challenge(inputs: &Inputs<'_>) -> Verdict {
+/// The user a challenge answer is for: the State's owner, who must be the one named, known
+/// and not locked; and the account must allow a login.
+fn challenge_user<'a>(inputs: &Inputs<'a>) -> Result<&'a UserRecord, Verdict> {
     match &inputs.seen.challenge_owner {
-        None => return Verdict::reject(Reason::UnknownState(StateProblem::UnknownOrUsed)),
+        None => {
+            return Err(Verdict::reject(Reason::UnknownState(
+                StateProblem::UnknownOrUsed,
+            )));
+        }
         Some(owner) if owner != inputs.request.user_name => {
-            return Verdict::reject(Reason::UnknownState(StateProblem::OtherUser));
+            return Err(Verdict::reject(Reason::UnknownState(
+                StateProblem::OtherUser,
+            )));
         }
         Some(_) => {}
     }
     let Some(user) = inputs.user else {
-        return Verdict::reject(Reason::UnknownUser);
+        return Err(Verdict::reject(Reason::UnknownUser));
     };
     if let Some(until) = locked_until(user, inputs.now()) {
-        return Verdict::reject(Reason::Locked { until });
+        return Err(Verdict::reject(Reason::Locked { until }));
     }
-    if let Err(reason) = account_allows(user, inputs.now()) {
-        return Verdict::reject(reason);
-    }
+    account_allows(user, inputs.now()).map_err(Verdict::reject)?;
+    Ok(user)
+}
+
+/// The answer to an Access-Challenge: the State names the user, the input is the code alone.
+fn answer_challenge(inputs: &Inputs<'_>) -> Verdict {
+    let user = match challenge_user(inputs) {
+        Ok(user) => user,
+        Err(verdict) => return verdict,
+    };
     match inputs.factor(user).map(|(_, factor)| factor) {
         Some(Factor::UsedTotp { .. }) => Verdict::reject(Reason::CodeAlreadyUsed),
         Some(Factor::UsedRecovery) => Verdict::reject(Reason::RecoveryCodeAlreadyUsed),
         Some(factor) => match commit_for(factor, inputs.tails) {
-            Some(commit) => {
+            Some((by, consume)) => {
                 let groups = groups_of(user, &inputs.seen.challenge_groups);
-                accept(inputs, user, &groups, commit)
+                let effects = vec![Effect::Consume(consume)];
+                accept(inputs, user, &groups, by, effects, &[])
             }
             None => Verdict::reject_code(Reason::WrongCode, inputs.tails),
         },

@@ -935,7 +935,7 @@ fn granted(checked: Checked, groups: &[&str]) -> Answer {
     Answer {
         checked,
         groups: groups.iter().map(|g| g.to_string()).collect(),
-        note: None,
+        ..Answer::default()
     }
 }
 
@@ -1058,4 +1058,247 @@ fn groups_the_source_grants_count_like_radotp_groups() {
         granted(Checked::Unknown, &[]),
     );
     assert_eq!(v.reason, Reason::WrongPassword);
+}
+
+/// One request of an upstream user through plan and verdict: `seen` says what the store
+/// found (a claim, a relayed challenge), `answer` what the upstream server answered.
+fn upstream_judged(
+    u: &UserRecord,
+    input: &str,
+    state: Option<&[u8]>,
+    seen: Seen,
+    mode: Mode,
+    answer: Answer,
+) -> (Plan, Verdict) {
+    let input = SecretBytes::from(input.as_bytes());
+    let request = Request {
+        user_name: "alice",
+        input: &input,
+        client: "nas",
+        mode,
+        state,
+        allowed_groups: None,
+        station: "nas:nas",
+        unenrolled: Unenrolled::Reject,
+    };
+    let (t, p) = (tails(&request, Some(u)), policy(false));
+    let inputs = Inputs {
+        request: &request,
+        user: Some(u),
+        tails: &t,
+        seen: &seen,
+        policy: &p,
+        now: NOW,
+    };
+    let plan = plan(&inputs);
+    let verdict = verdict(&inputs, &plan, Some(&answer));
+    (plan, verdict)
+}
+
+fn upstream_user() -> UserRecord {
+    UserRecord {
+        password_source: crate::store::PasswordSource::Upstream,
+        groups: vec!["vpn".into()],
+        ..user(6, None)
+    }
+}
+
+fn upstream_attribute(name: &str, value: &str) -> EncodedAttribute {
+    Dictionary::builtin()
+        .encode(name, &AttributeValue::from(value))
+        .unwrap()
+}
+
+#[test]
+fn an_upstream_reject_after_a_live_code_is_a_wrong_password_upstream() {
+    let u = upstream_user();
+    let input = format!("secret{}", code(&u, 0));
+    let seen = Seen {
+        claim: Some(Claim::Granted(Gate::User)),
+        ..Seen::default()
+    };
+    let rejected = Answer {
+        checked: Checked::Rejected,
+        ..Answer::default()
+    };
+    let (plan, verdict) = upstream_judged(&u, &input, None, seen.clone(), Mode::Append, rejected);
+    assert_eq!(plan.check, Check::User { len: 6 }, "the code is not sent");
+    assert_eq!(verdict.reason, Reason::UpstreamRejected);
+    assert_eq!(verdict.reason.label(), "wrong password (upstream)");
+    assert!(
+        verdict.effects.is_empty(),
+        "the guess stays counted, nothing locks"
+    );
+    // Without a live code the whole input was the password: wrong password or code.
+    let rejected = Answer {
+        checked: Checked::Rejected,
+        ..Answer::default()
+    };
+    let (plan, verdict) = upstream_judged(&u, "secret000000", None, seen, Mode::Append, rejected);
+    assert_eq!(plan.check, Check::User { len: 12 });
+    assert_eq!(verdict.reason, Reason::WrongPasswordOrCode);
+}
+
+#[test]
+fn the_upstream_accept_carries_its_attributes_where_radotp_sets_none() {
+    let u = upstream_user();
+    let input = format!("secret{}", code(&u, 0));
+    let accepted = Answer {
+        checked: Checked::Right,
+        attributes: vec![
+            upstream_attribute("Class", "from-upstream"),
+            upstream_attribute("Filter-Id", "staff-acl"),
+        ],
+        ..Answer::default()
+    };
+    let (_, verdict) = upstream_judged(&u, &input, None, Seen::default(), Mode::Append, accepted);
+    assert_eq!(verdict.outcome, Accept);
+    let names: Vec<&str> = verdict.attributes.iter().map(|a| a.name()).collect();
+    // The group's Class wins over the upstream's; its Filter-Id passes.
+    assert_eq!(names, ["Class", "Filter-Id"]);
+    assert_eq!(verdict.attributes[0], authz_class("vpn"));
+}
+
+fn authz_class(value: &str) -> EncodedAttribute {
+    upstream_attribute("Class", value)
+}
+
+#[test]
+fn an_upstream_challenge_uses_the_code_now_and_relays_the_question() {
+    let u = upstream_user();
+    let input = format!("secret{}", code(&u, 0));
+    let seen = Seen {
+        claim: Some(Claim::Granted(Gate::Station)),
+        ..Seen::default()
+    };
+    let prompt = vec![upstream_attribute("Reply-Message", "Your PIN?")];
+    let challenged = Answer {
+        checked: Checked::Challenged,
+        attributes: prompt.clone(),
+        turn: Some((1, b"up-state".to_vec())),
+        ..Answer::default()
+    };
+    let (_, verdict) = upstream_judged(&u, &input, None, seen, Mode::Append, challenged);
+    assert_eq!(verdict.outcome, Challenge);
+    assert_eq!(verdict.reason, Reason::UpstreamChallenge);
+    assert_eq!(verdict.attributes, prompt);
+    assert!(matches!(
+        verdict.effects[0],
+        Effect::Consume(Consume::TotpStep { .. })
+    ));
+    assert_eq!(
+        verdict.effects[1],
+        Effect::OpenChallenge {
+            groups: Vec::new(),
+            relay: Some(Relay {
+                server: 1,
+                state: b"up-state".to_vec(),
+                proven: Some(Proven::Totp { drift: 0 }),
+                gate: Some(Gate::Station),
+            }),
+        }
+    );
+    assert_eq!(
+        verdict.effects.len(),
+        2,
+        "no refund: the answer is judged later"
+    );
+}
+
+#[test]
+fn the_answer_to_a_relayed_question_goes_upstream_and_its_accept_stands() {
+    let u = upstream_user();
+    let relay = Relay {
+        server: 0,
+        state: b"up".to_vec(),
+        proven: Some(Proven::SentCode),
+        gate: Some(Gate::User),
+    };
+    let seen = Seen {
+        challenge_owner: Some("alice".into()),
+        relay: Some(relay.clone()),
+        ..Seen::default()
+    };
+    let accepted = Answer {
+        checked: Checked::Right,
+        ..Answer::default()
+    };
+    let (plan, verdict) = upstream_judged(
+        &u,
+        "4321",
+        Some(b"ours"),
+        seen.clone(),
+        Mode::Append,
+        accepted,
+    );
+    assert_eq!(plan.check, Check::Relay { len: 4 });
+    assert_eq!(verdict.outcome, Accept);
+    assert_eq!(
+        verdict.reason,
+        Reason::Accepted {
+            by: AcceptedBy::SentCode,
+            temporary_until: None
+        }
+    );
+    assert_eq!(
+        verdict.effects,
+        [Effect::Trust {
+            reset: Some(Gate::User)
+        }],
+        "the code was used at the first request"
+    );
+    // The upstream refuses the answer: a wrong password (upstream).
+    let rejected = Answer {
+        checked: Checked::Rejected,
+        ..Answer::default()
+    };
+    let (_, verdict) = upstream_judged(
+        &u,
+        "4321",
+        Some(b"ours"),
+        seen.clone(),
+        Mode::Append,
+        rejected,
+    );
+    assert_eq!(verdict.reason, Reason::UpstreamRejected);
+    // Without a code proven first, the upstream's Accept is only the password.
+    let seen = Seen {
+        relay: Some(Relay {
+            proven: None,
+            ..relay
+        }),
+        ..seen
+    };
+    let accepted = Answer {
+        checked: Checked::Right,
+        ..Answer::default()
+    };
+    let (_, verdict) = upstream_judged(
+        &u,
+        "4321",
+        Some(b"ours"),
+        seen.clone(),
+        Mode::Challenge,
+        accepted,
+    );
+    assert_eq!(verdict.outcome, Challenge);
+    assert_eq!(verdict.reason, Reason::CodeRequested);
+    // Someone else's State is refused without asking the upstream.
+    let other = Seen {
+        challenge_owner: Some("mallory".into()),
+        ..seen
+    };
+    let (plan, verdict) = upstream_judged(
+        &u,
+        "4321",
+        Some(b"ours"),
+        other,
+        Mode::Append,
+        Answer::default(),
+    );
+    assert_eq!(plan.check, Check::None);
+    assert_eq!(
+        verdict.reason,
+        Reason::UnknownState(StateProblem::OtherUser)
+    );
 }

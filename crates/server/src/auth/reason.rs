@@ -53,11 +53,16 @@ pub enum Reason {
     AcceptedNotEnrolled,
     /// Right password and no code, on a NAS in challenge mode: Access-Challenge.
     CodeRequested,
+    /// The upstream RADIUS server asked a question of its own: relayed as an Access-Challenge.
+    UpstreamChallenge,
     UnknownUser,
     Disabled,
     NoTotpEnrolled,
     /// A valid code, a wrong password.
     WrongPassword,
+    /// A valid code, and the upstream RADIUS server refused the password (or the answer to its
+    /// question).
+    UpstreamRejected,
     /// No valid code at the end, and the whole input is not the password either.
     WrongPasswordOrCode,
     /// Right password, but the TOTP step was already used.
@@ -104,10 +109,12 @@ impl Reason {
             },
             Reason::AcceptedNotEnrolled => "accepted without a second factor (not enrolled)",
             Reason::CodeRequested => "code requested",
+            Reason::UpstreamChallenge => "upstream challenge",
             Reason::UnknownUser => "unknown user",
             Reason::Disabled => "disabled",
             Reason::NoTotpEnrolled => "no TOTP enrolled",
             Reason::WrongPassword => "wrong password",
+            Reason::UpstreamRejected => "wrong password (upstream)",
             Reason::WrongPasswordOrCode => "wrong password or code",
             Reason::CodeAlreadyUsed => "code already used",
             Reason::RecoveryCodeAlreadyUsed => "recovery code already used",
@@ -211,10 +218,12 @@ impl Reason {
         "recovery code",
         "accepted without a second factor (not enrolled)",
         "code requested",
+        "upstream challenge",
         "unknown user",
         "disabled",
         "no TOTP enrolled",
         "wrong password",
+        "wrong password (upstream)",
         "wrong password or code",
         "code already used",
         "recovery code already used",
@@ -266,10 +275,12 @@ mod tests {
             },
             AcceptedNotEnrolled,
             CodeRequested,
+            UpstreamChallenge,
             UnknownUser,
             Disabled,
             NoTotpEnrolled,
             WrongPassword,
+            UpstreamRejected,
             WrongPasswordOrCode,
             CodeAlreadyUsed,
             RecoveryCodeAlreadyUsed,

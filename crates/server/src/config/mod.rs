@@ -5,7 +5,8 @@
 //! so an administrator fixes a file in one pass.
 //!
 //! - `raw`: the top level as written; each section module (`server`, `database`, `otp`,
-//!   `password`, `clients`, `delivery`, `lockout`, `groups`) has its keys and defaults, and
+//!   `password`, `clients`, `delivery`, `lockout`, `groups`, `directory`, `upstream`) has its
+//!   keys and defaults, and
 //!   turns them into its owner's type.
 //! - `validate`: the sections → `Config`; `problems`: the list of problems; `parse_error`: a
 //!   TOML syntax error named by key, never quoting the line (it may hold a secret).
@@ -24,6 +25,7 @@ mod raw;
 mod server;
 #[cfg(test)]
 mod tests;
+mod upstream;
 mod validate;
 
 use std::fmt;
@@ -47,6 +49,8 @@ pub struct Config {
     pub password_source: PasswordSource,
     /// The LDAP directory that checks directory users' passwords, when configured.
     pub directory: Option<crate::directory::Settings>,
+    /// The RADIUS servers that check upstream users' passwords, when configured.
+    pub upstream: Option<crate::upstream::Settings>,
     pub clients: Vec<Client>,
     /// Out-of-band code delivery, when configured.
     pub delivery: Option<crate::delivery::Settings>,

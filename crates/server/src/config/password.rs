@@ -16,7 +16,7 @@ pub(super) struct RawPassword {
     pub iterations: u32,
     #[serde(default = "default_parallelism")]
     pub parallelism: u32,
-    /// Where new users' passwords are checked: `"local"` or `"directory"`.
+    /// Where new users' passwords are checked: `"local"`, `"directory"` or `"upstream"`.
     pub source: Option<String>,
 }
 
@@ -65,11 +65,12 @@ pub(super) fn cost(
     cost
 }
 
-/// `[password] source`: where new users' passwords are checked. `directory` says whether
-/// `[directory]` is configured.
+/// `[password] source`: where new users' passwords are checked. `directory` and `upstream`
+/// say whether `[directory]` and `[upstream]` are configured.
 pub(super) fn source(
     raw: &RawPassword,
     directory: bool,
+    upstream: bool,
     problems: &mut Problems,
 ) -> PasswordSource {
     let Some(text) = raw.source.as_deref() else {
@@ -83,11 +84,18 @@ pub(super) fn source(
             );
             PasswordSource::Local
         }
+        Some(PasswordSource::Upstream) if !upstream => {
+            problems.add(
+                "password.source",
+                "is \"upstream\" but there is no [upstream] section; add one, or use \"local\"",
+            );
+            PasswordSource::Local
+        }
         Some(source) => source,
         None => {
             problems.add(
                 "password.source",
-                format!("\"{text}\" is not a source; use \"local\" or \"directory\""),
+                format!("\"{text}\" is not a source; use \"local\", \"directory\" or \"upstream\""),
             );
             PasswordSource::Local
         }

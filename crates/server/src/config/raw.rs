@@ -3,7 +3,9 @@
 
 use serde::Deserialize;
 
-use super::{clients, database, delivery, directory, groups, lockout, otp, password, server};
+use super::{
+    clients, database, delivery, directory, groups, lockout, otp, password, server, upstream,
+};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,4 +26,5 @@ pub(super) struct RawConfig {
     pub groups: Vec<groups::RawGroup>,
     pub metrics: Option<server::RawMetrics>,
     pub directory: Option<directory::RawDirectory>,
+    pub upstream: Option<upstream::RawUpstream>,
 }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use super::problems::Problems;
 use super::raw::RawConfig;
 use super::{
-    Config, Problem, clients, database, delivery, directory, groups, lockout, otp, password, server,
+    Config, Problem, clients, database, delivery, directory, groups, lockout, otp, password,
+    server, upstream,
 };
 
 pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Problem>> {
@@ -46,7 +47,16 @@ pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Pr
         let declared = |group: &str| authorization.has_group(group);
         directory::settings(d, base_dir, &declared, &mut problems, &mut warnings)
     });
-    let password_source = password::source(&raw.password, directory_configured, &mut problems);
+    let upstream = raw
+        .upstream
+        .as_ref()
+        .and_then(|u| upstream::settings(u, base_dir, &mut problems, &mut warnings));
+    let password_source = password::source(
+        &raw.password,
+        directory_configured,
+        raw.upstream.is_some(),
+        &mut problems,
+    );
     let delivery = raw
         .delivery
         .as_ref()
@@ -59,6 +69,7 @@ pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Pr
             password,
             password_source,
             directory,
+            upstream,
             clients,
             delivery,
             lockout,

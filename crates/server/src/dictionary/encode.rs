@@ -72,6 +72,24 @@ impl EncodedAttribute {
         2 + self.header.len() + self.body_len()
     }
 
+    /// What a reply may hold only one source of: the attribute type, and for a vendor
+    /// attribute its Vendor-Id and vendor type (one-octet types, RFC 2865 §5.26's layout).
+    pub fn key(&self) -> (u8, u32, u8) {
+        if self.attribute_type != VENDOR_SPECIFIC {
+            return (self.attribute_type, 0, 0);
+        }
+        let head: Vec<u8> = match &self.body {
+            Body::Plain(octets) => self.header.iter().chain(octets).take(5).copied().collect(),
+            Body::Hidden { .. } => self.header.iter().take(5).copied().collect(),
+        };
+        match head.as_slice() {
+            [a, b, c, d, kind, ..] => {
+                (VENDOR_SPECIFIC, u32::from_be_bytes([*a, *b, *c, *d]), *kind)
+            }
+            _ => (VENDOR_SPECIFIC, 0, 0),
+        }
+    }
+
     /// Whether [`to_wire`](Self::to_wire) needs the real secret and authenticator.
     pub fn is_hidden(&self) -> bool {
         matches!(self.body, Body::Hidden { .. })
@@ -252,6 +270,89 @@ impl Dictionary {
             attribute_type,
             header,
             body,
+        })
+    }
+
+    /// An attribute of another RADIUS server's reply, to pass on in ours. A hidden value
+    /// (`encrypt=`, e.g. Tunnel-Password) is revealed with that server's secret and the
+    /// authenticator of our request to it, then hidden again for our reply. `None` for what
+    /// cannot be passed on: a Vendor-Specific holding a hidden value (keys of that server's own
+    /// session, such as MS-MPPE-Send-Key), or a hidden value that does not reveal.
+    pub fn relay(
+        &self,
+        attribute_type: u8,
+        value: &[u8],
+        secret: &[u8],
+        request_authenticator: &[u8; 16],
+    ) -> Option<EncodedAttribute> {
+        let plain = |name: String| EncodedAttribute {
+            name,
+            attribute_type,
+            header: Vec::new(),
+            body: Body::Plain(value.to_vec()),
+        };
+        if attribute_type == VENDOR_SPECIFIC {
+            let (id, rest) = value.split_first_chunk::<4>()?;
+            let id = u32::from_be_bytes(*id);
+            let Some(vendor) = self.vendor_by_id(id) else {
+                return Some(plain(format!("Attr-26.{id}")));
+            };
+            let format = vendor.format();
+            let (type_octets, length_octets) = (
+                usize::from(format.type_octets),
+                usize::from(format.length_octets),
+            );
+            let mut first = None;
+            let mut rest = rest;
+            while !rest.is_empty() {
+                let kind = rest
+                    .get(..type_octets)?
+                    .iter()
+                    .fold(0u32, |n, &b| n << 8 | u32::from(b));
+                let len = match length_octets {
+                    0 => rest.len(),
+                    _ => rest
+                        .get(type_octets..type_octets + length_octets)?
+                        .iter()
+                        .fold(0usize, |n, &b| n << 8 | usize::from(b)),
+                };
+                if len < type_octets + length_octets || len > rest.len() {
+                    return None;
+                }
+                let attribute = self.attribute_by_number(id, kind);
+                if attribute.is_some_and(|a| a.encrypt.is_some()) {
+                    return None;
+                }
+                first.get_or_insert_with(|| {
+                    attribute.map_or_else(|| format!("Attr-26.{id}.{kind}"), |a| a.name.clone())
+                });
+                rest = &rest[len..];
+            }
+            return Some(plain(first.unwrap_or_else(|| format!("Attr-26.{id}"))));
+        }
+        let Some(attribute) = self.attribute_by_number(0, u32::from(attribute_type)) else {
+            return Some(plain(format!("Attr-{attribute_type}")));
+        };
+        let Some(method) = attribute.encrypt else {
+            return Some(plain(attribute.name.clone()));
+        };
+        // RFC 2868 §3.5: a hidden tagged value always carries its tag octet.
+        let (header, hidden) = match attribute.has_tag {
+            true => {
+                let (tag, hidden) = value.split_first()?;
+                (vec![*tag], hidden)
+            }
+            false => (Vec::new(), value),
+        };
+        let revealed = crypt::reveal(method, hidden, secret, request_authenticator).ok()?;
+        Some(EncodedAttribute {
+            name: attribute.name.clone(),
+            attribute_type,
+            header,
+            body: Body::Hidden {
+                method,
+                plain: SecretBytes::new(revealed),
+            },
         })
     }
 

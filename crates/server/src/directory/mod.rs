@@ -18,7 +18,6 @@ mod refusal;
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -29,14 +28,12 @@ use tokio::runtime::Runtime;
 pub use dn::NormalDn;
 pub use refusal::Refusal;
 
+use crate::failover::{Latency, Servers};
 use crate::secret::SecretBytes;
 
 /// Bounds of `timeout_ms`.
 pub const MIN_TIMEOUT: Duration = Duration::from_millis(100);
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// A server that did not answer is passed over for this long (unless all are).
-const RETRY_AFTER: Duration = Duration::from_secs(10);
 
 /// Idle bind connections kept per server.
 const IDLE_BINDERS: usize = 16;
@@ -251,9 +248,6 @@ struct Server {
     connecting: tokio::sync::Mutex<()>,
     /// Idle connections used only for users' binds.
     binders: Mutex<Vec<Ldap>>,
-    /// Passed over until then.
-    skip_until: Mutex<Option<Instant>>,
-    down: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -265,12 +259,10 @@ pub struct Directory {
     settings: Settings,
     tls: Arc<ClientConfig>,
     servers: Vec<Server>,
-    /// No server answers (logged once each way).
-    outage: AtomicBool,
-    /// A moving average of a user bind's time, in microseconds: what a dummy check waits.
-    bind_micros: AtomicU64,
-    /// User binds the average has seen.
-    binds: AtomicU64,
+    /// Which servers answer lately.
+    health: Servers,
+    /// How long a user bind takes lately: what a dummy check waits.
+    binds: Latency,
     /// `None` only while dropping.
     runtime: Option<Runtime>,
 }
@@ -309,17 +301,15 @@ impl Directory {
                 service: Mutex::new(None),
                 connecting: tokio::sync::Mutex::new(()),
                 binders: Mutex::new(Vec::new()),
-                skip_until: Mutex::new(None),
-                down: AtomicBool::new(false),
             })
             .collect();
+        let health = Servers::new("directory", settings.urls.iter().map(|u| u.url.clone()));
         Ok(Directory {
             settings,
             tls,
             servers,
-            outage: AtomicBool::new(false),
-            bind_micros: AtomicU64::new(0),
-            binds: AtomicU64::new(0),
+            health,
+            binds: Latency::default(),
             runtime: Some(runtime),
         })
     }
@@ -350,26 +340,11 @@ impl Directory {
         })
     }
 
-    /// Learn from one user bind, right or wrong, how long binds take: the first replaces the
-    /// service account's estimate, later ones move an average (1/8 each).
-    fn bind_took(&self, took: Duration) {
-        let took = micros(took);
-        let average = if self.binds.fetch_add(1, Ordering::Relaxed) == 0 {
-            took
-        } else {
-            (self.bind_micros.load(Ordering::Relaxed) * 7 + took) / 8
-        };
-        self.bind_micros.store(average, Ordering::Relaxed);
-    }
-
     /// `value`, after waiting as long as user binds take lately. The wait blocks the calling
     /// password worker, as a bind does: requests reach the directory through `block_on` on the
-    /// worker's own thread, so nothing else waits on it. A thread sleep rather than tokio's
-    /// timer, whose millisecond ticks would make every dummy longer than the sub-millisecond
-    /// bind it stands for.
+    /// worker's own thread, so nothing else waits on it.
     async fn as_long_as_a_bind<T>(&self, value: T) -> T {
-        let micros = self.bind_micros.load(Ordering::Relaxed);
-        std::thread::sleep(Duration::from_micros(micros));
+        self.binds.wait();
         value
     }
 
@@ -422,19 +397,9 @@ impl Directory {
         F: Fn(&'a Server) -> Fut,
         Fut: Future<Output = Result<T, Failure>> + 'a,
     {
-        let now = Instant::now();
-        let fresh: Vec<&Server> = self
-            .servers
-            .iter()
-            .filter(|s| lock(&s.skip_until).is_none_or(|until| until <= now))
-            .collect();
-        let order = if fresh.is_empty() {
-            self.servers.iter().collect()
-        } else {
-            fresh
-        };
         let mut last = String::new();
-        for server in order {
+        for i in self.health.order() {
+            let server = &self.servers[i];
             // Each server gets timeout_ms for the whole of the request's work there.
             let budget = self.settings.timeout;
             let result = self
@@ -442,43 +407,18 @@ impl Directory {
                 .block_on(async { tokio::time::timeout(budget, op(server)).await });
             match result {
                 Ok(Ok(value)) => {
-                    self.server_answers(server);
+                    self.health.answers(i);
                     return Ok(value);
                 }
                 Ok(Err(failure)) => last = failure.0,
                 Err(_) => last = "no answer within timeout_ms".into(),
             }
-            self.server_fails(server, &last);
+            // Whatever it held may be half-open: start afresh next time.
+            *lock(&server.service) = None;
+            lock(&server.binders).clear();
+            self.health.fails(i, &last);
         }
-        if !self.outage.swap(true, Ordering::Relaxed) {
-            tracing::error!(
-                error = %last,
-                "no directory server answers: logins that need the directory are dropped until one does"
-            );
-        }
-        Err(DirectoryError(format!(
-            "no directory server answers ({last})"
-        )))
-    }
-
-    fn server_answers(&self, server: &Server) {
-        *lock(&server.skip_until) = None;
-        if server.down.swap(false, Ordering::Relaxed) {
-            tracing::warn!(url = %server.url.url, "directory server answers again");
-        }
-        if self.outage.swap(false, Ordering::Relaxed) {
-            tracing::warn!(url = %server.url.url, "the directory answers again: logins resume");
-        }
-    }
-
-    fn server_fails(&self, server: &Server, why: &str) {
-        // Whatever it held may be half-open: start afresh next time.
-        *lock(&server.service) = None;
-        lock(&server.binders).clear();
-        *lock(&server.skip_until) = Some(Instant::now() + RETRY_AFTER);
-        if !server.down.swap(true, Ordering::Relaxed) {
-            tracing::warn!(url = %server.url.url, error = %why, "directory server cannot answer; trying the next");
-        }
+        Err(DirectoryError(self.health.exhausted(&last)))
     }
 
     async fn connect(&self, server: &Server) -> Result<Ldap, Failure> {
@@ -525,12 +465,7 @@ impl Directory {
             )));
         }
         // Until a user has bound, a bind takes about what the service account's took.
-        let _ = self.bind_micros.compare_exchange(
-            0,
-            micros(started.elapsed()),
-            Ordering::Relaxed,
-            Ordering::Relaxed,
-        );
+        self.binds.guess(started.elapsed());
         *lock(&server.service) = Some(ldap.clone());
         Ok(ldap)
     }
@@ -595,7 +530,7 @@ impl Directory {
         };
         let started = Instant::now();
         let bound = self.bind_as(server, &entry.dn, password).await?;
-        self.bind_took(started.elapsed());
+        self.binds.record(started.elapsed());
         if let Err(refusal) = bound {
             return Ok(Verified::Wrong(refusal));
         }
@@ -696,10 +631,6 @@ fn judge_bind(result: &ldap3::LdapResult) -> Result<(), Refusal> {
     } else {
         Err(Refusal::of(result.rc, &result.text))
     }
-}
-
-fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

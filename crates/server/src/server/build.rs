@@ -17,6 +17,7 @@ use crate::invalid::Invalid;
 use crate::secret::random_bytes;
 use crate::store::check::Found;
 use crate::store::{self, Keys, SqliteStore, Store, StoreError};
+use crate::upstream::Upstream;
 
 /// Jobs allowed to wait per worker: at ~25 ms a verification, 64 waiting means an answer
 /// within ~1.6 s, inside common NAS timeouts.
@@ -141,9 +142,14 @@ impl Prepared {
             .transpose()
             .map_err(|e| BuildError::problem("directory", e))?
             .map(Arc::new);
+        let upstream = config.upstream.clone().map(|settings| {
+            let dictionary = config.authorization.dictionary().clone();
+            Arc::new(Upstream::new(settings, dictionary))
+        });
         let passwords = Arc::new(Sources {
             local: LocalHashes::new(DummyHash::new(config.password)?),
             directory,
+            upstream,
             default: config.password_source,
         });
         let policy = Policy {

@@ -302,10 +302,12 @@ impl Pipeline {
         let wire = to_wire_all(&decision.attributes, secret, &check.request_authenticator);
         let accept: Vec<(u8, &[u8])> = wire.iter().map(WireAttribute::as_pair).collect();
         let state = decision.state.clone().unwrap_or_default();
-        let challenge = [
-            (attr::REPLY_MESSAGE, CHALLENGE_PROMPT.as_bytes()),
-            (attr::STATE, state.as_slice()),
-        ];
+        // radotp's own prompt, or the upstream server's relayed.
+        let mut challenge: Vec<(u8, &[u8])> = match decision.attributes.is_empty() {
+            true => vec![(attr::REPLY_MESSAGE, CHALLENGE_PROMPT.as_bytes())],
+            false => accept.clone(),
+        };
+        challenge.push((attr::STATE, state.as_slice()));
         let (reply_code, attributes): (u8, &[(u8, &[u8])]) = match decision.outcome {
             Outcome::Accept => (code::ACCESS_ACCEPT, &accept),
             Outcome::Reject => (code::ACCESS_REJECT, &[]),

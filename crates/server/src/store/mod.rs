@@ -71,6 +71,9 @@ pub enum PasswordSource {
     Local,
     /// A bind to the LDAP directory (`[directory]`); radotp stores no password.
     Directory,
+    /// An Access-Request to an existing RADIUS server (`[upstream]`); radotp stores no
+    /// password.
+    Upstream,
 }
 
 impl PasswordSource {
@@ -78,6 +81,7 @@ impl PasswordSource {
         match self {
             PasswordSource::Local => "local",
             PasswordSource::Directory => "directory",
+            PasswordSource::Upstream => "upstream",
         }
     }
 
@@ -85,6 +89,7 @@ impl PasswordSource {
         match text {
             "local" => Some(PasswordSource::Local),
             "directory" => Some(PasswordSource::Directory),
+            "upstream" => Some(PasswordSource::Upstream),
             _ => None,
         }
     }
@@ -167,7 +172,8 @@ pub struct LockoutPolicy {
 pub const THROTTLE_MEMORY_SECS: i64 = 86_400;
 
 /// Which count a wrong password is charged to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Gate {
     /// The station's own: the user logged in there within `trusted_station_days`.
     Station,
@@ -327,21 +333,68 @@ impl fmt::Debug for NewUser<'_> {
     }
 }
 
-/// A challenge taken: whose it is, and the groups its password granted.
+/// A challenge taken: whose it is, the groups its password granted, and, when it relays an
+/// upstream RADIUS server's question, what the answer needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Challenge {
     pub owner: String,
     pub groups: Vec<String>,
+    pub relay: Option<Relay>,
+}
+
+/// How the code of a login was proven (and used) before the upstream server asked its own
+/// question: the Accept then waits only on the upstream's last answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum Proven {
+    Totp { drift: i64 },
+    SentCode,
+    RecoveryCode,
+}
+
+/// An upstream RADIUS server's Access-Challenge, relayed to the NAS: the answer goes back to
+/// the same server with its State.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Relay {
+    /// Which of `[upstream] servers` asked (its index).
+    pub server: u8,
+    /// The upstream's State (empty when it sent none).
+    pub state: Vec<u8>,
+    /// The code the first request carried, already used; `None`: no valid code came with it.
+    pub proven: Option<Proven>,
+    /// The gate the password's guess was counted at: a login resets it.
+    pub gate: Option<Gate>,
+}
+
+impl Relay {
+    /// The `relay` column (JSON).
+    pub(crate) fn to_json(&self) -> Result<String, StoreError> {
+        serde_json::to_string(self).map_err(|e| StoreError::Database(e.to_string()))
+    }
 }
 
 impl Challenge {
-    /// A row's groups column (a JSON list) → the challenge.
-    pub(crate) fn read(owner: String, groups: &str) -> Result<Self, StoreError> {
-        let groups = serde_json::from_str(groups).map_err(|e| StoreError::Corrupt {
+    /// A row's groups column (a JSON list) and relay column (JSON, or NULL) → the challenge.
+    pub(crate) fn read(
+        owner: String,
+        groups: &str,
+        relay: Option<&str>,
+    ) -> Result<Self, StoreError> {
+        let corrupt = |what: &str, e: serde_json::Error| StoreError::Corrupt {
             user: owner.clone(),
-            reason: format!("a challenge's groups are not a JSON list of strings: {e}"),
-        })?;
-        Ok(Challenge { owner, groups })
+            reason: format!("a challenge's {what}: {e}"),
+        };
+        let groups = serde_json::from_str(groups)
+            .map_err(|e| corrupt("groups are not a JSON list of strings", e))?;
+        let relay = relay
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| corrupt("relay is not what radotp writes", e))?;
+        Ok(Challenge {
+            owner,
+            groups,
+            relay,
+        })
     }
 }
 
@@ -469,13 +522,16 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn count_code_attempt(&self, name: &str, now: i64) -> Result<(), StoreError>;
 
     /// Remember a challenge's State (as a MAC) for `user`, answerable from `client` until
-    /// `expires_at`; `groups` are those the password source granted, for the answer's Accept.
+    /// `expires_at`; `groups` are those the password source granted, for the answer's Accept;
+    /// `relay`, the upstream question it passes on.
+    #[allow(clippy::too_many_arguments)]
     fn create_challenge(
         &self,
         state: &[u8],
         name: &str,
         client: &str,
         groups: &[String],
+        relay: Option<&Relay>,
         expires_at: i64,
         now: i64,
     ) -> Result<(), StoreError>;

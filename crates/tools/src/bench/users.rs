@@ -265,7 +265,7 @@ pub fn setup(
     if setup.count > first {
         let hash = match setup.source {
             PasswordSource::Local => password::hash(setup.cost, users.password.expose())?,
-            PasswordSource::Directory => String::new(),
+            PasswordSource::Directory | PasswordSource::Upstream => String::new(),
         };
         let todo = setup.count - first;
         let mut start = first;

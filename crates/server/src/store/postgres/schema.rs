@@ -81,6 +81,9 @@ const MIGRATIONS: &[&str] = &[
     // The groups a directory granted at the password, for the challenge's answer.
     "ALTER TABLE users ADD COLUMN password_source TEXT NOT NULL DEFAULT 'local';
     ALTER TABLE challenges ADD COLUMN groups TEXT NOT NULL DEFAULT '[]';",
+    // 8: an upstream RADIUS server's question relayed to the NAS (JSON: server, its State, the
+    // code already proven).
+    "ALTER TABLE challenges ADD COLUMN relay TEXT;",
 ];
 
 /// The schema version this radotp writes.

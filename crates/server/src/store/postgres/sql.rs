@@ -105,13 +105,13 @@ pub(super) const COUNT_CODE_ATTEMPT: &str = "UPDATE sent_codes SET attempts = at
 pub(super) const DELETE_OLD_CHALLENGES: &str = "DELETE FROM challenges WHERE expires_at < $1";
 
 pub(super) const CREATE_CHALLENGE: &str =
-    "INSERT INTO challenges (state_mac, user_id, client, expires_at, groups)
-     SELECT $1::bytea, id, $3::text, $4::bigint, $5::text FROM users WHERE name = $2";
+    "INSERT INTO challenges (state_mac, user_id, client, expires_at, groups, relay)
+     SELECT $1::bytea, id, $3::text, $4::bigint, $5::text, $6::text FROM users WHERE name = $2";
 
 /// DELETE … RETURNING: whoever deletes the row owns the challenge; a second use finds none.
 pub(super) const TAKE_CHALLENGE: &str = "DELETE FROM challenges c USING users u
      WHERE c.state_mac = $1 AND c.client = $2 AND c.expires_at > $3 AND u.id = c.user_id
-     RETURNING u.name, c.groups";
+     RETURNING u.name, c.groups, c.relay";
 
 pub(super) const SET_DRIFT: &str =
     "UPDATE users SET drift_steps = $2, last_step = GREATEST(COALESCE(last_step, 0), $3)

@@ -3,7 +3,7 @@
 use super::pool::Conn;
 use super::throttle;
 use super::*;
-use crate::store::Challenge;
+use crate::store::{Challenge, Relay};
 
 impl Store for PostgresStore {
     fn find_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -290,18 +290,23 @@ impl Store for PostgresStore {
         name: &str,
         client: &str,
         groups: &[String],
+        relay: Option<&Relay>,
         expires_at: i64,
         now: i64,
     ) -> Result<(), StoreError> {
         let mac = self.keys.code_mac(MacPurpose::Challenge, "", state);
         let groups = json_list(groups)?;
+        let relay = relay.map(Relay::to_json).transpose()?;
         let created = self.run(async |conn: &mut Conn| {
             let delete_old = conn.statement(sql::DELETE_OLD_CHALLENGES).await?;
             conn.client.execute(&delete_old, &[&now]).await?;
             let create = conn.statement(sql::CREATE_CHALLENGE).await?;
             Ok(conn
                 .client
-                .execute(&create, &[&mac, &name, &client, &expires_at, &groups])
+                .execute(
+                    &create,
+                    &[&mac, &name, &client, &expires_at, &groups, &relay],
+                )
                 .await?)
         })?;
         match created {
@@ -317,16 +322,17 @@ impl Store for PostgresStore {
         now: i64,
     ) -> Result<Option<Challenge>, StoreError> {
         let mac = self.keys.code_mac(MacPurpose::Challenge, "", state);
-        let taken: Option<(String, String)> = self.run(async |conn: &mut Conn| {
-            let statement = conn.statement(sql::TAKE_CHALLENGE).await?;
-            let row = conn
-                .client
-                .query_opt(&statement, &[&mac, &client, &now])
-                .await?;
-            Ok(row.map(|r| (r.get(0), r.get(1))))
-        })?;
+        let taken: Option<(String, String, Option<String>)> =
+            self.run(async |conn: &mut Conn| {
+                let statement = conn.statement(sql::TAKE_CHALLENGE).await?;
+                let row = conn
+                    .client
+                    .query_opt(&statement, &[&mac, &client, &now])
+                    .await?;
+                Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
+            })?;
         taken
-            .map(|(owner, groups)| Challenge::read(owner, &groups))
+            .map(|(owner, groups, relay)| Challenge::read(owner, &groups, relay.as_deref()))
             .transpose()
     }
 

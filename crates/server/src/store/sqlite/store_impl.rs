@@ -2,7 +2,7 @@
 //! connection; `postgres/sql.rs` holds their PostgreSQL twins and says why each is atomic.
 
 use super::*;
-use crate::store::Challenge;
+use crate::store::{Challenge, Relay};
 
 impl Store for SqliteStore {
     fn find_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -353,19 +353,21 @@ impl Store for SqliteStore {
         name: &str,
         client: &str,
         groups: &[String],
+        relay: Option<&Relay>,
         expires_at: i64,
         now: i64,
     ) -> Result<(), StoreError> {
         let groups = json_list(groups)?;
+        let relay = relay.map(Relay::to_json).transpose()?;
         let mac = self.keys.code_mac(MacPurpose::Challenge, "", state);
         let conn = self.conn();
         conn.execute("DELETE FROM challenges WHERE expires_at < ?1", [now])
             .map_err(db_error)?;
         let created = conn
             .execute(
-                "INSERT INTO challenges (state_mac, user_id, client, expires_at, groups)
-                 SELECT ?1, id, ?3, ?4, ?5 FROM users WHERE name = ?2",
-                params![mac, name, client, expires_at, groups],
+                "INSERT INTO challenges (state_mac, user_id, client, expires_at, groups, relay)
+                 SELECT ?1, id, ?3, ?4, ?5, ?6 FROM users WHERE name = ?2",
+                params![mac, name, client, expires_at, groups, relay],
             )
             .map_err(db_error)?;
         one_row(name, created)
@@ -380,21 +382,23 @@ impl Store for SqliteStore {
         let mac = self.keys.code_mac(MacPurpose::Challenge, "", state);
         let conn = self.conn();
         // DELETE … RETURNING: whoever deletes the row owns the challenge; a second use finds none.
-        let taken: Option<(i64, String)> = returning(
+        let taken: Option<(i64, String, Option<String>)> = returning(
             &conn,
             "DELETE FROM challenges WHERE state_mac = ?1 AND client = ?2 AND expires_at > ?3
-             RETURNING user_id, groups",
+             RETURNING user_id, groups, relay",
             params![mac, client, now],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
-        let Some((id, groups)) = taken else {
+        let Some((id, groups, relay)) = taken else {
             return Ok(None);
         };
         let owner: Option<String> = conn
             .query_row("SELECT name FROM users WHERE id = ?1", [id], |r| r.get(0))
             .optional()
             .map_err(db_error)?;
-        owner.map(|o| Challenge::read(o, &groups)).transpose()
+        owner
+            .map(|o| Challenge::read(o, &groups, relay.as_deref()))
+            .transpose()
     }
 
     fn set_drift(&self, name: &str, drift: i64, last_step: u64) -> Result<(), StoreError> {

@@ -60,7 +60,7 @@ pub(crate) fn racing_nodes_take_a_challenge_once(backend: &dyn Backend) {
     for round in 0..ROUNDS {
         let state = format!("state-{round}");
         nodes[(round % 2) as usize]
-            .create_challenge(state.as_bytes(), "judy", "vpn", &[], 2_000, 1_000)
+            .create_challenge(state.as_bytes(), "judy", "vpn", &[], None, 2_000, 1_000)
             .unwrap();
         let takers = race(&nodes, |store, _| {
             store

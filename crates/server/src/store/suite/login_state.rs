@@ -2,7 +2,9 @@
 //! attributes — the same assertions on every backend.
 
 use super::*;
-use crate::store::{Channel, Delivery, IssueOutcome, MAX_CODE_ATTEMPTS, SendLimits};
+use crate::store::{
+    Channel, Delivery, Gate, IssueOutcome, MAX_CODE_ATTEMPTS, Proven, Relay, SendLimits,
+};
 
 const LIMITS: SendLimits = SendLimits {
     ttl: 300,
@@ -87,7 +89,7 @@ pub(crate) fn sent_codes_respect_cooldown_hourly_limit_and_expiry(backend: &dyn 
 pub(crate) fn challenges_are_single_use_bound_to_client_and_expire(backend: &dyn Backend) {
     let store = store_with(backend, "bob");
     store
-        .create_challenge(b"state-1", "bob", "vpn", &[], 1_120, 1_000)
+        .create_challenge(b"state-1", "bob", "vpn", &[], None, 1_120, 1_000)
         .unwrap();
     assert_eq!(
         store.take_challenge(b"state-1", "wifi", 1_001).unwrap(),
@@ -111,7 +113,7 @@ pub(crate) fn challenges_are_single_use_bound_to_client_and_expire(backend: &dyn
         "single use"
     );
     store
-        .create_challenge(b"state-2", "bob", "vpn", &[], 1_120, 1_000)
+        .create_challenge(b"state-2", "bob", "vpn", &[], None, 1_120, 1_000)
         .unwrap();
     assert_eq!(
         store.take_challenge(b"state-2", "vpn", 1_120).unwrap(),
@@ -119,9 +121,31 @@ pub(crate) fn challenges_are_single_use_bound_to_client_and_expire(backend: &dyn
         "expired"
     );
     assert!(matches!(
-        store.create_challenge(b"s", "nobody", "vpn", &[], 2, 1),
+        store.create_challenge(b"s", "nobody", "vpn", &[], None, 2, 1),
         Err(StoreError::UserNotFound(_))
     ));
+}
+
+pub(crate) fn a_challenge_keeps_its_groups_and_relay(backend: &dyn Backend) {
+    let store = store_with(backend, "bob");
+    let relay = Relay {
+        server: 1,
+        state: vec![0, 255, 7],
+        proven: Some(Proven::Totp { drift: -1 }),
+        gate: Some(Gate::User),
+    };
+    let groups = vec!["staff".to_string()];
+    store
+        .create_challenge(b"s-1", "bob", "vpn", &groups, Some(&relay), 1_120, 1_000)
+        .unwrap();
+    store
+        .create_challenge(b"s-2", "bob", "vpn", &[], None, 1_120, 1_000)
+        .unwrap();
+    let taken = store.take_challenge(b"s-1", "vpn", 1_001).unwrap().unwrap();
+    assert_eq!(taken.groups, groups);
+    assert_eq!(taken.relay, Some(relay));
+    let taken = store.take_challenge(b"s-2", "vpn", 1_001).unwrap().unwrap();
+    assert_eq!(taken.relay, None);
 }
 
 pub(crate) fn delivery_and_drift_are_stored(backend: &dyn Backend) {

@@ -62,6 +62,7 @@ macro_rules! store_suite {
             any_successful_login_resets_failures,
             sent_codes_respect_cooldown_hourly_limit_and_expiry,
             challenges_are_single_use_bound_to_client_and_expire,
+            a_challenge_keeps_its_groups_and_relay,
             delivery_and_drift_are_stored,
             groups_and_reply_attributes_are_stored,
             racing_nodes_use_a_step_once,

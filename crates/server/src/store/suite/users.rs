@@ -212,7 +212,7 @@ pub(crate) fn remove_takes_everything_with_it(backend: &dyn Backend) {
     };
     store.issue_code("frank", &code, 1_000, limits).unwrap();
     store
-        .create_challenge(b"state", "frank", "vpn", &[], 2_000, 1_000)
+        .create_challenge(b"state", "frank", "vpn", &[], None, 2_000, 1_000)
         .unwrap();
     store.remove_user("frank").unwrap();
     assert!(store.find_user("frank").unwrap().is_none());

@@ -105,7 +105,7 @@ fn sqlite_source(dir: &std::path::Path, names: &[&str]) -> std::path::PathBuf {
     };
     store.issue_code(first, &codes[1], 1_400, limits).unwrap();
     store
-        .create_challenge(b"state", first, "vpn", &[], 2_000, 1_400)
+        .create_challenge(b"state", first, "vpn", &[], None, 2_000, 1_400)
         .unwrap();
     path
 }
