@@ -5,8 +5,9 @@
 use radotp_server::auth::decision::{self, Check, Effect, Inputs, Outcome, Request, Seen};
 use radotp_server::auth::tails::Factor;
 use radotp_server::auth::{Answer, Checked, Reason, Unenrolled};
+use radotp_server::dictionary::{AttributeValue, Dictionary};
 use radotp_server::secret::SecretBytes;
-use radotp_server::store::{Claim, Gate, RecoveryCodeState, Store, UserRecord};
+use radotp_server::store::{Claim, Gate, Proven, RecoveryCodeState, Relay, Store, UserRecord};
 
 use crate::pipeline::View;
 use crate::world::{Client, World};
@@ -72,22 +73,42 @@ fn decide_all(
                     }),
                 ),
             ] {
-                let seen = Seen {
-                    sent,
-                    recovery,
-                    challenge_owner: owner,
-                    challenge_groups: vec!["granted".into()],
-                    claim,
-                };
-                let inputs = Inputs {
-                    request,
-                    user,
-                    tails: &tails,
-                    seen: &seen,
-                    policy: &world.policy,
-                    now,
-                };
-                judge(&inputs, input.len());
+                // A challenge of radotp's own, or one relaying an upstream question, with or
+                // without a code proven before it.
+                let relays = [
+                    None,
+                    Some(Relay {
+                        server: 0,
+                        state: b"up".to_vec(),
+                        proven: Some(Proven::Totp { drift: 0 }),
+                        gate: Some(Gate::User),
+                    }),
+                    Some(Relay {
+                        server: 1,
+                        state: Vec::new(),
+                        proven: None,
+                        gate: None,
+                    }),
+                ];
+                for relay in relays {
+                    let seen = Seen {
+                        sent,
+                        recovery,
+                        challenge_owner: owner.clone(),
+                        challenge_groups: vec!["granted".into()],
+                        relay,
+                        claim,
+                    };
+                    let inputs = Inputs {
+                        request,
+                        user,
+                        tails: &tails,
+                        seen: &seen,
+                        policy: &world.policy,
+                        now,
+                    };
+                    judge(&inputs, input.len());
+                }
             }
         }
     }
@@ -98,6 +119,15 @@ fn judge(inputs: &Inputs<'_>, input_len: usize) {
     match plan.check {
         Check::User { len } | Check::Dummy { len } | Check::Unenrolled { len } => {
             assert!(len <= input_len)
+        }
+        Check::Relay { len } => {
+            assert_eq!(len, input_len, "the whole answer goes upstream");
+            assert!(inputs.seen.relay.is_some() && inputs.request.state.is_some());
+            assert_eq!(
+                inputs.seen.challenge_owner.as_deref(),
+                Some(inputs.request.user_name),
+                "an answer relayed for someone else"
+            );
         }
         Check::None => assert!(
             inputs.request.state.is_some(),
@@ -121,21 +151,33 @@ fn judge(inputs: &Inputs<'_>, input_len: usize) {
     }
     let results: Vec<Option<Answer>> = match plan.check {
         Check::None => vec![None],
-        _ => [
-            Checked::Wrong,
-            Checked::Unusable,
-            Checked::Unknown,
-            Checked::Right,
-        ]
-        .into_iter()
-        .map(|c| {
-            Some(Answer {
-                checked: c,
-                groups: vec!["granted".into()],
-                note: None,
+        _ => {
+            let dictionary = Dictionary::builtin();
+            let upstream = vec![
+                dictionary
+                    .encode("Filter-Id", &AttributeValue::from("upstream"))
+                    .expect("Filter-Id"),
+            ];
+            [
+                Checked::Wrong,
+                Checked::Unusable,
+                Checked::Unknown,
+                Checked::Right,
+                Checked::Rejected,
+                Checked::Challenged,
+            ]
+            .into_iter()
+            .map(|c| {
+                Some(Answer {
+                    checked: c,
+                    groups: vec!["granted".into()],
+                    attributes: upstream.clone(),
+                    turn: (c == Checked::Challenged).then(|| (0, b"st".to_vec())),
+                    ..Answer::default()
+                })
             })
-        })
-        .collect(),
+            .collect()
+        }
     };
     for answer in &results {
         let checked = answer.as_ref().map(|a| a.checked);
@@ -148,6 +190,16 @@ fn judge(inputs: &Inputs<'_>, input_len: usize) {
             verdict.reason,
             verdict.effects
         );
+        if verdict.outcome == Outcome::Challenge && verdict.reason == Reason::UpstreamChallenge {
+            // The upstream's question, relayed: only when it asked one, never for a locked user.
+            assert_eq!(checked, Some(Checked::Challenged));
+            let user = inputs.user.expect("a relayed question for a known user");
+            assert!(
+                !user.disabled,
+                "a disabled user is asked the upstream's question"
+            );
+            continue;
+        }
         if verdict.outcome != Outcome::Accept {
             assert!(
                 verdict.attributes.is_empty(),
@@ -175,7 +227,10 @@ fn judge(inputs: &Inputs<'_>, input_len: usize) {
             "accepted with {checked:?}"
         );
         assert!(
-            matches!(plan.check, Check::User { .. } | Check::None),
+            matches!(
+                plan.check,
+                Check::User { .. } | Check::None | Check::Relay { .. }
+            ),
             "accepted after a dummy check"
         );
         let commits: Vec<&Effect> = verdict
@@ -183,10 +238,20 @@ fn judge(inputs: &Inputs<'_>, input_len: usize) {
             .iter()
             .filter(|e| matches!(e, Effect::Consume(_)))
             .collect();
+        // An Accept commits one factor, or, answering an upstream question, the factor proven
+        // (and committed) when the question was relayed.
+        let expected = match plan.check {
+            Check::Relay { .. } => {
+                let relay = inputs.seen.relay.as_ref().expect("a relay");
+                assert!(relay.proven.is_some(), "accepted without a code proven");
+                0
+            }
+            _ => 1,
+        };
         assert_eq!(
             commits.len(),
-            1,
-            "an Accept commits one factor: {:?}",
+            expected,
+            "an Accept's commits: {:?}",
             verdict.effects
         );
         assert!(

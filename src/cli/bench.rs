@@ -53,6 +53,11 @@ pub(crate) struct BenchArgs {
     /// 1 Status-Server, 4 rejects, 15 accepts).
     #[arg(long, value_enum, default_value_t = Scenario::Status)]
     pub scenario: Scenario,
+    /// Logins carry the bench password alone, without a code: to measure a RADIUS server that
+    /// checks only passwords (such as radotp's [upstream]) with the same generator, e.g.
+    /// `--scenario accept --no-code --server 192.0.2.10:1812 --secret-file upstream.secret`.
+    #[arg(long)]
+    pub no_code: bool,
     /// The server (default: the first `[server] listen` address of the configuration). Only
     /// this machine's addresses, 127.0.0.0/8 and ::1, unless --allow-remote.
     #[arg(long, value_name = "HOST[:PORT]")]
@@ -211,7 +216,11 @@ fn run_load(config_path: &Path, args: BenchArgs) -> Result<(), Failure> {
     for warning in &warnings {
         eprintln!("warning: {warning}");
     }
-    let factory = Arc::new(Factory::new(args.scenario, shared_secret, users));
+    let factory = Factory::new(args.scenario, shared_secret, users);
+    let factory = Arc::new(match args.no_code {
+        true => factory.without_codes(),
+        false => factory,
+    });
     let threads = args.threads.map_or(1, |n| n as usize);
     let (tally, elapsed) =
         generator::run_blocking(plan, Arc::clone(&factory), threads).map_err(bench_failure)?;

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod faults;
+pub mod freeradius;
 pub mod logfmt;
 pub mod otp;
 pub mod slapd;
@@ -72,6 +73,8 @@ pub struct Conf {
     pub key_file: Option<String>,
     /// `[database] path = …` instead of `radotp.db` beside the configuration.
     pub database_path: Option<String>,
+    /// `[password] source = …` (where new users' passwords are checked).
+    pub password_source: Option<String>,
 }
 
 impl Default for Conf {
@@ -87,6 +90,7 @@ impl Default for Conf {
             database_url: None,
             key_file: None,
             database_path: None,
+            password_source: None,
         }
     }
 }
@@ -135,6 +139,9 @@ impl Conf {
             self.memory_kib,
             self.iterations,
         );
+        if let Some(source) = &self.password_source {
+            t += &format!("source = {}\n", q(source));
+        }
         for c in &self.clients {
             t += &format!(
                 "\n[[client]]\nname = {}\naddress = {}\nsecret = {}\n",

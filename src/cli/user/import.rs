@@ -279,10 +279,11 @@ fn prepare(config: &Config, line: u64, row: Row) -> Result<Prepared, String> {
     let credential = match (nonempty(row.password), nonempty(row.password_hash)) {
         (None, None) if source != PasswordSource::Local => Credential::Elsewhere(source),
         _ if source != PasswordSource::Local => {
-            return Err(format!(
-                "a {} user's password is checked there: leave password and password_hash empty",
-                source.as_str()
-            ));
+            let whose = match source {
+                PasswordSource::Directory => "a directory user's password is the directory's",
+                _ => "an upstream user's password is the upstream server's",
+            };
+            return Err(format!("{whose}: leave password and password_hash empty"));
         }
         (Some(_), Some(_)) => return Err("give password or password_hash, not both".into()),
         (None, None) => return Err("password or password_hash is required".into()),

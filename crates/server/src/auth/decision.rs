@@ -393,6 +393,14 @@ fn relay_challenge(
     if let Err(reason) = account_allows(user, inputs.now()) {
         return Verdict::reject(reason);
     }
+    // A used code can never be accepted: refused now, without asking the user the upstream's
+    // question. An upstream asks its question of a password it accepted, so this counts
+    // towards the lock as a replayed code after a right password does.
+    match plan.factor {
+        Factor::UsedTotp { .. } => return Verdict::reject(Reason::CodeAlreadyUsed),
+        Factor::UsedRecovery => return Verdict::reject(Reason::RecoveryCodeAlreadyUsed),
+        _ => {}
+    }
     let Some((server, state)) = answer.turn.clone() else {
         return Verdict::reject(Reason::UpstreamRejected);
     };

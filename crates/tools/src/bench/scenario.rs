@@ -104,6 +104,8 @@ pub struct Factory {
     scenario: Scenario,
     shared_secret: SecretBytes,
     users: Option<Users>,
+    /// Logins carry the password and a code; without, the password alone.
+    codes: bool,
 }
 
 impl Factory {
@@ -123,7 +125,15 @@ impl Factory {
             scenario,
             shared_secret,
             users,
+            codes: true,
         }
+    }
+
+    /// Logins carry the bench password alone, no code: to drive a server that checks only
+    /// passwords (an upstream RADIUS server) with the same generator as radotp.
+    pub fn without_codes(mut self) -> Self {
+        self.codes = false;
+        self
     }
 
     pub fn scenario(&self) -> Scenario {
@@ -163,7 +173,9 @@ impl Factory {
                     _ => wrong_code(&users.bench, index, now),
                 };
                 let mut typed = users.bench.password().expose().to_vec();
-                typed.extend_from_slice(code.as_bytes());
+                if self.codes {
+                    typed.extend_from_slice(code.as_bytes());
+                }
                 RequestBuilder::access_request()
                     .user_name(&users.bench.name(index))
                     .user_password(SecretBytes::new(typed))
