@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared by bench/compare-freeradius.sh and bench/compare-ldap.sh (sourced, not run): logging,
+# Shared by the bench/compare-*.sh scripts (sourced, not run): logging,
 # waiting for a RADIUS server to answer Status-Server ($SECRET is the caller's), and reading a
 # process's CPU time, and stopping what a script started (`trap cleanup EXIT`: every PID in the
 # caller's PIDS, then its WORK folder unless KEEP=1).

@@ -357,3 +357,43 @@ fn bounds_are_the_ones_their_owners_enforce() {
         "{found:?}"
     );
 }
+
+#[test]
+fn upstream_settings_load_and_every_mistake_names_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("up.secret"), "a-long-upstream-secret\n").unwrap();
+    let text = format!(
+        "{MINIMAL}\n[password]\nsource = \"upstream\"\n\n[upstream]\nservers = [\"127.0.0.1:1812\", \"[::1]:1645\"]\nsecret_file = \"up.secret\"\n"
+    );
+    let config = Config::from_toml(&text, dir.path()).unwrap();
+    assert_eq!(config.password_source, PasswordSource::Upstream);
+    let upstream = config.upstream.unwrap();
+    assert_eq!(upstream.servers.len(), 2);
+    assert_eq!(upstream.secret.expose(), b"a-long-upstream-secret");
+    assert_eq!(upstream.timeout, Duration::from_millis(2000));
+    assert_eq!(upstream.retries, 1);
+    assert!(upstream.require_message_authenticator);
+    assert!(!format!("{upstream:?}").contains("a-long-upstream-secret"));
+
+    let found = problems(&format!(
+        "{MINIMAL}\n[upstream]\nservers = [\"nowhere\", \"127.0.0.1:1812\", \"127.0.0.1:1812\"]\nsecret_file = \"/nonexistent/up.secret\"\ntimeout_ms = 50\nretries = 6\n"
+    ));
+    for key in [
+        "upstream.servers[0]",
+        "upstream.servers[2]",
+        "upstream.secret_file",
+        "upstream.timeout_ms",
+        "upstream.retries",
+    ] {
+        assert!(
+            found.iter().any(|p| p.starts_with(key)),
+            "{key} not in {found:?}"
+        );
+    }
+    assert_eq!(
+        problems(&format!("{MINIMAL}\n[password]\nsource = \"upstream\"\n")),
+        [
+            "password.source: is \"upstream\" but there is no [upstream] section; add one, or use \"local\""
+        ]
+    );
+}

@@ -101,7 +101,11 @@ fn decide(
 
 /// Wait for the reply's time, send it, then hand any code to delivery.
 async fn send(socket: &UdpSocket, pipeline: &Pipeline, reply: Reply) {
-    tokio::time::sleep_until(reply.send_at.into()).await;
+    // Only a reply that is held back (a reject's delay) waits: tokio's timer rounds a deadline
+    // up to its next millisecond tick, which would add up to a millisecond to every Accept.
+    if reply.send_at > std::time::Instant::now() {
+        tokio::time::sleep_until(reply.send_at.into()).await;
+    }
     if let Err(e) = socket.send_to(&reply.bytes, reply.peer).await {
         tracing::warn!(peer = %reply.peer, error = %e, "cannot send a reply");
     }

@@ -175,6 +175,12 @@ impl Upstream {
                 }
             }
         }
+        if resume.is_some() {
+            // Only that server could take the answer; the others may be fine.
+            return Err(UpstreamError(format!(
+                "the upstream server that asked the question does not answer ({last})"
+            )));
+        }
         Err(UpstreamError(self.health.exhausted(&last)))
     }
 
@@ -264,13 +270,8 @@ impl Upstream {
                     {
                         break;
                     }
-                    // ICMP port unreachable: nothing listens there. Wait out the timeout, as
-                    // for silence, so that a dead server costs what a silent one does.
-                    Err(e) => {
-                        last = format!("{e}");
-                        std::thread::sleep(left);
-                        break;
-                    }
+                    // ICMP port unreachable: nothing listens there; the next server, at once.
+                    Err(e) => return Err(format!("{e} (is the server running?)")),
                 };
                 match self.verify(&buf[..len], sent) {
                     Ok(length) => return Ok(buf[..length].to_vec()),

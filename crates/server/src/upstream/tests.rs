@@ -268,3 +268,23 @@ fn protocol_attributes_are_never_passed_on_and_hidden_ones_are_hidden_again() {
 }
 
 use crate::dictionary::AttributeValue;
+
+#[test]
+fn a_port_nothing_listens_on_fails_over_at_once() {
+    let closed = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (second, _got) =
+        scripted(|_, request| Some(answer(request, code::ACCESS_ACCEPT, &[], SECRET)));
+    let started = Instant::now();
+    let reply = upstream(vec![closed, second])
+        .check("alice", b"x", None)
+        .unwrap();
+    assert_eq!(reply, Reply::Accept { attributes: vec![] });
+    assert!(
+        started.elapsed() < Duration::from_millis(300),
+        "waited {:?} on a refused port",
+        started.elapsed()
+    );
+}
