@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Shared by the bench/compare-*.sh scripts (sourced, not run): logging,
+# Shared by the bench/compare-*.sh scripts (sourced, not run): logging, installing packages and
+# building radotp,
 # waiting for a RADIUS server to answer Status-Server ($SECRET is the caller's), and reading a
 # process's CPU time, and stopping what a script started (`trap cleanup EXIT`: every PID in the
 # caller's PIDS, then its WORK folder unless KEEP=1).
@@ -49,3 +50,22 @@ cpu_ticks() { # PID → utime + stime (all threads, exited ones included), in cl
     echo $((${12} + ${13}))
 }
 now_ns() { date +%s%N; }
+
+install_packages() { # PACKAGE… → installed with apt-get (sudo unless root); nothing if none
+    [ "$#" -gt 0 ] || return 0
+    say "installing $* (apt-get)"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" \
+        >/dev/null
+}
+
+# RADOTP: the binary to measure; built (release) unless the caller set it. ROOT is the caller's.
+radotp_binary() {
+    if [ -z "${RADOTP:-}" ]; then
+        say "building radotp (cargo build --release)"
+        cargo build --release --quiet
+        RADOTP=$ROOT/target/release/radotp
+    fi
+}

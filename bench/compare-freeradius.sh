@@ -38,19 +38,11 @@ LIMIT=180 # seconds any single client run may take
 
 
 # --- tools ---------------------------------------------------------------------------------
-if ! command -v freeradius >/dev/null 2>&1 || ! command -v radclient >/dev/null 2>&1; then
-    say "installing freeradius and freeradius-utils (apt-get)"
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-        freeradius freeradius-utils >/dev/null
-fi
-if [ -z "${RADOTP:-}" ]; then
-    say "building radotp (cargo build --release)"
-    cargo build --release --quiet
-    RADOTP=$ROOT/target/release/radotp
-fi
+packages=()
+command -v freeradius >/dev/null 2>&1 || packages+=(freeradius)
+command -v radclient >/dev/null 2>&1 || packages+=(freeradius-utils)
+install_packages "${packages[@]}"
+radotp_binary
 
 # --- state, and stopping what we start -------------------------------------------------------
 WORK=$(mktemp -d /tmp/radotp-compare.XXXXXX)

@@ -67,19 +67,8 @@ if [ ! -x /usr/sbin/slapd ] || [ ! -x /usr/sbin/slapadd ]; then
     packages+=(slapd)
 fi
 command -v ldapwhoami >/dev/null 2>&1 || packages+=(ldap-utils)
-if [ "${#packages[@]}" -gt 0 ]; then
-    say "installing ${packages[*]} (apt-get)"
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-        "${packages[@]}" >/dev/null
-fi
-if [ -z "${RADOTP:-}" ]; then
-    say "building radotp (cargo build --release)"
-    cargo build --release --quiet
-    RADOTP=$ROOT/target/release/radotp
-fi
+install_packages "${packages[@]}"
+radotp_binary
 
 # --- state, and stopping what we start -------------------------------------------------------
 WORK=$(mktemp -d /tmp/radotp-compare-ldap.XXXXXX)

@@ -26,6 +26,7 @@
 # Usage: bench/compare-upstream.sh            (as root, or with sudo for apt-get)
 # Knobs (environment): PARALLEL=16 USERS=40000 BENCH_TIME=10s FR_PORT=18140 RO_PORT=18141
 #   RO_WORKERS=0 KINDS="crypt cleartext" RADOTP=path/to/radotp KEEP=1
+# Each bench user logs in once a TOTP step: USERS must exceed what two runs answer in 30 s.
 
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,19 +51,8 @@ packages=()
 command -v freeradius >/dev/null 2>&1 || packages+=(freeradius)
 command -v radclient >/dev/null 2>&1 || packages+=(freeradius-utils)
 command -v openssl >/dev/null 2>&1 || packages+=(openssl)
-if [ "${#packages[@]}" -gt 0 ]; then
-    say "installing ${packages[*]} (apt-get)"
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-        "${packages[@]}" >/dev/null
-fi
-if [ -z "${RADOTP:-}" ]; then
-    say "building radotp (cargo build --release)"
-    cargo build --release --quiet
-    RADOTP=$ROOT/target/release/radotp
-fi
+install_packages "${packages[@]}"
+radotp_binary
 
 WORK=$(mktemp -d /tmp/radotp-compare-upstream.XXXXXX)
 PIDS=()

@@ -113,24 +113,7 @@ fn default_server(ldap: &Slapd) -> Server {
 
 /// `user add NAME --password-source directory --json`: the TOTP secret.
 fn enroll(server: &Server, name: &str) -> String {
-    let out = server.cli(
-        &[
-            "user",
-            "add",
-            name,
-            "--password-source",
-            "directory",
-            "--json",
-        ],
-        "",
-    );
-    assert!(
-        out.status.success(),
-        "user add {name}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["secret"].as_str().unwrap().to_owned()
+    server.enroll_from(name, "directory", &[])
 }
 
 fn login(server: &Server, name: &str, input: &str) -> Reply {

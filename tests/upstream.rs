@@ -84,26 +84,7 @@ fn radotp(upstream: &FreeRadius) -> Radotp {
 
 /// `user add NAME --password-source upstream --group staff --json`: the TOTP secret.
 fn enroll(server: &Server, name: &str) -> String {
-    let out = server.cli(
-        &[
-            "user",
-            "add",
-            name,
-            "--password-source",
-            "upstream",
-            "--group",
-            "staff",
-            "--json",
-        ],
-        "",
-    );
-    assert!(
-        out.status.success(),
-        "user add {name}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["secret"].as_str().unwrap().to_owned()
+    server.enroll_from(name, "upstream", &["--group", "staff"])
 }
 
 fn login(server: &Server, name: &str, input: &str) -> Reply {

@@ -467,6 +467,21 @@ impl Server {
     }
 
     /// Any CLI command against this server's configuration.
+    /// `user add NAME --password-source SOURCE --json` with `more` arguments, for a user whose
+    /// password radotp does not keep (no password is asked): the TOTP secret.
+    pub fn enroll_from(&self, name: &str, source: &str, more: &[&str]) -> String {
+        let mut args = vec!["user", "add", name, "--password-source", source, "--json"];
+        args.extend_from_slice(more);
+        let out = self.cli(&args, "");
+        assert!(
+            out.status.success(),
+            "user add {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["secret"].as_str().unwrap().to_owned()
+    }
+
     pub fn cli(&self, args: &[&str], stdin: &str) -> Output {
         radotp(&self.config_path(), args, stdin)
     }

@@ -94,37 +94,18 @@ pub(super) fn settings(
     }
     let bind_dn = required_dn(raw.bind_dn.as_deref(), "directory.bind_dn", problems);
     let base_dn = required_dn(raw.base_dn.as_deref(), "directory.base_dn", problems);
-    let bind_password = match &raw.bind_password_file {
-        None => {
-            problems.add(
-                "directory.bind_password_file",
-                "is required: a file (mode 600) holding the service account's password",
-            );
-            None
-        }
-        Some(file) => {
-            let path = base_dir.join(file);
-            warnings.extend(super::readable_by_others(
-                &path,
-                "holds the directory service account's password",
-            ));
-            match super::read_secret_file(&path) {
-                Ok(secret) if secret.is_empty() => {
-                    problems.add("directory.bind_password_file", "the password is empty");
-                    None
-                }
-                Ok(secret) if std::str::from_utf8(secret.expose()).is_err() => {
-                    problems.add("directory.bind_password_file", "the password is not UTF-8");
-                    None
-                }
-                Ok(secret) => Some(secret),
-                Err(message) => {
-                    problems.add("directory.bind_password_file", message);
-                    None
-                }
-            }
-        }
-    };
+    let bind_password = super::required_secret_file(
+        raw.bind_password_file.as_deref(),
+        "directory.bind_password_file",
+        "the directory service account's password",
+        base_dir,
+        |secret| match std::str::from_utf8(secret.expose()) {
+            Ok(_) => Ok(()),
+            Err(_) => Err("the password is not UTF-8".into()),
+        },
+        problems,
+        warnings,
+    );
     check_filter(&raw.user_filter, problems);
     let attribute = raw.group_attribute.trim();
     if attribute.is_empty()

@@ -177,6 +177,36 @@ pub(crate) fn read_secret_file(path: &Path) -> Result<crate::secret::SecretBytes
     Ok(crate::secret::SecretBytes::new(bytes))
 }
 
+/// A required secret in a file named by `key`, relative to `base_dir`: read (warned if others
+/// can read it, `what` saying what it holds), refused if missing or empty; `check` may refuse
+/// its content. Every problem is named by `key`, never quoting the secret.
+fn required_secret_file(
+    file: Option<&str>,
+    key: &str,
+    what: &str,
+    base_dir: &Path,
+    check: impl Fn(&crate::secret::SecretBytes) -> Result<(), String>,
+    problems: &mut problems::Problems,
+    warnings: &mut Vec<String>,
+) -> Option<crate::secret::SecretBytes> {
+    let Some(file) = file else {
+        problems.add(
+            key,
+            format!("is required: a file (mode 600) holding {what}"),
+        );
+        return None;
+    };
+    let path = base_dir.join(file);
+    warnings.extend(readable_by_others(&path, &format!("holds {what}")));
+    let secret = read_secret_file(&path)
+        .and_then(|secret| match secret.is_empty() {
+            true => Err("the file is empty".into()),
+            false => Ok(secret),
+        })
+        .and_then(|secret| check(&secret).map(|()| secret));
+    secret.map_err(|message| problems.add(key, message)).ok()
+}
+
 impl ConfigError {
     fn with_path(self, file: &Path) -> Self {
         match self {

@@ -71,42 +71,24 @@ pub(super) fn settings(
             Err(message) => problems.add(format!("upstream.servers[{i}]"), message),
         }
     }
-    let secret = match &raw.secret_file {
-        None => {
-            problems.add(
-                "upstream.secret_file",
-                "is required: a file (mode 600) holding the shared secret of the upstream servers",
-            );
-            None
-        }
-        Some(file) => {
-            let path = base_dir.join(file);
-            warnings.extend(super::readable_by_others(
-                &path,
-                "holds the upstream RADIUS servers' shared secret",
-            ));
-            match super::read_secret_file(&path) {
-                Ok(secret) if secret.is_empty() => {
-                    problems.add("upstream.secret_file", "the secret is empty");
-                    None
-                }
-                Ok(secret) => {
-                    if secret.len() < 16 {
-                        warnings.push(format!(
-                            "upstream.secret_file: the secret is {} characters; use at least 16 \
-                             random characters (RADIUS hides passwords with it)",
-                            secret.len()
-                        ));
-                    }
-                    Some(secret)
-                }
-                Err(message) => {
-                    problems.add("upstream.secret_file", message);
-                    None
-                }
-            }
-        }
-    };
+    let secret = super::required_secret_file(
+        raw.secret_file.as_deref(),
+        "upstream.secret_file",
+        "the upstream RADIUS servers' shared secret",
+        base_dir,
+        |_| Ok(()),
+        problems,
+        warnings,
+    );
+    if let Some(secret) = &secret
+        && secret.len() < 16
+    {
+        warnings.push(format!(
+            "upstream.secret_file: the secret is {} characters; use at least 16 random \
+             characters (RADIUS hides passwords with it)",
+            secret.len()
+        ));
+    }
     let timeout = Duration::from_millis(raw.timeout_ms);
     if !(upstream::MIN_TIMEOUT..=upstream::MAX_TIMEOUT).contains(&timeout) {
         problems.add(
