@@ -374,7 +374,16 @@ fn judge(inputs: &Inputs<'_>, plan: &Plan, answer: Option<&Answer>) -> Verdict {
         factor => match commit_for(factor, inputs.tails) {
             Some((by, consume)) => {
                 let effects = vec![Effect::Consume(consume)];
-                accept(inputs, user, &groups, by, effects, &answer.attributes)
+                let reset = granted_gate(inputs);
+                accept(
+                    inputs,
+                    user,
+                    &groups,
+                    by,
+                    effects,
+                    reset,
+                    &answer.attributes,
+                )
             }
             None => password_only(inputs, user, &groups),
         },
@@ -409,10 +418,7 @@ fn relay_challenge(
         effects.push(Effect::Consume(consume));
         proven_by(by)
     });
-    let gate = match inputs.seen.claim {
-        Some(Claim::Granted(gate)) => Some(gate),
-        _ => None,
-    };
+    let gate = granted_gate(inputs);
     effects.push(Effect::OpenChallenge {
         groups: answer.groups.clone(),
         relay: Some(Relay {
@@ -467,23 +473,27 @@ fn answer_relay(inputs: &Inputs<'_>, relay: &Relay, answer: &Answer) -> Verdict 
     let groups = groups_of(user, &granted);
     match relay.proven {
         Some(proven) => {
-            let mut verdict = accept(
+            // The gate that let the password be judged, at the first request, starts again.
+            let by = accepted_by(proven);
+            accept(
                 inputs,
                 user,
                 &groups,
-                accepted_by(proven),
+                by,
                 Vec::new(),
+                relay.gate,
                 &answer.attributes,
-            );
-            // The gate that let the password be judged, at the first request, starts again.
-            for effect in &mut verdict.effects {
-                if let Effect::Trust { reset } = effect {
-                    *reset = relay.gate;
-                }
-            }
-            verdict
+            )
         }
         None => password_only(inputs, user, &groups),
+    }
+}
+
+/// The gate this request's guess was counted at, if it was.
+fn granted_gate(inputs: &Inputs<'_>) -> Option<Gate> {
+    match inputs.seen.claim {
+        Some(Claim::Granted(gate)) => Some(gate),
+        _ => None,
     }
 }
 
@@ -570,14 +580,16 @@ fn commit_for(factor: Factor, tails: &Tails) -> Option<(AcceptedBy, Consume)> {
 
 /// Right password, a live code: an Accept, if the NAS admits the user's groups and the reply
 /// attributes can be built — never an Accept without the policy the administrator wrote.
-/// `effects` come first (the commit that must win); `upstream` are the upstream server's
-/// reply attributes, passed on where radotp's own do not set the same attribute.
+/// `effects` come first (the commit that must win); `reset` is the gate that let the password
+/// be judged, which starts again; `upstream` are the upstream server's reply attributes, passed
+/// on where radotp's own do not set the same attribute.
 fn accept(
     inputs: &Inputs<'_>,
     user: &UserRecord,
     groups: &[String],
     by: AcceptedBy,
     mut effects: Vec<Effect>,
+    reset: Option<Gate>,
     upstream: &[EncodedAttribute],
 ) -> Verdict {
     if !member(groups, inputs.request.allowed_groups) {
@@ -588,14 +600,8 @@ fn accept(
         Ok(attributes) => crate::authz::with_upstream(attributes, upstream),
         Err(why) => return Verdict::reject(Reason::InvalidReplyAttributes(why)),
     };
-    // The station becomes trusted; the gate that let the password be judged starts again
-    // (a challenge answer was let through by the request before it, already refunded).
-    effects.push(Effect::Trust {
-        reset: match inputs.seen.claim {
-            Some(Claim::Granted(gate)) => Some(gate),
-            _ => None,
-        },
-    });
+    // The station becomes trusted.
+    effects.push(Effect::Trust { reset });
     Verdict {
         outcome: Outcome::Accept,
         reason: Reason::Accepted {
@@ -676,7 +682,16 @@ fn answer_challenge(inputs: &Inputs<'_>) -> Verdict {
             Some((by, consume)) => {
                 let groups = groups_of(user, &inputs.seen.challenge_groups);
                 let effects = vec![Effect::Consume(consume)];
-                accept(inputs, user, &groups, by, effects, &[])
+                // Let through by the request before it, already refunded: nothing to reset.
+                accept(
+                    inputs,
+                    user,
+                    &groups,
+                    by,
+                    effects,
+                    granted_gate(inputs),
+                    &[],
+                )
             }
             None => Verdict::reject_code(Reason::WrongCode, inputs.tails),
         },

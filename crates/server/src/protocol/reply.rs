@@ -32,10 +32,33 @@ pub fn build(
     attributes: &[(u8, &[u8])],
     secret: &[u8],
 ) -> Result<Vec<u8>, ReplyError> {
-    let body = proxy_states
+    let body: Vec<(u8, &[u8])> = proxy_states
         .iter()
         .map(|value| (attr::PROXY_STATE, *value))
-        .chain(attributes.iter().copied());
+        .chain(attributes.iter().copied())
+        .collect();
+    let mut packet = signed(
+        code,
+        request.identifier,
+        request.request_authenticator,
+        &body,
+        secret,
+    )?;
+    sign_response_authenticator(&mut packet, secret);
+    Ok(packet)
+}
+
+/// A packet with Message-Authenticator first (the BlastRADIUS advice) and then `attributes`,
+/// its Message-Authenticator signed over `authenticator` in the authenticator field: a request
+/// as it is sent, or a reply before its Response Authenticator.
+pub fn signed(
+    code: u8,
+    identifier: u8,
+    authenticator: &[u8; 16],
+    attributes: &[(u8, &[u8])],
+    secret: &[u8],
+) -> Result<Vec<u8>, ReplyError> {
+    let body = attributes.iter().copied();
     let mut length = HEADER_LEN + message_authenticator::ATTRIBUTE_LEN;
     for (kind, value) in body.clone() {
         if value.len() > MAX_VALUE_LEN {
@@ -52,9 +75,9 @@ pub fn build(
     }
     let mut packet = Vec::with_capacity(length);
     packet.push(code);
-    packet.push(request.identifier);
+    packet.push(identifier);
     packet.extend_from_slice(&(length as u16).to_be_bytes());
-    packet.extend_from_slice(request.request_authenticator);
+    packet.extend_from_slice(authenticator);
     packet.extend_from_slice(&[attr::MESSAGE_AUTHENTICATOR, 18]);
     packet.extend_from_slice(&[0; 16]);
     for (kind, value) in body {
@@ -63,18 +86,23 @@ pub fn build(
         packet.extend_from_slice(value);
     }
     message_authenticator::sign(&mut packet, HEADER_LEN + 2, secret);
-    sign_response_authenticator(&mut packet, secret);
     Ok(packet)
 }
 
 /// Replace the Request Authenticator (in the authenticator field) with the Response
 /// Authenticator: MD5(Code + ID + Length + Request Authenticator + Attributes + Secret).
 pub fn sign_response_authenticator(packet: &mut [u8], secret: &[u8]) {
-    let mut md5 = Md5::new();
-    md5.update(&packet[..]);
-    md5.update(secret);
-    let digest: [u8; 16] = md5.finalize().into();
+    let digest = response_authenticator(packet, secret);
     packet[4..HEADER_LEN].copy_from_slice(&digest);
+}
+
+/// The Response Authenticator of `packet`, which holds the Request Authenticator in its
+/// authenticator field: what a reply must carry (RFC 2865 §3), to sign or to check one.
+pub fn response_authenticator(packet: &[u8], secret: &[u8]) -> [u8; 16] {
+    let mut md5 = Md5::new();
+    md5.update(packet);
+    md5.update(secret);
+    md5.finalize().into()
 }
 
 #[cfg(test)]

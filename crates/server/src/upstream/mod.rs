@@ -15,11 +15,11 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use md5::{Digest, Md5};
-
 use crate::dictionary::{Dictionary, EncodedAttribute};
 use crate::failover::{Latency, Servers};
-use crate::protocol::{HEADER_LEN, MAX_PACKET_LEN, attr, code, message_authenticator, password};
+use crate::protocol::{
+    HEADER_LEN, MAX_PACKET_LEN, attr, code, message_authenticator, password, reply,
+};
 use crate::secret::{SecretBytes, random_bytes};
 
 /// Bounds of `timeout_ms` and `retries`.
@@ -127,10 +127,6 @@ impl Upstream {
             health,
             exchanges: Latency::default(),
         }
-    }
-
-    pub fn settings(&self) -> &Settings {
-        &self.settings
     }
 
     /// Check `password` for `name`: one Access-Request, to the first server that answers. With
@@ -320,22 +316,9 @@ impl Upstream {
         attributes: &[(u8, &[u8])],
     ) -> Result<Sent, String> {
         let identifier = random_bytes::<1>()[0];
-        let mut packet = Vec::with_capacity(MAX_PACKET_LEN);
-        packet.extend_from_slice(&[kind, identifier, 0, 0]);
-        packet.extend_from_slice(&authenticator);
-        packet.extend_from_slice(&[attr::MESSAGE_AUTHENTICATOR, 18]);
-        packet.extend_from_slice(&[0; 16]);
-        for (kind, value) in attributes {
-            if value.len() > 253 {
-                return Err(format!("attribute {kind} is longer than RADIUS allows"));
-            }
-            packet.push(*kind);
-            packet.push((2 + value.len()) as u8);
-            packet.extend_from_slice(value);
-        }
-        let length = packet.len();
-        packet[2..4].copy_from_slice(&(length as u16).to_be_bytes());
-        message_authenticator::sign(&mut packet, HEADER_LEN + 2, self.settings.secret.expose());
+        let secret = self.settings.secret.expose();
+        let packet = reply::signed(kind, identifier, &authenticator, attributes, secret)
+            .map_err(|e| format!("the request cannot be built: {e}"))?;
         Ok(Sent {
             packet,
             identifier,
@@ -368,14 +351,12 @@ impl Upstream {
             return Err(Invalid("not a reply to an Access-Request"));
         }
         let secret = self.settings.secret.expose();
-        let mut md5 = Md5::new();
-        md5.update(&packet[..4]);
-        md5.update(sent.authenticator);
-        md5.update(&packet[HEADER_LEN..]);
-        md5.update(secret);
-        let digest: [u8; 16] = md5.finalize().into();
+        // Both authenticators are computed with the Request Authenticator in place.
+        let mut with_request = packet.to_vec();
+        with_request[4..HEADER_LEN].copy_from_slice(&sent.authenticator);
+        let expected = reply::response_authenticator(&with_request, secret);
         if !bool::from(subtle::ConstantTimeEq::ct_eq(
-            &digest[..],
+            &expected[..],
             &packet[4..HEADER_LEN],
         )) {
             return Err(Invalid(
@@ -392,14 +373,11 @@ impl Upstream {
             }
         }
         match message_authenticator {
-            Some(at) => {
-                // RFC 3579 §3.2: computed with the Request Authenticator in place.
-                let mut signed = packet.to_vec();
-                signed[4..HEADER_LEN].copy_from_slice(&sent.authenticator);
-                if !message_authenticator::verify(&signed, at, secret) {
-                    return Err(Invalid("wrong Message-Authenticator"));
-                }
+            // RFC 3579 §3.2: computed with the Request Authenticator in place.
+            Some(at) if !message_authenticator::verify(&with_request, at, secret) => {
+                return Err(Invalid("wrong Message-Authenticator"));
             }
+            Some(_) => {}
             None if self.settings.require_message_authenticator => {
                 return Err(Invalid(
                     "no Message-Authenticator (require_message_authenticator = true)",

@@ -288,3 +288,22 @@ fn a_port_nothing_listens_on_fails_over_at_once() {
         started.elapsed()
     );
 }
+
+#[test]
+fn a_dummy_check_waits_as_long_as_exchanges_take_without_sending() {
+    let (address, got) = scripted(|_, request| {
+        thread::sleep(Duration::from_millis(60));
+        Some(answer(request, code::ACCESS_REJECT, &[], SECRET))
+    });
+    let upstream = upstream(vec![address]);
+    upstream.check("alice", b"x", None).unwrap();
+    got.recv().unwrap();
+    let started = Instant::now();
+    upstream.dummy(b"x").unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(50),
+        "the dummy took {:?}, an exchange 60 ms",
+        started.elapsed()
+    );
+    assert!(got.try_recv().is_err(), "a dummy sends nothing upstream");
+}
