@@ -35,7 +35,8 @@ pub(super) const HELP: &str = "Examples:\n  \
     radotp bench --calibrate\n  \
     radotp bench --remove-users\n\n\
     Bench users are {prefix}-0000000, {prefix}-0000001, …; their password and the master seed of\n\
-    their TOTP seeds are recorded in <database>.bench.json (mode 0600). Use a test database.\n\n\
+    their TOTP seeds are recorded in <database>.bench.json (mode 0600) beside an SQLite file, or\n\
+    postgres-HOST-PORT-DATABASE.bench.json beside the key file. Use a test database.\n\n\
     Exit status: 0 done; 1 runtime failure; 2 usage mistake (e.g. a server that is not on this\n\
     machine without --allow-remote); 3 no valid answer to any request.";
 
@@ -191,7 +192,7 @@ fn run_load(config_path: &Path, args: BenchArgs) -> Result<(), Failure> {
     };
     let users = match (&config, args.scenario.needs_users()) {
         (Some(config), true) => {
-            let file = BenchUsers::path_for(&config.database.path);
+            let file = BenchUsers::path_for(&config.database);
             let bench = BenchUsers::load(&file)
                 .map_err(bench_failure)?
                 .filter(|b| b.count() > 0)
@@ -276,7 +277,7 @@ fn setup_users(config_path: &Path, count: u64, args: &BenchArgs) -> Result<(), F
         p => p.as_ref().map(|p| SecretBytes::from(p.as_bytes())),
     };
     let store = open_store(&config)?;
-    let file = BenchUsers::path_for(&config.database.path);
+    let file = BenchUsers::path_for(&config.database);
     let setup = Setup {
         count,
         prefix: args.prefix.clone(),
@@ -320,7 +321,7 @@ fn setup_users(config_path: &Path, count: u64, args: &BenchArgs) -> Result<(), F
 fn remove_users(config_path: &Path, args: &BenchArgs) -> Result<(), Failure> {
     let config = load_config(config_path)?;
     let store = open_store(&config)?;
-    let file = BenchUsers::path_for(&config.database.path);
+    let file = BenchUsers::path_for(&config.database);
     let bar = progress("removing bench users");
     let report = users::remove(store.as_ref(), &file, &mut |done, total| {
         bar.set_length(total);

@@ -41,6 +41,7 @@ pub mod dictionary;
 pub mod directory;
 pub mod failover;
 pub mod invalid;
+mod io_runtime;
 pub mod logging;
 pub mod metrics;
 pub mod protocol;

@@ -23,12 +23,12 @@ use std::time::{Duration, Instant};
 
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchEntry, SearchOptions};
 use rustls::ClientConfig;
-use tokio::runtime::Runtime;
 
 pub use dn::NormalDn;
 pub use refusal::Refusal;
 
 use crate::failover::{Latency, Servers};
+use crate::io_runtime::IoRuntime;
 use crate::secret::SecretBytes;
 
 /// Bounds of `timeout_ms`.
@@ -263,8 +263,8 @@ pub struct Directory {
     health: Servers,
     /// How long a user bind takes lately: what a dummy check waits.
     binds: Latency,
-    /// `None` only while dropping.
-    runtime: Option<Runtime>,
+    /// Drives the connections; dropped without blocking.
+    io: IoRuntime,
 }
 
 impl fmt::Debug for Directory {
@@ -275,23 +275,11 @@ impl fmt::Debug for Directory {
     }
 }
 
-impl Drop for Directory {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
-    }
-}
-
 impl Directory {
     /// Ready to connect (nothing is connected yet: the first login or `probe` does).
     pub fn new(settings: Settings) -> Result<Directory, String> {
         let tls = settings.tls()?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("radotp-directory")
-            .enable_all()
-            .build()
+        let io = IoRuntime::new("radotp-directory")
             .map_err(|e| format!("cannot start the directory's runtime: {e}"))?;
         let servers = settings
             .urls
@@ -310,18 +298,12 @@ impl Directory {
             servers,
             health,
             binds: Latency::default(),
-            runtime: Some(runtime),
+            io,
         })
     }
 
     pub fn settings(&self) -> &Settings {
         &self.settings
-    }
-
-    fn runtime(&self) -> &Runtime {
-        self.runtime
-            .as_ref()
-            .expect("the runtime lives until the directory is dropped")
     }
 
     /// Check `password` for the directory user `name`: one search, one bind. Blocking.
@@ -341,8 +323,8 @@ impl Directory {
     }
 
     /// `value`, after waiting as long as user binds take lately. The wait blocks the calling
-    /// password worker, as a bind does: requests reach the directory through `block_on` on the
-    /// worker's own thread, so nothing else waits on it.
+    /// password worker, as a bind does: requests to the directory run on the worker's own
+    /// thread (`IoRuntime::wait`), so nothing else waits on it.
     async fn as_long_as_a_bind<T>(&self, value: T) -> T {
         self.binds.wait();
         value
@@ -364,7 +346,7 @@ impl Directory {
         self.servers
             .iter()
             .map(|server| {
-                let result = self.runtime().block_on(async {
+                let result = self.io.wait(async {
                     let attempt = async {
                         let mut ldap = self.service(server).await?;
                         // The base must exist and be readable by the service account.
@@ -403,8 +385,8 @@ impl Directory {
             // Each server gets timeout_ms for the whole of the request's work there.
             let budget = self.settings.timeout;
             let result = self
-                .runtime()
-                .block_on(async { tokio::time::timeout(budget, op(server)).await });
+                .io
+                .wait(async { tokio::time::timeout(budget, op(server)).await });
             match result {
                 Ok(Ok(value)) => {
                     self.health.answers(i);

@@ -71,13 +71,11 @@ pub(super) async fn probe(store: Arc<dyn Store>, health: Arc<Health>) {
             PROBE_INTERVAL_DOWN
         };
         tokio::time::sleep(pause).await;
-        let store = Arc::clone(&store);
         let written =
-            tokio::task::spawn_blocking(move || store.probe(crate::clock::unix_now_signed())).await;
+            crate::store::call(&store, |s| s.probe(crate::clock::unix_now_signed())).await;
         match written {
-            Ok(Ok(())) => health.recorded(),
-            Ok(Err(e)) => health.failed(&e.to_string()),
-            Err(_) => health.failed("the probe failed"),
+            Ok(()) => health.recorded(),
+            Err(e) => health.failed(&e.to_string()),
         }
     }
 }

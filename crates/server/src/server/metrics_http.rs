@@ -38,8 +38,8 @@ pub(super) async fn serve(listener: TcpListener, pipeline: Arc<Pipeline>, pool: 
 async fn refresh_gauges(pipeline: &Pipeline, pool: &WorkerPool) {
     let metrics = pipeline.events().metrics();
     metrics.queue_depth.set(pool.queued() as i64);
-    let store = Arc::clone(pipeline.authenticator().store());
-    if let Ok(Ok(users)) = tokio::task::spawn_blocking(move || store.count_users()).await {
+    let store = pipeline.authenticator().store();
+    if let Ok(users) = crate::store::call(store, |s| s.count_users()).await {
         metrics.users.set(users as i64);
     }
 }

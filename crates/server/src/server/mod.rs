@@ -105,13 +105,9 @@ impl Server {
                 Arc::clone(&pool),
             ))
         });
-        let users = {
-            let store = Arc::clone(pipeline.authenticator().store());
-            tokio::task::spawn_blocking(move || store.count_users())
-                .await
-                .ok()
-                .and_then(Result::ok)
-        };
+        let users = crate::store::call(pipeline.authenticator().store(), |s| s.count_users())
+            .await
+            .ok();
         tracing::info!(
             users,
             clients = self.config.clients.len(),

@@ -622,6 +622,21 @@ impl DatabaseConfig {
     }
 }
 
+/// Run store operations from async code: on tokio's blocking pool, so the caller's runtime
+/// keeps serving its other tasks while the database works. (A blocking call made straight from
+/// a task is safe too, but holds that task's thread for as long as the database takes.)
+/// A panic inside `op` comes back as a database error.
+pub async fn call<T, F>(store: &Arc<dyn Store>, op: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+{
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || op(store.as_ref()))
+        .await
+        .unwrap_or_else(|e| Err(StoreError::Database(format!("the operation failed: {e}"))))
+}
+
 /// Open the configured store — the SQLite file or the PostgreSQL database — with its key file
 /// (created on first use), creating or upgrading the schema.
 pub fn open(config: &DatabaseConfig) -> Result<Arc<dyn Store>, StoreError> {

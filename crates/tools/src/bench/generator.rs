@@ -268,11 +268,15 @@ async fn open_loop(shared: &Arc<Shared>, rate: f64) -> Result<(), BenchError> {
                 }
             }
         }
-        while tasks.try_join_next().is_some() {}
+        while let Some(result) = tasks.try_join_next() {
+            joined(result)?;
+        }
         let next_at = start + Duration::from_secs_f64(due_sent as f64 / rate);
         tokio::time::sleep_until(next_at.min(deadline).into()).await;
     }
-    while tasks.join_next().await.is_some() {}
+    while let Some(result) = tasks.join_next().await {
+        joined(result)?;
+    }
     Ok(())
 }
 
@@ -287,11 +291,18 @@ async fn closed_loop(shared: &Arc<Shared>, concurrency: usize) -> Result<(), Ben
     }
     let mut first_error = None;
     while let Some(result) = workers.join_next().await {
-        if let Ok(Err(e)) = result {
+        if let Err(e) = joined(result).and_then(|worked| worked) {
+            shared.stop.store(true, Ordering::Relaxed);
             first_error.get_or_insert(e);
         }
     }
     first_error.map_or(Ok(()), Err)
+}
+
+/// What a generator task returned, or why it returned nothing (it panicked): a run with a
+/// failed task is a failed run, never a short one.
+fn joined<T>(result: Result<T, tokio::task::JoinError>) -> Result<T, BenchError> {
+    result.map_err(|e| BenchError::Generator(e.to_string()))
 }
 
 /// One closed-loop worker. `counters`: requests numbered so far, and requests made (which
@@ -372,6 +383,21 @@ mod tests {
         assert_eq!(Plan::default_sockets(Load::Concurrency(257), second), 2);
         assert_eq!(Plan::default_sockets(Load::Rate(100.0), second * 5), 3);
         assert_eq!(Plan::default_sockets(Load::Rate(1e6), second * 5), 64);
+    }
+
+    #[test]
+    fn a_task_that_panicked_fails_the_run_with_its_message() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let result =
+            runtime.block_on(async { tokio::spawn(async { panic!("the store exploded") }).await });
+        let error: BenchError = joined::<()>(result).unwrap_err();
+        let text = error.to_string();
+        assert!(
+            text.contains("the store exploded") && text.contains("stopped"),
+            "{text}"
+        );
     }
 
     #[test]

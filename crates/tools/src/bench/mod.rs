@@ -80,6 +80,8 @@ pub enum BenchError {
     Socket { server: SocketAddr, reason: String },
     #[error("cannot start the load generator's runtime: {0}")]
     Runtime(String),
+    #[error("the load generator failed: {0}; the run was stopped and its figures discarded")]
+    Generator(String),
 }
 
 /// Parse `300ms`, `10s`, `1.5s`, `2m` or a bare number of seconds, within `1ms..=1h`.

@@ -1,8 +1,9 @@
 //! Benchmark users: `{prefix}-0000000`, `{prefix}-0000001`, … with one shared password and a
 //! TOTP seed each, derived as HMAC-SHA256(master seed, name) cut to 160 bits.
 //!
-//! The master seed, the password and the count are recorded in a file next to the database,
-//! `<database>.bench.json` (mode 0600), so `radotp bench` can compute every user's current code
+//! The master seed, the password and the count are recorded in a file (mode 0600) next to the
+//! database, `<database>.bench.json` — for PostgreSQL `postgres-HOST-PORT-DATABASE.bench.json`
+//! in the key file's folder — so `radotp bench` can compute every user's current code
 //! and `--remove-users` knows whom to delete. Creating them is quick on purpose: the password is
 //! hashed once at the configured cost and the same PHC string goes into every row (each row
 //! still differs by its seed), and rows go in with `add_users` in large transactions.
@@ -20,7 +21,7 @@ use radotp_server::auth::otp::{self, Algorithm, TotpParams};
 use radotp_server::auth::password;
 use radotp_server::auth::password::PasswordCost;
 use radotp_server::secret::{SecretBytes, random_bytes};
-use radotp_server::store::{NewUser, PasswordSource, Store, TotpSeed};
+use radotp_server::store::{DatabaseConfig, NewUser, PasswordSource, Store, TotpSeed};
 
 /// Rows per `add_users` transaction: each commit is one fsync.
 const BATCH: u64 = 20_000;
@@ -55,9 +56,17 @@ struct UsersFile {
 }
 
 impl BenchUsers {
-    /// Where the users of the database at `database` are recorded.
-    pub fn path_for(database: &Path) -> PathBuf {
-        let mut name = database.as_os_str().to_owned();
+    /// Where the users of `database` are recorded: beside an SQLite file, `<file>.bench.json`;
+    /// for PostgreSQL, `postgres-HOST-PORT-DATABASE.bench.json` in the key file's folder (the
+    /// other secret every node of that database shares).
+    pub fn path_for(database: &DatabaseConfig) -> PathBuf {
+        let mut name = match &database.url {
+            Some(url) => {
+                let folder = database.key_file.parent().unwrap_or(Path::new(""));
+                folder.join(url.file_stem()).into_os_string()
+            }
+            None => database.path.as_os_str().to_owned(),
+        };
         name.push(".bench.json");
         PathBuf::from(name)
     }

@@ -1,7 +1,7 @@
 use super::*;
 use crate::bench::TEST_COST;
 use radotp_server::auth::otp::{Algorithm, TotpParams};
-use radotp_server::store::{Keys, SqliteStore};
+use radotp_server::store::{Keys, PostgresUrl, SqliteStore};
 
 const PARAMS: TotpParams = TotpParams {
     algorithm: Algorithm::Sha1,
@@ -26,10 +26,28 @@ fn ask(count: u64, prefix: &str, password: Option<&str>) -> Setup {
 }
 
 #[test]
+fn a_postgresql_database_has_its_record_named_after_it_beside_the_key_file() {
+    let url = PostgresUrl::parse("postgres://radotp:pw@db.example.org:5433/radius").unwrap();
+    let file = BenchUsers::path_for(&DatabaseConfig {
+        path: PathBuf::new(),
+        url: Some(url),
+        key_file: PathBuf::from("/var/lib/radotp/radotp.key"),
+    });
+    assert_eq!(
+        file,
+        Path::new("/var/lib/radotp/postgres-db.example.org-5433-radius.bench.json")
+    );
+}
+
+#[test]
 fn setup_creates_users_whose_seeds_and_password_the_file_reproduces() {
     let dir = tempfile::tempdir().unwrap();
-    let file = BenchUsers::path_for(&dir.path().join("radotp.db"));
-    assert!(file.ends_with("radotp.db.bench.json"), "{}", file.display());
+    let file = BenchUsers::path_for(&DatabaseConfig {
+        path: dir.path().join("radotp.db"),
+        url: None,
+        key_file: dir.path().join("radotp.key"),
+    });
+    assert_eq!(file, dir.path().join("radotp.db.bench.json"));
     let store = store();
     let mut calls = Vec::new();
     let report = setup(&store, &file, ask(30, "bench", Some("pw")), &mut |d, t| {

@@ -2,19 +2,19 @@
 //! for a free connection, each statement, each whole operation), and reconnection with backoff:
 //! during an outage one caller per backoff period tries to connect, the others fail at once.
 //!
-//! The store's API is blocking (it is called from worker threads), so the pool owns a small
-//! tokio runtime: each connection's I/O task lives there, and each operation is `block_on`
-//! with a deadline.
+//! The store's API is blocking, so the pool owns a small tokio runtime ([`IoRuntime`]): each
+//! connection's I/O task lives there, and each operation waits for it, with a deadline, on the
+//! calling thread — any thread, also one inside another runtime.
 
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use tokio::runtime::Runtime;
 use tokio_postgres::{Client, NoTls, Statement};
 
 use super::PostgresUrl;
 use super::error::{OpError, database_error, describe, is_broken};
+use crate::io_runtime::IoRuntime;
 use crate::store::StoreError;
 
 /// Bounds of the pool. The defaults suit a RADIUS node: a login is a handful of statements.
@@ -91,8 +91,8 @@ pub(super) struct Pool {
     limits: Limits,
     state: Mutex<State>,
     returned: Condvar,
-    /// `None` only while dropping.
-    runtime: Option<Runtime>,
+    /// Declared last: dropped after the connections it drives.
+    io: IoRuntime,
 }
 
 /// A connection lent out; `fresh` if it was opened for this operation.
@@ -103,11 +103,7 @@ struct Lent {
 
 impl Pool {
     pub(super) fn new(url: &PostgresUrl, limits: Limits) -> Result<Self, String> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("radotp-postgres")
-            .enable_all()
-            .build()
+        let io = IoRuntime::new("radotp-postgres")
             .map_err(|e| format!("cannot start the database runtime: {e}"))?;
         let mut config = url.config().clone();
         config.connect_timeout(limits.connect_timeout);
@@ -129,19 +125,13 @@ impl Pool {
                 outage: None,
             }),
             returned: Condvar::new(),
-            runtime: Some(runtime),
+            io,
         })
     }
 
     /// The bound on one ordinary operation (a few statements).
     pub(super) fn operation_timeout(&self) -> Duration {
         self.limits.statement_timeout * 2
-    }
-
-    fn runtime(&self) -> &Runtime {
-        self.runtime
-            .as_ref()
-            .expect("the runtime lives until the pool is dropped")
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -165,8 +155,8 @@ impl Pool {
         loop {
             let conn = &mut lent.conn;
             let outcome = self
-                .runtime()
-                .block_on(async { tokio::time::timeout(budget, op(conn)).await });
+                .io
+                .wait(async { tokio::time::timeout(budget, op(conn)).await });
             match outcome {
                 Ok(Ok(value)) => {
                     self.give_back(lent.conn);
@@ -264,7 +254,7 @@ impl Pool {
     /// Open one connection with the session's timeouts set; bounded by `connect_timeout`.
     fn connect(&self) -> Result<Conn, String> {
         let limits = self.limits;
-        self.runtime().block_on(async {
+        self.io.wait(async {
             let connecting =
                 tokio::time::timeout(limits.connect_timeout, self.config.connect(NoTls));
             let (client, connection) = match connecting.await {
@@ -360,10 +350,7 @@ impl Pool {
 
 impl Drop for Pool {
     fn drop(&mut self) {
+        // The connections go first, while their runtime still runs; it stops without blocking.
         self.state().idle.clear();
-        // Never blocks, so the store may be dropped anywhere, even inside another runtime.
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
     }
 }

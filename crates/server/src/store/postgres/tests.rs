@@ -32,8 +32,18 @@ pub(crate) fn execute(url: &PostgresUrl, sql: &str) -> Result<(), String> {
     query(url, sql).map(|_| ())
 }
 
-/// Rows of `sql` on `url`, on a connection of its own.
+/// Rows of `sql` on `url`, on a connection of its own. On a thread of its own too, with a
+/// runtime of its own: callable from tests that run inside a runtime.
 pub(crate) fn query(url: &PostgresUrl, sql: &str) -> Result<Vec<Row>, String> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| query_here(url, sql))
+            .join()
+            .expect("the query thread does not panic")
+    })
+}
+
+fn query_here(url: &PostgresUrl, sql: &str) -> Result<Vec<Row>, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

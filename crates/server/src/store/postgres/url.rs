@@ -46,6 +46,35 @@ impl PostgresUrl {
         Self { config }
     }
 
+    /// The database as a file name: `postgres-HOST-PORT-DATABASE` (first host; the port 5432
+    /// and the database named after the user unless the URL says otherwise), every character
+    /// but letters, digits, `.`, `-` and `_` replaced by `_`. No user, no password.
+    pub fn file_stem(&self) -> String {
+        let host = match self.config.get_hosts().first() {
+            Some(Host::Tcp(name)) => name.clone(),
+            #[cfg(unix)]
+            Some(Host::Unix(folder)) => folder.display().to_string(),
+            None => self
+                .config
+                .get_hostaddrs()
+                .first()
+                .map_or_else(String::new, ToString::to_string),
+        };
+        let port = self.config.get_ports().first().copied().unwrap_or(5432);
+        let database = self
+            .config
+            .get_dbname()
+            .or(self.config.get_user())
+            .unwrap_or("postgres");
+        format!("postgres-{host}-{port}-{database}")
+            .chars()
+            .map(|c| match c {
+                'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '-' | '_' => c,
+                _ => '_',
+            })
+            .collect()
+    }
+
     pub(crate) fn config(&self) -> &tokio_postgres::Config {
         &self.config
     }
@@ -115,6 +144,25 @@ mod tests {
             url.to_string(),
             "postgres://radotp@%2Frun%2Fpostgresql:5432/radotp"
         );
+    }
+
+    #[test]
+    fn file_stems_name_host_port_and_database_only() {
+        for (text, want) in [
+            (
+                "postgres://radotp:s3cr3t@db.example.org:5433/radotp",
+                "postgres-db.example.org-5433-radotp",
+            ),
+            ("postgres://alice@10.0.0.5", "postgres-10.0.0.5-5432-alice"),
+            (
+                "postgresql://radotp@%2Frun%2Fpostgresql/radotp",
+                "postgres-_run_postgresql-5432-radotp",
+            ),
+            ("postgres://u@h/a%20b%2F..", "postgres-h-5432-a_b_.."),
+        ] {
+            let stem = PostgresUrl::parse(text).unwrap().file_stem();
+            assert_eq!(stem, want, "{text}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One test suite for every store backend. Each case is a function of a [`Backend`] (one empty
 //! database that can be opened several times: a restart, or a second node), and
-//! [`store_suite!`] turns the list of cases into one `#[test]` per case for a backend:
+//! [`store_suite!`] turns the list of cases into one `#[test]` per case for a backend, and one
+//! more that runs every case from inside tokio runtimes of both flavours:
 //!
 //! ```ignore
 //! mod suite {
@@ -85,6 +86,36 @@ macro_rules! store_suite {
                 $crate::store::suite::$case(&backend);
             }
         )*
+
+        /// Every case again, each on a fresh database, called from inside a runtime of each
+        /// flavour (as async code — the benchmark's generator, HTTP handlers — would call the
+        /// store): every operation must work there, none may panic or hang.
+        #[test]
+        fn every_case_from_inside_a_runtime() {
+            let current = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let multi = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            $(
+                current.block_on(async {
+                    let backend = $backend;
+                    $crate::store::suite::$case(&backend);
+                });
+                multi.block_on(async {
+                    tokio::spawn(async {
+                        let backend = $backend;
+                        $crate::store::suite::$case(&backend);
+                    })
+                    .await
+                    .unwrap_or_else(|e| panic!("{} in a task: {e}", stringify!($case)));
+                });
+            )*
+        }
     };
 }
 pub(crate) use store_suite;

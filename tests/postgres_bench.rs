@@ -1,0 +1,131 @@
+//! `radotp bench` on PostgreSQL: every scenario, the bench users' setup and removal, their
+//! record named after the database, and a generator that cannot read the database says so and
+//! exits non-zero (it once panicked in every generator thread and reported `sent 0`, exit 0).
+//!
+//! Real binaries, a database of each test's own (see `postgres_support`).
+
+mod common;
+mod postgres_support;
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use common::*;
+use postgres_support::*;
+use serde_json::Value;
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// `radotp bench ARGS… --json` against `server`'s own port, with its configuration.
+fn bench(server: &Server, args: &[&str]) -> (Option<i32>, Value) {
+    let addr = server.addr().to_string();
+    let out = server.cli(
+        &[
+            &["bench", "--server", &addr, "--duration", "30s", "--json"],
+            args,
+        ]
+        .concat(),
+        "",
+    );
+    (out.status.code(), json(&out))
+}
+
+/// Where the bench users of `db` are recorded: beside the key file, named after the database.
+fn record(db: &TestDatabase, key: &SharedKey) -> PathBuf {
+    let (host, port) = db.server_address();
+    let host: String = host
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '-' | '_' => c,
+            _ => '_',
+        })
+        .collect();
+    key.dir
+        .path()
+        .join(format!("postgres-{host}-{port}-{}.bench.json", db.name))
+}
+
+#[test]
+fn every_scenario_runs_on_postgresql() {
+    let db = TestDatabase::new();
+    let key = SharedKey::new();
+    let server = Server::with(node_conf(Conf::default(), &db, &key));
+
+    let out = server.cli(&["bench", "--setup-users", "60", "--json"], "");
+    let created = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{created}");
+    assert_eq!(created["created"], 60, "{created}");
+    let file = record(&db, &key);
+    assert_eq!(created["file"], file.display().to_string(), "{created}");
+    assert!(file.is_file(), "{}", file.display());
+
+    let (code, report) = bench(&server, &["--scenario", "accept", "--count", "40"]);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["sent"], 40, "{report}");
+    assert_eq!(report["answers"]["accept"], 40, "{report}");
+    assert_eq!(report["unexpected"], 0, "{report}");
+
+    let (code, report) = bench(&server, &["--scenario", "reject", "--count", "20"]);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["answers"]["reject"], 20, "{report}");
+    assert_eq!(report["answers"]["accept"], 0, "{report}");
+
+    // Mixed: the 20 users no accept has used this step log in; the rest are rejects.
+    let (code, report) = bench(&server, &["--scenario", "mixed", "--count", "30"]);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["sent"], 30, "{report}");
+    assert_eq!(report["unexpected"], 0, "{report}");
+    assert_eq!(report["bad"], 0, "{report}");
+
+    let (code, report) = bench(&server, &["--scenario", "status", "--count", "50"]);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["answered"], 50, "{report}");
+
+    let out = server.cli(&["bench", "--remove-users", "--json"], "");
+    let removed = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{removed}");
+    assert_eq!(removed["removed"], 60, "{removed}");
+    assert!(!file.exists(), "the record goes with the users");
+    let list = json(&server.cli(&["user", "list", "--json"], ""));
+    assert_eq!(list.as_array().map(Vec::len), Some(0), "{list}");
+}
+
+#[test]
+fn a_generator_that_cannot_read_the_database_fails_and_says_why() {
+    let db = TestDatabase::new();
+    let key = SharedKey::new();
+    let server = Server::with(node_conf(Conf::default(), &db, &key));
+    let out = server.cli(&["bench", "--setup-users", "10", "--json"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", json(&out));
+    // The generator reads each user's state before its first login; now it cannot.
+    db.execute("REVOKE SELECT ON users FROM CURRENT_USER;")
+        .unwrap();
+    let addr = server.addr().to_string();
+    let out = server.cli(
+        &[
+            "bench",
+            "--server",
+            &addr,
+            "--scenario",
+            "accept",
+            "--count",
+            "10",
+            "--duration",
+            "30s",
+        ],
+        "",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("permission denied"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.stdout.is_empty(), "no figures for a failed run");
+}
