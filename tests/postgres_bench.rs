@@ -129,3 +129,60 @@ fn a_generator_that_cannot_read_the_database_fails_and_says_why() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(out.stdout.is_empty(), "no figures for a failed run");
 }
+
+/// Access-Accepts a node logged.
+fn accepts_logged(server: &Server) -> usize {
+    server
+        .events()
+        .iter()
+        .filter(|v| v["message"] == "request" && v["outcome"] == "accept")
+        .count()
+}
+
+#[test]
+fn one_generator_spreads_its_load_over_two_nodes() {
+    let db = TestDatabase::new();
+    let key = SharedKey::new();
+    let (a, b) = two_nodes(Conf::default(), &db, &key);
+    let out = a.cli(&["bench", "--setup-users", "40", "--json"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", json(&out));
+    let (addr_a, addr_b) = (a.addr().to_string(), b.addr().to_string());
+    let out = a.cli(
+        &[
+            "bench",
+            "--server",
+            &addr_a,
+            "--server",
+            &addr_b,
+            "--scenario",
+            "accept",
+            "--count",
+            "40",
+            "--duration",
+            "30s",
+            "--json",
+        ],
+        "",
+    );
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    // Each user once, each accepted once: the two nodes share one database.
+    assert_eq!(report["answers"]["accept"], 40, "{report}");
+    assert_eq!(report["unexpected"], 0, "{report}");
+    assert_eq!(
+        report["servers"],
+        serde_json::json!([addr_a, addr_b]),
+        "{report}"
+    );
+    let (on_a, on_b) = (accepts_logged(&a), accepts_logged(&b));
+    assert_eq!(on_a + on_b, 40, "A {on_a}, B {on_b}");
+    assert!(
+        on_a >= 10 && on_b >= 10,
+        "both nodes share the load: A {on_a}, B {on_b}"
+    );
+
+    let out = a.cli(&["bench", "--server", &addr_a, "--server", &addr_a], "");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("given twice"), "{stderr}");
+}

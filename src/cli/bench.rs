@@ -60,9 +60,11 @@ pub(crate) struct BenchArgs {
     #[arg(long)]
     pub no_code: bool,
     /// The server (default: the first `[server] listen` address of the configuration). Only
-    /// this machine's addresses, 127.0.0.0/8 and ::1, unless --allow-remote.
+    /// this machine's addresses, 127.0.0.0/8 and ::1, unless --allow-remote. Given several
+    /// times, the nodes of one cluster share the load: each socket sends to one of them, and
+    /// the sockets are used in turn (they share the first one's secret).
     #[arg(long, value_name = "HOST[:PORT]")]
-    pub server: Option<ServerAddress>,
+    pub server: Vec<ServerAddress>,
     /// Allow a server that is not on this machine. A load test burdens the server and the
     /// network in between: only with their owners' consent.
     #[arg(long)]
@@ -161,14 +163,24 @@ fn bench_failure(e: BenchError) -> Failure {
 
 fn run_load(config_path: &Path, args: BenchArgs) -> Result<(), Failure> {
     let needs_config =
-        args.server.is_none() || args.secret_is_default() || args.scenario.needs_users();
+        args.server.is_empty() || args.secret_is_default() || args.scenario.needs_users();
     let config = match needs_config {
         true => Some(load_config(config_path)?),
         false => None,
     };
     let usage = |e: TargetError| Failure::Usage(e.to_string());
     let server =
-        target::server(args.server.as_ref(), config.as_ref(), args.allow_remote).map_err(usage)?;
+        target::server(args.server.first(), config.as_ref(), args.allow_remote).map_err(usage)?;
+    let mut servers = vec![server];
+    for other in args.server.iter().skip(1) {
+        let other = target::server(Some(other), None, args.allow_remote).map_err(usage)?;
+        if servers.contains(&other) {
+            return Err(Failure::Usage(format!(
+                "--server {other} is given twice; name each node once"
+            )));
+        }
+        servers.push(other);
+    }
     let shared_secret = target::shared_secret(
         args.secret.as_deref(),
         args.secret_file.as_deref(),
@@ -180,15 +192,17 @@ fn run_load(config_path: &Path, args: BenchArgs) -> Result<(), Failure> {
         (Some(rate), _) => Load::Rate(rate),
         (None, concurrency) => Load::Concurrency(concurrency.unwrap_or(16) as usize),
     };
+    let sockets = args
+        .sockets
+        .map_or_else(|| Plan::default_sockets(load, args.timeout), |n| n as usize)
+        .max(servers.len());
     let plan = Plan {
-        server,
+        servers,
         load,
         duration: args.duration.unwrap_or(Duration::from_secs(10)),
         count: args.count,
         timeout: args.timeout,
-        sockets: args
-            .sockets
-            .map_or_else(|| Plan::default_sockets(load, args.timeout), |n| n as usize),
+        sockets,
     };
     let users = match (&config, args.scenario.needs_users()) {
         (Some(config), true) => {
@@ -223,8 +237,8 @@ fn run_load(config_path: &Path, args: BenchArgs) -> Result<(), Failure> {
         false => factory,
     });
     let threads = args.threads.map_or(1, |n| n as usize);
-    let (tally, elapsed) =
-        generator::run_blocking(plan, Arc::clone(&factory), threads).map_err(bench_failure)?;
+    let (tally, elapsed) = generator::run_blocking(plan.clone(), Arc::clone(&factory), threads)
+        .map_err(bench_failure)?;
     let after = warnings::after(&tally, factory.user_count(), factory.period());
     for warning in &after {
         eprintln!("warning: {warning}");

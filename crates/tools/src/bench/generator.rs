@@ -38,9 +38,11 @@ pub enum Load {
 }
 
 /// One run.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Plan {
-    pub server: SocketAddr,
+    /// Where the requests go: one server, or the nodes of one cluster sharing the load (each
+    /// socket sends to one of them, the sockets taken in turn). Never empty.
+    pub servers: Vec<SocketAddr>,
     pub load: Load,
     /// Stop sending after this long …
     pub duration: Duration,
@@ -52,6 +54,11 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The first server: where the shared secret and the reports point.
+    pub fn server(&self) -> SocketAddr {
+        self.servers[0]
+    }
+
     /// Enough sockets that Identifiers do not run out: 256 outstanding requests each; in open
     /// loop, room for a full timeout's worth of requests, at most 64 sockets.
     pub fn default_sockets(load: Load, timeout: Duration) -> usize {
@@ -75,6 +82,8 @@ type Token = oneshot::Sender<Answered>;
 
 struct Lane {
     socket: UdpSocket,
+    /// The server this socket sends to and takes answers from.
+    server: SocketAddr,
     slots: Mutex<Slots<Token>>,
 }
 
@@ -109,19 +118,24 @@ pub fn run_blocking(
 
 /// Run `plan`; the counts and the time taken.
 pub async fn run(plan: Plan, factory: Arc<Factory>) -> Result<(Tally, Duration), BenchError> {
-    let socket_error = |e: std::io::Error| BenchError::Socket {
-        server: plan.server,
-        reason: e.to_string(),
-    };
-    let mut lanes = Vec::with_capacity(plan.sockets);
-    for _ in 0..plan.sockets.max(1) {
-        let socket = client::bind_for(plan.server).map_err(socket_error)?;
+    // At least a socket per server (the command line already asks for as many).
+    let count = plan.sockets.max(plan.servers.len()).max(1);
+    let mut lanes = Vec::with_capacity(count);
+    for k in 0..count {
+        let server = plan.servers[k % plan.servers.len()];
+        let socket_error = |e: std::io::Error| BenchError::Socket {
+            server,
+            reason: e.to_string(),
+        };
+        let socket = client::bind_for(server).map_err(socket_error)?;
         socket.set_nonblocking(true).map_err(socket_error)?;
         lanes.push(Lane {
             socket: UdpSocket::from_std(socket).map_err(socket_error)?,
+            server,
             slots: Mutex::new(Slots::new()),
         });
     }
+    let load = plan.load;
     let shared = Arc::new(Shared {
         plan,
         factory,
@@ -133,7 +147,7 @@ pub async fn run(plan: Plan, factory: Arc<Factory>) -> Result<(Tally, Duration),
         .map(|lane| tokio::spawn(receive(Arc::clone(&shared), lane)))
         .collect();
     let started = Instant::now();
-    let result = match plan.load {
+    let result = match load {
         Load::Rate(rate) => open_loop(&shared, rate).await,
         Load::Concurrency(n) => closed_loop(&shared, n).await,
     };
@@ -161,7 +175,7 @@ async fn receive(shared: Arc<Shared>, lane: usize) {
         let at = Instant::now();
         let offered = lock(&lane.slots).offer(
             from,
-            shared.plan.server,
+            lane.server,
             &buffer[..len],
             shared.factory.shared_secret(),
         );
@@ -188,12 +202,7 @@ async fn exchange(shared: &Shared, lane: usize, request: Request, kind: Kind) {
     let (token, mut answer) = oneshot::channel();
     lock(&lane.slots).register(request, token);
     let sent_at = Instant::now();
-    if lane
-        .socket
-        .send_to(&bytes, shared.plan.server)
-        .await
-        .is_err()
-    {
+    if lane.socket.send_to(&bytes, lane.server).await.is_err() {
         lock(&lane.slots).expire(identifier);
         lock(&shared.tally).send_errors += 1;
         return;
@@ -223,7 +232,7 @@ fn count_no_user(shared: &Shared, pick: Pick) {
 }
 
 async fn open_loop(shared: &Arc<Shared>, rate: f64) -> Result<(), BenchError> {
-    let plan = shared.plan;
+    let plan = &shared.plan;
     let start = Instant::now();
     let deadline = start + plan.duration;
     let mut tasks = JoinSet::new();

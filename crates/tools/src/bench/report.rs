@@ -161,7 +161,8 @@ impl Summary {
         });
         json!({
             "scenario": self.scenario.as_str(),
-            "server": self.plan.server.to_string(),
+            "server": self.plan.server().to_string(),
+            "servers": self.plan.servers.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "mode": mode,
             "rate": rate,
             "concurrency": concurrency,
@@ -199,7 +200,12 @@ impl Summary {
             out,
             "{} scenario against {}, {}{users}, {:.1} s",
             self.scenario.as_str(),
-            self.plan.server,
+            self.plan
+                .servers
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
             self.load_text(),
             self.elapsed.as_secs_f64()
         );
@@ -290,7 +296,7 @@ mod tests {
         assert_eq!(t.answered(), 3);
         assert_eq!(t.bad_reasons["bad_response_authenticator"], 2);
         let plan = Plan {
-            server: "127.0.0.1:1812".parse().unwrap(),
+            servers: vec!["127.0.0.1:1812".parse().unwrap()],
             load: Load::Concurrency(4),
             duration: Duration::from_secs(1),
             count: None,

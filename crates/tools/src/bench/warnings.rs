@@ -82,7 +82,7 @@ pub fn before(
         .server
         .listen
         .iter()
-        .any(|l| l.port() == plan.server.port());
+        .any(|l| plan.servers.iter().any(|s| s.port() == l.port()));
     if reject_share > 0.0 && !delay.is_zero() && same_server {
         out.push(format!(
             "the server holds each Access-Reject back for reject_delay_ms = {}: reject latency \
@@ -142,7 +142,7 @@ mod tests {
 
     fn plan(load: Load, count: Option<u64>) -> Plan {
         Plan {
-            server: "127.0.0.1:1812".parse().unwrap(),
+            servers: vec!["127.0.0.1:1812".parse().unwrap()],
             load,
             duration: Duration::from_secs(10),
             count,

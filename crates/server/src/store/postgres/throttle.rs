@@ -3,8 +3,8 @@
 //! racing node's charge is seen before the condition is checked again, so a burst from any
 //! number of nodes gets no more judgements than the gate allows.
 
+use super::PostgresStore;
 use super::pool::Conn;
-use super::{PostgresStore, sql};
 use crate::store::{Claim, Gate, LockoutPolicy, StoreError, THROTTLE_MEMORY_SECS};
 
 /// `$2` now, `$3` max_failures, `$4` base_secs, `$5` max_secs, `$6` memory.
@@ -45,13 +45,27 @@ pub(super) const REFUND_USER: &str =
 pub(super) const REFUND_STATION: &str = "UPDATE stations SET guesses = GREATEST(guesses - 1, 0)
      WHERE user_id = (SELECT id FROM users WHERE name = $1) AND station = $2";
 
-const TRUST: &str = "INSERT INTO stations (user_id, station, trusted_at, guesses)
-     SELECT id, $2, $3, 0 FROM users WHERE name = $1
-     ON CONFLICT (user_id, station)
-     DO UPDATE SET trusted_at = excluded.trusted_at, guesses = 0, guessed_at = NULL";
-const FORGET: &str = "DELETE FROM stations
-     WHERE user_id = (SELECT id FROM users WHERE name = $1) AND trusted_at <= $2";
-const RESET_USER: &str = "UPDATE users SET guesses = 0, guessed_at = NULL WHERE name = $1";
+/// What a login leaves behind, in one statement (one round trip): the user's row locked (it
+/// serialises the user's logins, as the other statements of `sql` do); the station trusted
+/// when `$5` (trusted_station_days > 0); stations last trusted at or before `$4` forgotten
+/// (never the one trusted now, which the same statement cannot both write and delete); the
+/// user's own gate reset when `$6` (the login passed it). `$1` name, `$2` station, `$3` now.
+const TRUST: &str = "WITH target AS (
+         SELECT id FROM users WHERE name = $1 FOR UPDATE
+     ), trusted AS (
+         INSERT INTO stations (user_id, station, trusted_at, guesses)
+         SELECT id, $2, $3, 0 FROM target WHERE $5::boolean
+         ON CONFLICT (user_id, station)
+         DO UPDATE SET trusted_at = excluded.trusted_at, guesses = 0, guessed_at = NULL
+     ), forgotten AS (
+         DELETE FROM stations
+         WHERE user_id = (SELECT id FROM target) AND trusted_at <= $4
+           AND NOT ($5::boolean AND station = $2)
+     ), reset AS (
+         UPDATE users SET guesses = 0, guessed_at = NULL
+         WHERE id = (SELECT id FROM target) AND $6::boolean
+     )
+     SELECT count(*) FROM target";
 
 impl PostgresStore {
     pub(super) fn claim(
@@ -118,18 +132,16 @@ impl PostgresStore {
         policy: LockoutPolicy,
     ) -> Result<(), StoreError> {
         let forget_before = now - policy.trust_secs();
+        let trust = policy.trusted_station_days > 0;
+        let reset = gate == Gate::User;
         self.run(async |conn: &mut Conn| {
-            let tx = conn.client.transaction().await?;
-            // Serialises the user's logins, as the other statements of `sql` do.
-            tx.query_opt(sql::LOCK_USER, &[&name]).await?;
-            if policy.trusted_station_days > 0 {
-                tx.execute(TRUST, &[&name, &station, &now]).await?;
-            }
-            tx.execute(FORGET, &[&name, &forget_before]).await?;
-            if gate == Gate::User {
-                tx.execute(RESET_USER, &[&name]).await?;
-            }
-            tx.commit().await?;
+            let statement = conn.statement(TRUST).await?;
+            conn.client
+                .query_one(
+                    &statement,
+                    &[&name, &station, &now, &forget_before, &trust, &reset],
+                )
+                .await?;
             Ok(())
         })
     }

@@ -133,7 +133,20 @@ pub(crate) fn a_station_the_user_logged_in_from_has_its_own_gate(backend: &dyn B
         claim(&*store, "id:home", 1_300 + 86_400),
         Claim::Granted(Gate::User)
     );
-    // With trusted_station_days = 0 no station is trusted.
+    // A login forgets the stations whose trust ran out, and keeps the one it trusts.
+    store
+        .trust_station("tess", "id:work", Gate::User, 1_301 + 86_400, POLICY)
+        .unwrap();
+    assert_eq!(
+        backend.count_rows("stations"),
+        1,
+        "home forgotten, work kept"
+    );
+    assert_eq!(
+        claim(&*store, "id:work", 1_302 + 86_400),
+        Claim::Granted(Gate::Station)
+    );
+    // With trusted_station_days = 0 no station is trusted, and none is kept.
     let untrusting = LockoutPolicy {
         trusted_station_days: 0,
         ..POLICY
@@ -141,6 +154,7 @@ pub(crate) fn a_station_the_user_logged_in_from_has_its_own_gate(backend: &dyn B
     store
         .trust_station("tess", "id:home", Gate::Station, 200_000, untrusting)
         .unwrap();
+    assert_eq!(backend.count_rows("stations"), 0);
     assert_eq!(
         store
             .claim_guess("tess", "id:home", 200_000, untrusting)
