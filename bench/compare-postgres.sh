@@ -83,7 +83,7 @@ say "starting PostgreSQL ($PGBIN) on 127.0.0.1:$PG_PORT"
 as_pg "$PGBIN/initdb" -D "$PGDATA" --auth=trust --username=postgres >"$WORK/initdb.log" 2>&1
 as_pg "$PGBIN/postgres" -D "$PGDATA" -p "$PG_PORT" -k "$PGDATA" -c listen_addresses=127.0.0.1 \
     -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all \
-    -c max_connections=100 >"$WORK/postgres.log" 2>&1 &
+    -c max_connections=100 ${PG_OPTS:-} >"$WORK/postgres.log" 2>&1 &
 psql_pg() { "$PGBIN/psql" -X -q -t -A -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "${DB:-radotp}" -v ON_ERROR_STOP=1 -c "$1"; }
 for _ in $(seq 1 50); do
     DB=postgres psql_pg "SELECT 1" >/dev/null 2>&1 && break

@@ -2,10 +2,27 @@
 //! (`sqlite/throttle.rs`). Each charge is one conditional `UPDATE`: under READ COMMITTED a
 //! racing node's charge is seen before the condition is checked again, so a burst from any
 //! number of nodes gets no more judgements than the gate allows.
+//!
+//! As on SQLite (`sqlite::store_impl::relaxed`), the throttle's bookkeeping — charges, refunds,
+//! a station's trust — commits without waiting for the disk: each of these statements sets
+//! `synchronous_commit = off` for its own transaction (`relaxed!`). The commit is in the WAL
+//! before the statement returns, and a later durable commit (a used code, a failure, a lock)
+//! flushes it too; a crash of the database server can lose the last relaxed ones — a few wrong
+//! passwords forgotten — never a used code. It saves an fsync per statement, three per accept.
 
 use super::PostgresStore;
 use super::pool::Conn;
 use crate::store::{Claim, Gate, LockoutPolicy, StoreError, THROTTLE_MEMORY_SECS};
+
+/// A condition that is always true and makes the statement's own transaction commit without
+/// waiting for the disk: `set_config(…, true)` lasts until the end of the transaction, and a
+/// single statement is its own transaction, committed after it ran. In every row's condition,
+/// so it is evaluated whenever a row changes (an unchanged row writes nothing to wait for).
+macro_rules! relaxed {
+    () => {
+        "pg_catalog.set_config('synchronous_commit', 'off', true) = 'off'"
+    };
+}
 
 /// `$2` now, `$3` max_failures, `$4` base_secs, `$5` max_secs, `$6` memory.
 macro_rules! charge {
@@ -21,7 +38,9 @@ macro_rules! charge {
             " AND (guessed_at IS NULL OR guessed_at <= $2::bigint - $6::bigint
                    OR guesses < $3::bigint
                    OR $2::bigint >= guessed_at + LEAST($4::bigint * (1::bigint
-                        << LEAST(GREATEST(guesses - $3::bigint, 0), 20)::integer), $5::bigint))"
+                        << LEAST(GREATEST(guesses - $3::bigint, 0), 20)::integer), $5::bigint))
+               AND ",
+            relaxed!()
         )
     };
 }
@@ -40,18 +59,26 @@ const COUNT_USER: &str = "SELECT guesses, guessed_at FROM users WHERE name = $1"
 const COUNT_STATION: &str = "SELECT guesses, guessed_at FROM stations
      WHERE user_id = (SELECT id FROM users WHERE name = $1) AND station = $2";
 
-pub(super) const REFUND_USER: &str =
-    "UPDATE users SET guesses = GREATEST(guesses - 1, 0) WHERE name = $1";
-pub(super) const REFUND_STATION: &str = "UPDATE stations SET guesses = GREATEST(guesses - 1, 0)
-     WHERE user_id = (SELECT id FROM users WHERE name = $1) AND station = $2";
+pub(super) const REFUND_USER: &str = concat!(
+    "UPDATE users SET guesses = GREATEST(guesses - 1, 0) WHERE name = $1 AND ",
+    relaxed!()
+);
+pub(super) const REFUND_STATION: &str = concat!(
+    "UPDATE stations SET guesses = GREATEST(guesses - 1, 0)
+     WHERE user_id = (SELECT id FROM users WHERE name = $1) AND station = $2 AND ",
+    relaxed!()
+);
 
 /// What a login leaves behind, in one statement (one round trip): the user's row locked (it
 /// serialises the user's logins, as the other statements of `sql` do); the station trusted
 /// when `$5` (trusted_station_days > 0); stations last trusted at or before `$4` forgotten
 /// (never the one trusted now, which the same statement cannot both write and delete); the
 /// user's own gate reset when `$6` (the login passed it). `$1` name, `$2` station, `$3` now.
-const TRUST: &str = "WITH target AS (
-         SELECT id FROM users WHERE name = $1 FOR UPDATE
+const TRUST: &str = concat!(
+    "WITH target AS (
+         SELECT id FROM users WHERE name = $1 AND ",
+    relaxed!(),
+    " FOR UPDATE
      ), trusted AS (
          INSERT INTO stations (user_id, station, trusted_at, guesses)
          SELECT id, $2, $3, 0 FROM target WHERE $5::boolean
@@ -65,7 +92,8 @@ const TRUST: &str = "WITH target AS (
          UPDATE users SET guesses = 0, guessed_at = NULL
          WHERE id = (SELECT id FROM target) AND $6::boolean
      )
-     SELECT count(*) FROM target";
+     SELECT count(*) FROM target"
+);
 
 impl PostgresStore {
     pub(super) fn claim(
