@@ -26,7 +26,7 @@
 #
 # Usage: bench/compare-postgres.sh            (as root, or with sudo for apt-get)
 # Knobs (environment): PARALLEL=16 USERS=60000 BENCH_TIME=10s ROUNDS=2 RACES=50 OVERLOAD=30s
-#   PG_PORT=15499 PORT_A=18151 PORT_B=18152 PORT_S=18153 RO_WORKERS=0 (0: radotp's default)
+#   PG_OPTS="-c synchronous_commit=off" (server settings, to try) PG_PORT=15499 PORT_A=18151 PORT_B=18152 PORT_S=18153 RO_WORKERS=0 (0: radotp's default)
 #   RADOTP=path/to/radotp KEEP=1
 # Each bench user logs in once a TOTP step: USERS must exceed what the runs of a step answer.
 
@@ -81,9 +81,10 @@ mkdir -p "$PGDATA"
 [ "$(id -u)" -ne 0 ] || chown postgres "$PGDATA"
 say "starting PostgreSQL ($PGBIN) on 127.0.0.1:$PG_PORT"
 as_pg "$PGBIN/initdb" -D "$PGDATA" --auth=trust --username=postgres >"$WORK/initdb.log" 2>&1
+read -r -a pg_opts <<<"${PG_OPTS:-}"
 as_pg "$PGBIN/postgres" -D "$PGDATA" -p "$PG_PORT" -k "$PGDATA" -c listen_addresses=127.0.0.1 \
     -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all \
-    -c max_connections=100 ${PG_OPTS:-} >"$WORK/postgres.log" 2>&1 &
+    -c max_connections=100 "${pg_opts[@]}" >"$WORK/postgres.log" 2>&1 &
 psql_pg() { "$PGBIN/psql" -X -q -t -A -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "${DB:-radotp}" -v ON_ERROR_STOP=1 -c "$1"; }
 for _ in $(seq 1 50); do
     DB=postgres psql_pg "SELECT 1" >/dev/null 2>&1 && break
@@ -309,7 +310,7 @@ awk -v rows="$(printf '%s\n' "${ROWS[@]}")" 'BEGIN {
 echo "raced codes during the two-node runs: $RACED_ONE of $RACED rounds got exactly one Accept"
 echo
 echo "statements of a PostgreSQL accept (calls per accept, the statement's start):"
-printf '  %s\n' "$STATEMENTS"
+echo "  ${STATEMENTS//$'\n'/$'\n'  }"
 echo
 awk -v sent="$(field sent "$OVER")" -v acc="$(field accept "$OVER")" -v d="$OVERLOAD" \
     -v p50="$(grep -o '"p50":[0-9.]*' <<<"$OVER" | head -1 | cut -d: -f2)" \

@@ -45,15 +45,28 @@ macro_rules! charge {
     };
 }
 
-const CHARGE_USER: &str = charge!("users", "name = $1");
-const CHARGE_STATION: &str = charge!(
-    "stations",
-    "user_id = (SELECT id FROM users WHERE name = $1) AND station = $7"
+/// Which gate judges the guess, and its charge, in one statement (one round trip): the
+/// station's own gate when `$8` (trusted_station_days > 0) and the station was trusted after
+/// `$9`, else the user's. Returns (station gate?, charged?). `$7` station.
+const CLAIM: &str = concat!(
+    "WITH gate AS (
+         SELECT $8::boolean AND EXISTS (SELECT 1 FROM stations
+             WHERE user_id = (SELECT id FROM users WHERE name = $1) AND station = $7
+               AND trusted_at > $9::bigint) AS station
+     ), by_user AS (",
+    charge!("users", "name = $1 AND NOT (SELECT station FROM gate)"),
+    " RETURNING 1
+     ), by_station AS (",
+    charge!(
+        "stations",
+        "user_id = (SELECT id FROM users WHERE name = $1) AND station = $7
+         AND (SELECT station FROM gate)"
+    ),
+    " RETURNING 1
+     )
+     SELECT (SELECT station FROM gate),
+            EXISTS (SELECT 1 FROM by_user) OR EXISTS (SELECT 1 FROM by_station)"
 );
-
-const TRUSTED: &str = "SELECT EXISTS (SELECT 1 FROM stations
-     WHERE user_id = (SELECT id FROM users WHERE name = $1) AND station = $2
-       AND trusted_at > $3)";
 
 const COUNT_USER: &str = "SELECT guesses, guessed_at FROM users WHERE name = $1";
 const COUNT_STATION: &str = "SELECT guesses, guessed_at FROM stations
@@ -105,24 +118,10 @@ impl PostgresStore {
     ) -> Result<Claim, StoreError> {
         let max = i64::from(policy.max_failures);
         let since = now - policy.trust_secs();
+        let trusting = policy.trusted_station_days > 0;
         self.run(async |conn: &mut Conn| {
-            let trusted_statement = conn.statement(TRUSTED).await?;
-            let trusted: bool = conn
-                .client
-                .query_one(&trusted_statement, &[&name, &station, &since])
-                .await?
-                .get(0);
-            let gate = if trusted && policy.trusted_station_days > 0 {
-                Gate::Station
-            } else {
-                Gate::User
-            };
-            let (charge, count) = match gate {
-                Gate::User => (CHARGE_USER, COUNT_USER),
-                Gate::Station => (CHARGE_STATION, COUNT_STATION),
-            };
-            let charge = conn.statement(charge).await?;
-            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] = [
+            let claim = conn.statement(CLAIM).await?;
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 9] = [
                 &name,
                 &now,
                 &max,
@@ -130,12 +129,21 @@ impl PostgresStore {
                 &policy.max_secs,
                 &THROTTLE_MEMORY_SECS,
                 &station,
+                &trusting,
+                &since,
             ];
-            let charged = match gate {
-                Gate::User => conn.client.execute(&charge, &params[..6]).await?,
-                Gate::Station => conn.client.execute(&charge, &params).await?,
+            let row = conn.client.query_one(&claim, &params).await?;
+            let (by_station, charged): (bool, bool) = (row.get(0), row.get(1));
+            let gate = if by_station {
+                Gate::Station
+            } else {
+                Gate::User
             };
-            if charged == 1 {
+            let count = match gate {
+                Gate::User => COUNT_USER,
+                Gate::Station => COUNT_STATION,
+            };
+            if charged {
                 return Ok(Claim::Granted(gate));
             }
             let count = conn.statement(count).await?;
