@@ -26,7 +26,8 @@
 #
 # Usage: bench/compare-postgres.sh            (as root, or with sudo for apt-get)
 # Knobs (environment): PARALLEL=16 USERS=60000 BENCH_TIME=10s ROUNDS=2 RACES=50 OVERLOAD=30s
-#   PG_OPTS="-c synchronous_commit=off" (server settings, to try) PG_PORT=15499 PORT_A=18151 PORT_B=18152 PORT_S=18153 RO_WORKERS=0 (0: radotp's default)
+#   PG_OPTS="-c synchronous_commit=off" (server settings, to try) BENCH_ARGS="--threads 2"
+#   PG_PORT=15499 PORT_A=18151 PORT_B=18152 PORT_S=18153 RO_WORKERS=0 (0: radotp's default)
 #   RADOTP=path/to/radotp KEEP=1
 # Each bench user logs in once a TOTP step: USERS must exceed what the runs of a step answer.
 
@@ -175,11 +176,12 @@ field() { grep -o "\"$1\":[0-9.]*" <<<"$2" | head -1 | cut -d: -f2 || true; }
 bench_run() { # CONFIG CONCURRENCY PORT… → radotp bench's JSON (several ports: one generator
     # spreading the load over those nodes)
     local config=$1 concurrency=$2 port
-    local -a servers=()
+    local -a servers=() extra=()
     shift 2
     for port in "$@"; do servers+=(--server "127.0.0.1:$port"); done
+    read -r -a extra <<<"${BENCH_ARGS:-}"
     timeout "$LIMIT" "$RADOTP" --config "$config" bench "${servers[@]}" --scenario accept \
-        --concurrency "$concurrency" --duration "$BENCH_TIME" --timeout 10s --json \
+        --concurrency "$concurrency" --duration "$BENCH_TIME" --timeout 10s --json "${extra[@]}" \
         2>>"$WORK/bench.err" || true
 }
 
@@ -317,9 +319,9 @@ awk -v sent="$(field sent "$OVER")" -v acc="$(field accept "$OVER")" -v d="$OVER
     -v p99="$(grep -o '"p99":[0-9.]*' <<<"$OVER" | head -1 | cut -d: -f2)" \
     -v lost="$(field lost "$OVER")" -v cap="$capacity" -v over="$over" -v ro=$((r1 - r0)) \
     -v hz="$TICK" -v rss="$RSS" 'BEGIN {
-    secs = d + 0
+    secs = d + 0 # the seconds of sending
     printf "overload on PostgreSQL, %d accepts/s for %s (3 × %d): sent %d, accepted within 3 s %d, no answer %d,\n", \
         over, d, cap, sent, acc, lost
-    printf "  %.1f useful accepts/s = %.0f %% of the closed-loop rate; p50 %s ms, p99 %s ms; radotp CPU %.1f s; RSS %s MiB\n", \
+    printf "  %.1f useful accepts per second of sending = %.0f %% of the closed-loop rate; p50 %s ms, p99 %s ms; radotp CPU %.1f s; RSS %s MiB\n", \
         acc / secs, 100 * acc / secs / cap, p50, p99, ro / hz, rss
 }'

@@ -16,7 +16,9 @@
 //!   a verdict against the store (`authenticator`); TOTP, hashes, generated codes.
 //! - [`store`]: users and replay state behind the [`store::Store`] trait: SQLite (embedded
 //!   default) or PostgreSQL (several nodes), one row mapping, the key file, and the storage
-//!   checks `check-config` and `serve` share.
+//!   checks `check-config` and `serve` share. Its API is blocking and safe on every thread
+//!   (the PostgreSQL pool and the directory wait for their own I/O runtime, `io_runtime`);
+//!   async code calls it through [`store::call`].
 //! - [`config`]: the TOML file parsed once, section by section, into the types below.
 //! - [`directory`], [`upstream`], [`failover`]: the LDAP directory and the upstream RADIUS
 //!   servers that check passwords radotp does not store, and the failover they share.
