@@ -3,26 +3,13 @@
 
 mod common;
 
-use std::process::Output;
-
 use common::*;
 use serde_json::Value;
 
 /// Run `radotp bench ARGS…` against `server`; the exit code and the one JSON document.
 fn bench(server: &Server, args: &[&str]) -> (Option<i32>, Value) {
     let out = server.cli(&[&["bench"], args].concat(), "");
-    (out.status.code(), json(&out))
-}
-
-/// Standard output as exactly one JSON document.
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not one JSON document ({e}):\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    (out.status.code(), json_document(&out))
 }
 
 #[test]
@@ -111,7 +98,7 @@ fn bench_users_log_in_once_each_and_wrong_codes_are_rejected() {
     let (code, removed) = bench(&server, &["--remove-users", "--json"]);
     assert_eq!(code, Some(0), "{removed}");
     assert_eq!(removed["removed"], 50, "{removed}");
-    let list = json(&server.cli(&["user", "list", "--json"], ""));
+    let list = json_document(&server.cli(&["user", "list", "--json"], ""));
     assert_eq!(list.as_array().map(Vec::len), Some(0), "{list}");
 }
 
@@ -168,7 +155,7 @@ fn a_wrong_shared_secret_gets_no_answer_and_exit_3() {
         "",
     );
     assert_eq!(out.status.code(), Some(3));
-    let report = json(&out);
+    let report = json_document(&out);
     assert_eq!(
         (report["sent"].as_u64(), report["lost"].as_u64()),
         (Some(3), Some(3))

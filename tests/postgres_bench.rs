@@ -8,21 +8,10 @@ mod common;
 mod postgres_support;
 
 use std::path::PathBuf;
-use std::process::Output;
 
 use common::*;
 use postgres_support::*;
 use serde_json::Value;
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not one JSON document ({e}):\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
 
 /// `radotp bench ARGS… --json` against `server`'s own port, with its configuration.
 fn bench(server: &Server, args: &[&str]) -> (Option<i32>, Value) {
@@ -35,7 +24,7 @@ fn bench(server: &Server, args: &[&str]) -> (Option<i32>, Value) {
         .concat(),
         "",
     );
-    (out.status.code(), json(&out))
+    (out.status.code(), json_document(&out))
 }
 
 /// Where the bench users of `db` are recorded: beside the key file, named after the database.
@@ -60,7 +49,7 @@ fn every_scenario_runs_on_postgresql() {
     let server = Server::with(node_conf(Conf::default(), &db, &key));
 
     let out = server.cli(&["bench", "--setup-users", "60", "--json"], "");
-    let created = json(&out);
+    let created = json_document(&out);
     assert_eq!(out.status.code(), Some(0), "{created}");
     assert_eq!(created["created"], 60, "{created}");
     let file = record(&db, &key);
@@ -90,11 +79,11 @@ fn every_scenario_runs_on_postgresql() {
     assert_eq!(report["answered"], 50, "{report}");
 
     let out = server.cli(&["bench", "--remove-users", "--json"], "");
-    let removed = json(&out);
+    let removed = json_document(&out);
     assert_eq!(out.status.code(), Some(0), "{removed}");
     assert_eq!(removed["removed"], 60, "{removed}");
     assert!(!file.exists(), "the record goes with the users");
-    let list = json(&server.cli(&["user", "list", "--json"], ""));
+    let list = json_document(&server.cli(&["user", "list", "--json"], ""));
     assert_eq!(list.as_array().map(Vec::len), Some(0), "{list}");
 }
 
@@ -104,7 +93,7 @@ fn a_generator_that_cannot_read_the_database_fails_and_says_why() {
     let key = SharedKey::new();
     let server = Server::with(node_conf(Conf::default(), &db, &key));
     let out = server.cli(&["bench", "--setup-users", "10", "--json"], "");
-    assert_eq!(out.status.code(), Some(0), "{}", json(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", json_document(&out));
     // The generator reads each user's state before its first login; now it cannot.
     db.execute("REVOKE SELECT ON users FROM CURRENT_USER;")
         .unwrap();
@@ -145,7 +134,7 @@ fn one_generator_spreads_its_load_over_two_nodes() {
     let key = SharedKey::new();
     let (a, b) = two_nodes(Conf::default(), &db, &key);
     let out = a.cli(&["bench", "--setup-users", "40", "--json"], "");
-    assert_eq!(out.status.code(), Some(0), "{}", json(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", json_document(&out));
     let (addr_a, addr_b) = (a.addr().to_string(), b.addr().to_string());
     let out = a.cli(
         &[
@@ -164,7 +153,7 @@ fn one_generator_spreads_its_load_over_two_nodes() {
         ],
         "",
     );
-    let report = json(&out);
+    let report = json_document(&out);
     assert_eq!(out.status.code(), Some(0), "{report}");
     // Each user once, each accepted once: the two nodes share one database.
     assert_eq!(report["answers"]["accept"], 40, "{report}");

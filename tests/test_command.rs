@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use radotp_server::protocol::reply::{self as signing, RequestHeader};
-use serde_json::Value;
 
 const PASSWORD: &str = "correct horse";
 
@@ -39,17 +38,6 @@ fn assert_exit(out: &Output, code: i32) {
         stdout(out),
         stderr(out)
     );
-}
-
-/// The whole of stdout must be exactly one JSON document.
-fn json_doc(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not one JSON document ({e}):\n{}\nstderr:\n{}",
-            stdout(out),
-            stderr(out)
-        )
-    })
 }
 
 /// A server with user alice; returns it and her TOTP secret.
@@ -175,7 +163,7 @@ fn json_is_one_document_with_every_attribute() {
         &format!("{PASSWORD}\n"),
     );
     assert_exit(&out, 0);
-    let doc = json_doc(&out);
+    let doc = json_document(&out);
     assert_eq!(doc["server"], addr.as_str());
     assert_eq!(doc["request"], "Access-Request");
     assert_eq!(doc["code"], "Access-Accept");
@@ -248,7 +236,7 @@ fn a_timeout_in_json_names_the_error() {
         "",
     );
     assert_exit(&out, 3);
-    let doc = json_doc(&out);
+    let doc = json_document(&out);
     assert_eq!(doc["error"], "timeout");
     assert_eq!(doc["attempts"], 1);
     assert_eq!(doc["timeout_ms"], 200);
@@ -399,7 +387,7 @@ fn forged_and_broken_replies_are_ignored_and_named() {
     for (kind, forge) in cases {
         let out = against_fake(move |request| vec![forge(request)]);
         assert_exit(&out, 3);
-        let doc = json_doc(&out);
+        let doc = json_document(&out);
         assert_eq!(doc["error"], kind, "{doc}");
         assert_eq!(doc["ignored"][0]["reason"], kind, "{doc}");
         assert!(
@@ -413,7 +401,7 @@ fn forged_and_broken_replies_are_ignored_and_named() {
         vec![accept(request, b"not-the-secret"), accept(request, secret)]
     });
     assert_exit(&out, 0);
-    let doc = json_doc(&out);
+    let doc = json_document(&out);
     assert_eq!(doc["code"], "Access-Accept");
     assert_eq!(doc["ignored"][0]["reason"], "bad_response_authenticator");
     let reply_message = &doc["attributes"][1];
@@ -571,7 +559,7 @@ fn a_closed_port_exits_3_at_once_with_port_unreachable() {
     let took = started.elapsed();
     assert_exit(&out, 3);
     assert!(took < Duration::from_secs(2), "took {took:?}");
-    let doc = json_doc(&out);
+    let doc = json_document(&out);
     assert_eq!(doc["error"], "port_unreachable", "{doc}");
     assert_eq!(doc["attempts"], 1, "{doc}");
     let message = doc["message"].as_str().unwrap_or_default();

@@ -568,6 +568,18 @@ impl Drop for Server {
     }
 }
 
+/// The whole of a command's standard output as exactly one JSON document (the test fails,
+/// showing stdout and stderr, when it is not).
+pub fn json_document(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
 pub fn json_lines(text: &str) -> Vec<Value> {
     text.lines()
         .filter_map(|l| serde_json::from_str(l).ok())
