@@ -265,6 +265,14 @@ impl Authenticator {
             return Ok(decision);
         };
         let name = &user.name;
+        // A guess given back for the gate that the login's trust resets anyway: the reset
+        // makes the refund moot, so it is held back (a statement less per accept) and made
+        // only if the login does not get as far as a written trust.
+        let reset = verdict.effects.iter().find_map(|effect| match effect {
+            Effect::Trust { reset: Some(gate) } => Some(*gate),
+            _ => None,
+        });
+        let mut held_back = None;
         for effect in &verdict.effects {
             match effect {
                 Effect::Consume(consume) => match self.consume(name, consume, now)? {
@@ -272,6 +280,9 @@ impl Authenticator {
                         decision.consequences.recovery_left = recovery_left;
                     }
                     Committed::Lost => {
+                        if let Some(gate) = held_back.take() {
+                            self.store.refund_guess(name, request.station, gate)?;
+                        }
                         // Locked meanwhile, or a replay: the user as the store has it now says.
                         let again = self.store.find_user(name)?;
                         let now_u = u64::try_from(now).unwrap_or(0);
@@ -284,6 +295,7 @@ impl Authenticator {
                         self.store.record_failure(name, now, self.policy.lockout)?;
                 }
                 Effect::CountCodeAttempt => self.store.count_code_attempt(name, now)?,
+                Effect::Refund(gate) if reset == Some(*gate) => held_back = Some(*gate),
                 Effect::Refund(gate) => self.store.refund_guess(name, request.station, *gate)?,
                 Effect::Trust { reset } => {
                     // Bookkeeping after the Accept is committed: if it cannot be written, the
@@ -295,6 +307,13 @@ impl Authenticator {
                             .trust_station(name, request.station, gate, now, lockout)
                     {
                         tracing::warn!(user = %name, error = %e, "cannot record the station of a login");
+                        if let Some(gate) = held_back.take()
+                            && let Err(e) = self.store.refund_guess(name, request.station, gate)
+                        {
+                            tracing::warn!(user = %name, error = %e, "cannot give back the guess of a login");
+                        }
+                    } else {
+                        held_back = None;
                     }
                 }
                 Effect::IssueCode { digits } => self.issue(user, *digits, now, &mut decision)?,

@@ -557,9 +557,10 @@ fn a_commit_that_loses_its_race_is_a_replay() {
     // Another node uses the step between this node's read and its commit.
     let input = SecretBytes::from(format!("hunter2{code}").as_bytes());
     let step = otp::step_at(NOW, 30);
-    let racing = RacingStore {
+    let racing = FaultyStore {
         inner: Arc::clone(&s.store) as Arc<dyn Store>,
-        step,
+        lose_step: Some(step),
+        trust_fails: false,
     };
     let policy = Policy {
         window: 1,
@@ -571,7 +572,34 @@ fn a_commit_that_loses_its_race_is_a_replay() {
     let auth = Authenticator::new(Arc::new(racing), Arc::new(LocalHashes::new(dummy)), policy);
     let decision = decide(&auth, &request("alice", &input, Mode::Append, None), NOW);
     assert_eq!(said(&decision), reject(HELD_USED));
-    assert_eq!(s.store.find_user("alice").unwrap().unwrap().failures, 1);
+    let user = s.store.find_user("alice").unwrap().unwrap();
+    assert_eq!(user.failures, 1);
+    // The password was right: its guess is given back, though no trust was written to reset
+    // the gate (an accept leaves that to the trust).
+    assert_eq!(user.guesses, 0);
+}
+
+#[test]
+fn a_login_whose_trust_cannot_be_written_still_gives_its_guess_back() {
+    let s = setup(false);
+    let code = code_at(&s.seed.secret, s.seed.params, NOW);
+    let input = SecretBytes::from(format!("hunter2{code}").as_bytes());
+    let faulty = FaultyStore {
+        inner: Arc::clone(&s.store) as Arc<dyn Store>,
+        lose_step: None,
+        trust_fails: true,
+    };
+    let policy = Policy {
+        window: 1,
+        send_limits: None,
+        lockout: RELAXED,
+        authorization: Arc::default(),
+    };
+    let dummy = DummyHash::new(password::TEST_COST).unwrap();
+    let auth = Authenticator::new(Arc::new(faulty), Arc::new(LocalHashes::new(dummy)), policy);
+    let decision = decide(&auth, &request("alice", &input, Mode::Append, None), NOW);
+    assert_eq!(decision.outcome, Outcome::Accept, "the login stands");
+    assert_eq!(s.store.find_user("alice").unwrap().unwrap().guesses, 0);
 }
 
 #[test]
@@ -605,23 +633,17 @@ fn a_password_source_that_cannot_answer_fails_the_request() {
     );
 }
 
-/// A store whose TOTP commit always finds `step` used already, as when another node wins.
-struct RacingStore {
+/// A store that fails where told: its TOTP commit always finds `lose_step` used already, as
+/// when another node wins; its station trust cannot be written.
+struct FaultyStore {
     inner: Arc<dyn Store>,
-    step: u64,
+    lose_step: Option<u64>,
+    trust_fails: bool,
 }
 
-impl std::fmt::Debug for RacingStore {
+impl std::fmt::Debug for FaultyStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RacingStore")
-    }
-}
-
-impl RacingStore {
-    fn lose(&self, name: &str, now: i64) -> Result<bool, StoreError> {
-        // The other node's commit.
-        self.inner.consume_totp_step(name, self.step, 0, now)?;
-        Ok(false)
+        f.write_str("FaultyStore")
     }
 }
 
@@ -633,9 +655,35 @@ macro_rules! delegate {
     };
 }
 
-impl Store for RacingStore {
-    fn consume_totp_step(&self, name: &str, _: u64, _: i64, now: i64) -> Result<bool, StoreError> {
-        self.lose(name, now)
+impl Store for FaultyStore {
+    fn consume_totp_step(
+        &self,
+        name: &str,
+        step: u64,
+        drift: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        match self.lose_step {
+            Some(taken) => {
+                // The other node's commit.
+                self.inner.consume_totp_step(name, taken, 0, now)?;
+                Ok(false)
+            }
+            None => self.inner.consume_totp_step(name, step, drift, now),
+        }
+    }
+    fn trust_station(
+        &self,
+        name: &str,
+        station: &str,
+        gate: Gate,
+        now: i64,
+        policy: LockoutPolicy,
+    ) -> Result<(), StoreError> {
+        match self.trust_fails {
+            true => Err(StoreError::Database("the disk is full".into())),
+            false => self.inner.trust_station(name, station, gate, now, policy),
+        }
     }
     delegate! {
         find_user(name: &str) -> Option<UserRecord>;
@@ -665,6 +713,5 @@ impl Store for RacingStore {
         probe(now: i64) -> ();
         claim_guess(name: &str, station: &str, now: i64, policy: LockoutPolicy) -> Claim;
         refund_guess(name: &str, station: &str, gate: Gate) -> ();
-        trust_station(name: &str, station: &str, gate: Gate, now: i64, policy: LockoutPolicy) -> ();
     }
 }
