@@ -9,7 +9,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::password::{self, DummyHash};
+use super::password::{self, DummyHash, HashSlots};
 use crate::dictionary::EncodedAttribute;
 use crate::directory::{Directory, Verified};
 use crate::store::{PasswordSource, Relay, UserRecord};
@@ -102,16 +102,34 @@ pub trait PasswordCheck: Send + Sync + fmt::Debug {
 #[derive(Debug, Clone)]
 pub struct LocalHashes {
     dummy: DummyHash,
+    /// Verifications at once, when limited (the server); else each thread hashes in its own
+    /// memory.
+    slots: Option<Arc<HashSlots>>,
 }
 
 impl LocalHashes {
     /// `dummy` is a hash at the configured cost that unknown users are checked against.
     pub fn new(dummy: DummyHash) -> Self {
-        Self { dummy }
+        Self { dummy, slots: None }
+    }
+
+    /// Every verification takes one of `slots`.
+    pub fn in_slots(self, slots: Arc<HashSlots>) -> Self {
+        Self {
+            slots: Some(slots),
+            ..self
+        }
+    }
+
+    fn hash<R>(&self, hash: impl FnOnce() -> R) -> R {
+        match &self.slots {
+            Some(slots) => slots.run(hash),
+            None => hash(),
+        }
     }
 
     fn verify(&self, user: &UserRecord, password: &[u8]) -> Checked {
-        match password::verify(password, &user.password_hash) {
+        match self.hash(|| password::verify(password, &user.password_hash)) {
             Ok(true) => Checked::Right,
             Ok(false) => Checked::Wrong,
             Err(_) => Checked::Unusable,
@@ -119,7 +137,7 @@ impl LocalHashes {
     }
 
     fn dummy(&self, password: &[u8]) -> Checked {
-        self.dummy.verify(password);
+        self.hash(|| self.dummy.verify(password));
         Checked::Wrong
     }
 }

@@ -124,7 +124,8 @@ pub fn validate(phc: &str) -> Result<(), HashError> {
 /// and reused, not from a fresh allocation per verification: with the allocator's own reuse,
 /// freed 19 MiB blocks fragmented the heap and resident memory climbed past 300 MiB under load,
 /// while handing them back to the system each time halved the verification rate (every hash
-/// faulted its pages in again). Kept this way, memory is one buffer per worker thread.
+/// faulted its pages in again). Kept this way, memory is one buffer per thread, and in the
+/// server one per `HashSlots` slot (handed from thread to thread).
 pub fn verify(password: &[u8], phc: &str) -> Result<bool, HashError> {
     let (parsed, params) = parse(phc)?;
     let argon2_error = |e: argon2::Error| HashError::Argon2(e.to_string());
@@ -158,19 +159,77 @@ thread_local! {
     static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Give the calling thread the argon2 memory for hashes of `cost` now, pages touched, rather
-/// than on its first verification: a worker's footprint is then fixed from the start and does
-/// not grow under load. Returns the bytes set aside for that cost (0 if `cost` is above what a
-/// thread keeps, or invalid).
-pub fn reserve_memory(cost: PasswordCost) -> usize {
-    match kept_blocks(cost) {
-        0 => 0,
-        blocks => with_memory(blocks, |memory| size_of_val(memory)),
+/// A limit on verifications at once, each with argon2 memory kept from the start: a thread
+/// takes a slot for the length of one hash (waiting while all are taken) and hands it on. The
+/// server runs more threads than slots, so the store and directory round trips of some
+/// requests overlap the hashing of others, while the cores never hash more at once than there
+/// are slots, and the memory stays one buffer per slot.
+pub struct HashSlots {
+    free: std::sync::Mutex<Vec<Vec<Block>>>,
+    returned: std::sync::Condvar,
+}
+
+impl std::fmt::Debug for HashSlots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HashSlots").finish_non_exhaustive()
     }
 }
 
-/// The bytes of argon2 memory `reserve_memory(cost)` sets aside in each thread, without doing
-/// it (for the start-up log).
+impl HashSlots {
+    /// `slots` (at least one); their memory grows on first use, or at once by `reserve`.
+    pub fn new(slots: usize) -> Self {
+        Self {
+            free: std::sync::Mutex::new(vec![Vec::new(); slots.max(1)]),
+            returned: std::sync::Condvar::new(),
+        }
+    }
+
+    /// Set the memory for hashes of `cost` aside in every free slot now, pages touched, so the
+    /// footprint is fixed from the start (nothing for a cost above what is kept: such hashes
+    /// get a buffer of their own). Returns the bytes set aside per slot.
+    pub fn reserve(&self, cost: PasswordCost) -> usize {
+        let blocks = kept_blocks(cost);
+        for memory in self.free().iter_mut() {
+            if memory.len() < blocks {
+                memory.resize(blocks, Block::default());
+            }
+        }
+        blocks * size_of::<Block>()
+    }
+
+    /// Run `hash` (password verifications) in a slot: it waits while every slot is taken, and
+    /// the slot's memory is this thread's argon2 memory meanwhile.
+    pub fn run<R>(&self, hash: impl FnOnce() -> R) -> R {
+        let mut free = self.free();
+        let memory = loop {
+            match free.pop() {
+                Some(memory) => break memory,
+                None => free = self.returned.wait(free).unwrap_or_else(|p| p.into_inner()),
+            }
+        };
+        drop(free);
+        /// The slot, taken: its memory is the thread's until the guard goes, also when the
+        /// hash panics, and then goes back to the slot.
+        struct Taken<'a>(&'a HashSlots);
+        impl Drop for Taken<'_> {
+            fn drop(&mut self) {
+                let memory = MEMORY.with_borrow_mut(std::mem::take);
+                self.0.free().push(memory);
+                self.0.returned.notify_one();
+            }
+        }
+        MEMORY.with_borrow_mut(|kept| *kept = memory);
+        let _taken = Taken(self);
+        hash()
+    }
+
+    fn free(&self) -> std::sync::MutexGuard<'_, Vec<Vec<Block>>> {
+        self.free.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The bytes of argon2 memory `HashSlots::reserve(cost)` sets aside in each slot, without
+/// doing it (for the start-up log).
 pub fn reserved_bytes(cost: PasswordCost) -> usize {
     kept_blocks(cost) * size_of::<Block>()
 }
@@ -282,22 +341,69 @@ mod tests {
     }
 
     #[test]
+    fn slots_bound_the_hashes_at_once_and_lend_their_memory() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let cost = PasswordCost {
+            memory_kib: 256,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let slots = HashSlots::new(2);
+        assert_eq!(slots.reserve(cost), 256 * 1024);
+        let phc = hash(cost, b"pw").unwrap();
+        let (inside, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    for _ in 0..3 {
+                        slots.run(|| {
+                            let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                            most.fetch_max(now, Ordering::SeqCst);
+                            // The slot's memory is this thread's while it hashes …
+                            MEMORY.with_borrow(|memory| assert_eq!(memory.len(), 256));
+                            assert_eq!(verify(b"pw", &phc), Ok(true));
+                            std::thread::sleep(std::time::Duration::from_millis(5));
+                            inside.fetch_sub(1, Ordering::SeqCst);
+                        });
+                        // … and goes back with the slot.
+                        MEMORY.with_borrow(|memory| assert!(memory.is_empty()));
+                    }
+                });
+            }
+        });
+        assert_eq!(most.into_inner(), 2, "never more hashes at once than slots");
+        // A hash that panics gives its slot and memory back.
+        let one = HashSlots::new(1);
+        one.reserve(cost);
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            one.run(|| panic!("the hash failed"))
+        }));
+        assert!(panicked.is_err());
+        MEMORY.with_borrow(|memory| assert!(memory.is_empty()));
+        one.run(|| MEMORY.with_borrow(|memory| assert_eq!(memory.len(), 256)));
+    }
+
+    #[test]
     fn reserved_memory_is_the_memory_verifications_use() {
         let cost = PasswordCost {
             memory_kib: 1024,
             iterations: 1,
             parallelism: 1,
         };
-        assert_eq!(reserve_memory(cost), 1024 * 1024);
+        let slots = HashSlots::new(1);
+        assert_eq!(slots.reserve(cost), 1024 * 1024);
         assert_eq!(reserved_bytes(cost), 1024 * 1024);
         let phc = hash(cost, b"pw").unwrap();
-        assert_eq!(verify(b"pw", &phc), Ok(true));
-        MEMORY.with_borrow(|memory| assert_eq!(memory.len(), 1024));
+        slots.run(|| {
+            MEMORY.with_borrow(|memory| assert_eq!(memory.len(), 1024));
+            assert_eq!(verify(b"pw", &phc), Ok(true));
+            MEMORY.with_borrow(|memory| assert_eq!(memory.len(), 1024));
+        });
         let too_big = PasswordCost {
             memory_kib: (MAX_KEPT_BLOCKS + 1024) as u32,
             ..cost
         };
-        assert_eq!(reserve_memory(too_big), 0);
+        assert_eq!(HashSlots::new(1).reserve(too_big), 0);
         assert_eq!(reserved_bytes(too_big), 0);
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::pipeline::{Parts, Pipeline};
 use super::pool::WorkerPool;
-use crate::auth::password::{self, DummyHash, HashError};
+use crate::auth::password::{DummyHash, HashError, HashSlots};
 use crate::auth::{Authenticator, LocalHashes, Policy, Sources};
 use crate::clients::ClientTable;
 use crate::config::{Config, Problem};
@@ -67,9 +67,16 @@ impl From<HashError> for BuildError {
 pub struct Server {
     pub(super) pipeline: Arc<Pipeline>,
     pub(super) config: Config,
+    /// Password verifications at once (`[server] workers`; 0 = one per core).
     pub(super) workers: usize,
+    /// Verifications' argon2 memory, one buffer per worker.
+    pub(super) slots: Arc<HashSlots>,
     pub(super) max_pending: usize,
 }
+
+/// Threads of the worker pool per verification at once: while some wait for the store, the
+/// directory or the upstream server, the others hash.
+pub(super) const THREADS_PER_WORKER: usize = 2;
 
 impl Server {
     pub fn pipeline(&self) -> &Arc<Pipeline> {
@@ -80,9 +87,14 @@ impl Server {
         self.pipeline.authenticator().store()
     }
 
-    /// Threads that check passwords.
+    /// Password verifications at once.
     pub fn workers(&self) -> usize {
         self.workers
+    }
+
+    /// Threads of the worker pool.
+    pub fn threads(&self) -> usize {
+        self.workers * THREADS_PER_WORKER
     }
 }
 
@@ -128,6 +140,8 @@ pub fn build_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Server
 /// its key file) is created.
 struct Prepared {
     config: Config,
+    workers: usize,
+    slots: Arc<HashSlots>,
     passwords: Arc<Sources>,
     policy: Policy,
     delivery: Option<Dispatcher>,
@@ -146,8 +160,13 @@ impl Prepared {
             let dictionary = config.authorization.dictionary().clone();
             Arc::new(Upstream::new(settings, dictionary))
         });
+        let workers = match config.server.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let slots = Arc::new(HashSlots::new(workers));
         let passwords = Arc::new(Sources {
-            local: LocalHashes::new(DummyHash::new(config.password)?),
+            local: LocalHashes::new(DummyHash::new(config.password)?).in_slots(Arc::clone(&slots)),
             directory,
             upstream,
             default: config.password_source,
@@ -166,6 +185,8 @@ impl Prepared {
             .map_err(|e| BuildError::problem("delivery", e))?;
         Ok(Self {
             config: config.clone(),
+            workers,
+            slots,
             passwords,
             policy,
             delivery,
@@ -181,10 +202,7 @@ impl Prepared {
             reject_delay: config.server.reject_delay,
             max_queue_wait: config.server.max_queue_wait,
         });
-        let workers = match config.server.workers {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        };
+        let workers = self.workers;
         let max_pending = match config.server.max_pending {
             0 => workers * QUEUE_PER_WORKER,
             n => n,
@@ -193,19 +211,19 @@ impl Prepared {
             pipeline: Arc::new(pipeline),
             config,
             workers,
+            slots: self.slots,
             max_pending,
         }
     }
 }
 
 impl Server {
-    /// The password workers. Each holds the argon2 memory of one verification from the start
-    /// (one buffer, reused), so the server's footprint under load is known when it starts.
+    /// The password workers: `threads()` threads, `workers` of them hashing at once, each
+    /// hash in one of `workers` argon2 buffers set aside now (reused), so the server's
+    /// footprint under load is known when it starts.
     pub(super) fn start_workers(&self) -> WorkerPool {
-        let cost = self.config.password;
-        WorkerPool::with_start(self.workers, self.max_pending, move || {
-            password::reserve_memory(cost);
-        })
+        self.slots.reserve(self.config.password);
+        WorkerPool::with_start(self.threads(), self.max_pending, || {})
     }
 }
 

@@ -112,6 +112,7 @@ impl Server {
             users,
             clients = self.config.clients.len(),
             workers = self.workers,
+            threads = self.threads(),
             argon2_mib_per_worker = password::reserved_bytes(self.config.password) >> 20,
             database = %self.config.database.location(),
             "radotp {} ready",
