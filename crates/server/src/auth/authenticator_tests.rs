@@ -557,19 +557,7 @@ fn a_commit_that_loses_its_race_is_a_replay() {
     // Another node uses the step between this node's read and its commit.
     let input = SecretBytes::from(format!("hunter2{code}").as_bytes());
     let step = otp::step_at(NOW, 30);
-    let racing = FaultyStore {
-        inner: Arc::clone(&s.store) as Arc<dyn Store>,
-        lose_step: Some(step),
-        trust_fails: false,
-    };
-    let policy = Policy {
-        window: 1,
-        send_limits: None,
-        lockout: RELAXED,
-        authorization: Arc::default(),
-    };
-    let dummy = DummyHash::new(password::TEST_COST).unwrap();
-    let auth = Authenticator::new(Arc::new(racing), Arc::new(LocalHashes::new(dummy)), policy);
+    let auth = on_faulty_store(&s.store, Some(step), false);
     let decision = decide(&auth, &request("alice", &input, Mode::Append, None), NOW);
     assert_eq!(said(&decision), reject(HELD_USED));
     let user = s.store.find_user("alice").unwrap().unwrap();
@@ -584,19 +572,7 @@ fn a_login_whose_trust_cannot_be_written_still_gives_its_guess_back() {
     let s = setup(false);
     let code = code_at(&s.seed.secret, s.seed.params, NOW);
     let input = SecretBytes::from(format!("hunter2{code}").as_bytes());
-    let faulty = FaultyStore {
-        inner: Arc::clone(&s.store) as Arc<dyn Store>,
-        lose_step: None,
-        trust_fails: true,
-    };
-    let policy = Policy {
-        window: 1,
-        send_limits: None,
-        lockout: RELAXED,
-        authorization: Arc::default(),
-    };
-    let dummy = DummyHash::new(password::TEST_COST).unwrap();
-    let auth = Authenticator::new(Arc::new(faulty), Arc::new(LocalHashes::new(dummy)), policy);
+    let auth = on_faulty_store(&s.store, None, true);
     let decision = decide(&auth, &request("alice", &input, Mode::Append, None), NOW);
     assert_eq!(decision.outcome, Outcome::Accept, "the login stands");
     assert_eq!(s.store.find_user("alice").unwrap().unwrap().guesses, 0);
@@ -631,6 +607,27 @@ fn a_password_source_that_cannot_answer_fails_the_request() {
         (0, None),
         "nothing recorded"
     );
+}
+
+/// An authenticator (local hashes, window 1, relaxed lockout) on `store` failing where told.
+fn on_faulty_store(
+    store: &Arc<SqliteStore>,
+    lose_step: Option<u64>,
+    trust_fails: bool,
+) -> Authenticator {
+    let faulty = FaultyStore {
+        inner: Arc::clone(store) as Arc<dyn Store>,
+        lose_step,
+        trust_fails,
+    };
+    let policy = Policy {
+        window: 1,
+        send_limits: None,
+        lockout: RELAXED,
+        authorization: Arc::default(),
+    };
+    let dummy = DummyHash::new(password::TEST_COST).unwrap();
+    Authenticator::new(Arc::new(faulty), Arc::new(LocalHashes::new(dummy)), policy)
 }
 
 /// A store that fails where told: its TOTP commit always finds `lose_step` used already, as
