@@ -171,6 +171,7 @@ impl Client {
             limit_proxy_state: self.limit_proxy_state,
             allowed_groups: self.allowed_groups.clone(),
             unenrolled: radotp_server::auth::Unenrolled::Reject,
+            transport: clients::ClientTransport::Udp,
         }
     }
 }

@@ -57,6 +57,20 @@ pub struct Options {
     pub reply_message_authenticator: bool,
     /// Extra `users` file text, after the default users.
     pub users: String,
+    /// Instead of checking passwords, proxy every request to this RadSec home server.
+    pub proxy_to: Option<TlsHome>,
+}
+
+/// A RadSec home server FreeRADIUS proxies to (`home_server { proto = tcp; tls { … } }`): the
+/// server, the CA its certificate must chain to, FreeRADIUS's client certificate and key, and
+/// the loopback address FreeRADIUS connects from.
+#[derive(Clone, Debug)]
+pub struct TlsHome {
+    pub server: SocketAddr,
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub source: std::net::IpAddr,
 }
 
 impl Default for Options {
@@ -64,6 +78,7 @@ impl Default for Options {
         Options {
             reply_message_authenticator: true,
             users: String::new(),
+            proxy_to: None,
         }
     }
 }
@@ -98,14 +113,16 @@ fn users_file(options: &Options) -> String {
 }
 
 fn radiusd_conf(dir: &Path, port: u16, options: &Options) -> String {
-    let sign = if options.reply_message_authenticator {
-        "update reply {\n\t\t\t&Message-Authenticator := 0x00\n\t\t}"
-    } else {
-        ""
-    };
-    let state_hex: String = CAROL_STATE.iter().map(|b| format!("{b:02x}")).collect();
+    match &options.proxy_to {
+        Some(home) => common_conf(dir) + &proxy_conf(port, home),
+        None => common_conf(dir) + &upstream_conf(port, options),
+    }
+}
+
+/// What both roles share: paths, logging, security, threads.
+fn common_conf(dir: &Path) -> String {
     format!(
-        r#"# FreeRADIUS as radotp's upstream, for the tests (tests/common/freeradius.rs).
+        r#"# FreeRADIUS for radotp's tests (tests/common/freeradius.rs).
 prefix = /usr
 exec_prefix = /usr
 sysconfdir = /etc
@@ -149,7 +166,20 @@ thread pool {{
 	max_requests_per_server = 0
 }}
 
-modules {{
+"#,
+        dir = dir.display(),
+    )
+}
+
+fn upstream_conf(port: u16, options: &Options) -> String {
+    let sign = if options.reply_message_authenticator {
+        "update reply {\n\t\t\t&Message-Authenticator := 0x00\n\t\t}"
+    } else {
+        ""
+    };
+    let state_hex: String = CAROL_STATE.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        r#"modules {{
 	files {{
 		filename = ${{confdir}}/users
 	}}
@@ -226,8 +256,83 @@ server default {{
 		}}
 	}}
 }}
+"#
+    )
+}
+
+/// A proxy: radclient (127.0.0.1, secret `testing123`) → FreeRADIUS → RadSec → radotp. Every
+/// Access-Request goes to the realm `radotp`, whose one home server is reached over TLS; the
+/// secret over TLS is RFC 6614's `radsec`.
+fn proxy_conf(port: u16, home: &TlsHome) -> String {
+    let path = |p: &Path| p.display().to_string();
+    format!(
+        r#"proxy_requests = yes
+
+proxy server {{
+	default_fallback = no
+}}
+
+home_server radotp {{
+	type = auth
+	ipaddr = {ip}
+	port = {home_port}
+	src_ipaddr = {source}
+	proto = tcp
+	secret = radsec
+	response_window = 10
+	status_check = none
+	tls {{
+		private_key_file = {key}
+		certificate_file = {cert}
+		ca_file = {ca}
+		fragment_size = 8192
+		cipher_list = "DEFAULT"
+		connect_timeout = 5
+		# The name in radotp's certificate.
+		check_cert_cn = "localhost"
+	}}
+}}
+
+home_server_pool radotp {{
+	type = fail-over
+	home_server = radotp
+}}
+
+realm radotp {{
+	auth_pool = radotp
+}}
+
+client localhost {{
+	ipaddr = 127.0.0.1
+	secret = {secret}
+}}
+
+server default {{
+	listen {{
+		type = auth
+		ipaddr = 127.0.0.1
+		port = {port}
+	}}
+	authorize {{
+		update control {{
+			&Proxy-To-Realm := "radotp"
+		}}
+	}}
+	authenticate {{
+	}}
+	pre-proxy {{
+	}}
+	post-proxy {{
+	}}
+}}
 "#,
-        dir = dir.display(),
+        ip = home.server.ip(),
+        home_port = home.server.port(),
+        source = home.source,
+        key = path(&home.key),
+        cert = path(&home.cert),
+        ca = path(&home.ca),
+        secret = super::SECRET,
     )
 }
 

@@ -76,10 +76,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
+use super::pki::{Ca, Leaf};
 use tempfile::TempDir;
 
 /// The suffix of the test directory.
@@ -440,7 +437,7 @@ pub fn ldap_tool(
 /// Write a self-signed CA that did NOT sign the server certificate to `dir/other-ca.pem`
 /// (for "a wrong CA is refused"); returns its path.
 pub fn other_ca_pem(dir: &Path) -> PathBuf {
-    write_ca(dir, "other-ca", "radotp other test CA");
+    Ca::new(dir, "other-ca", "radotp other test CA");
     dir.join("other-ca.pem")
 }
 
@@ -454,37 +451,10 @@ fn free_ports() -> (u16, u16) {
     )
 }
 
-/// Write a self-signed CA certificate and its key to `dir/{name}.pem`, `dir/{name}-key.pem`.
-fn write_ca(dir: &Path, name: &str, common_name: &str) -> Issuer<'static, KeyPair> {
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params
-        .distinguished_name
-        .push(DnType::CommonName, common_name);
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let key = KeyPair::generate().unwrap();
-    let cert = params.self_signed(&key).unwrap();
-    fs::write(dir.join(format!("{name}.pem")), cert.pem()).unwrap();
-    fs::write(dir.join(format!("{name}-key.pem")), key.serialize_pem()).unwrap();
-    Issuer::new(params, key)
-}
-
 /// The test CA and the server certificate it signs (`localhost`, 127.0.0.1), as PEM in `dir`.
 fn write_pki(dir: &Path) {
-    let ca = write_ca(dir, "ca", "radotp test CA");
-    let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
-    let mut params = CertificateParams::new(names).unwrap();
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "localhost");
-    params.is_ca = IsCa::ExplicitNoCa;
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    params.use_authority_key_identifier_extension = true;
-    let key = KeyPair::generate().unwrap();
-    let cert = params.signed_by(&key, &ca).unwrap();
-    fs::write(dir.join("server.pem"), cert.pem()).unwrap();
-    fs::write(dir.join("server-key.pem"), key.serialize_pem()).unwrap();
+    let ca = Ca::new(dir, "ca", "radotp test CA");
+    ca.issue(dir, "server", &["localhost", "127.0.0.1"], Leaf::Server);
 }
 
 fn slapd_conf(dir: &Path) -> String {

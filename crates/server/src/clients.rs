@@ -33,6 +33,28 @@ pub struct Client {
     pub allowed_groups: Option<Vec<String>>,
     /// A directory user without a radotp token: refused, or let in on the password alone.
     pub unenrolled: crate::auth::Unenrolled,
+    /// How this NAS reaches the server: one way only.
+    pub transport: ClientTransport,
+}
+
+/// The one transport a client's requests may arrive on.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ClientTransport {
+    /// RADIUS over UDP (RFC 2865).
+    #[default]
+    Udp,
+    /// RADIUS over TLS (RFC 6614), optionally with the DNS name the NAS's certificate carries.
+    Radsec { tls_name: Option<String> },
+}
+
+impl ClientTransport {
+    /// The name in the configuration and in log lines.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ClientTransport::Udp => "udp",
+            ClientTransport::Radsec { .. } => "radsec",
+        }
+    }
 }
 
 /// The rate limit a client gets: as configured (0 = none), else the default — but none for a
@@ -82,6 +104,13 @@ impl ClientTable {
         let ip = ip.to_canonical();
         self.clients.iter().find(|c| c.network.contains(&ip))
     }
+
+    /// The clients that use RadSec.
+    pub fn radsec(&self) -> impl Iterator<Item = &Arc<Client>> {
+        self.clients
+            .iter()
+            .filter(|c| matches!(c.transport, ClientTransport::Radsec { .. }))
+    }
 }
 
 #[cfg(test)]
@@ -99,6 +128,7 @@ mod tests {
             limit_proxy_state: true,
             allowed_groups: None,
             unenrolled: crate::auth::Unenrolled::Reject,
+            transport: ClientTransport::Udp,
         }
     }
 

@@ -24,6 +24,8 @@
 //!   servers that check passwords radotp does not store, and the failover they share.
 //! - [`clients`], [`delivery`], [`authz`]: the NAS table; codes sent by command or webhook;
 //!   groups and reply attributes, encoded with the [`dictionary`].
+//! - [`radsec`]: `[radsec]`, the TLS identity and the NAS certificate checks of RADIUS over TLS
+//!   (its transport is in [`server`]).
 //! - [`protocol`]: the wire: raw prechecks, Message-Authenticator, User-Password hiding, signed
 //!   replies.
 //! - [`metrics`], [`logging`]: Prometheus series; the log subscriber (logfmt or typed JSON).
@@ -47,6 +49,7 @@ mod io_runtime;
 pub mod logging;
 pub mod metrics;
 pub mod protocol;
+pub mod radsec;
 pub mod secret;
 pub mod server;
 pub mod store;

@@ -22,6 +22,8 @@ pub struct Metrics {
     pub verify_seconds: Histogram,
     pub request_seconds: Histogram,
     pub users: Gauge,
+    radsec_connections: Family<Labels, Counter>,
+    pub radsec_open: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -45,6 +47,8 @@ impl Metrics {
         let resent = Counter::default();
         let queue_depth = Gauge::default();
         let users = Gauge::default();
+        let radsec_connections = Family::<Labels, Counter>::default();
+        let radsec_open = Gauge::default();
         // 1 ms … ~16 s: from a cached resend to a NAS's patience.
         let queue_wait = Histogram::new(exponential_buckets(0.001, 2.0, 15));
         let verify_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 12));
@@ -90,6 +94,16 @@ impl Metrics {
             request_seconds.clone(),
         );
         registry.register("users", "Users in the store", users.clone());
+        registry.register(
+            "radsec_connections",
+            "RadSec connections accepted, or refused by reason",
+            radsec_connections.clone(),
+        );
+        registry.register(
+            "radsec_connections_open",
+            "RadSec connections open now",
+            radsec_open.clone(),
+        );
         Self {
             registry,
             requests,
@@ -101,7 +115,16 @@ impl Metrics {
             verify_seconds,
             request_seconds,
             users,
+            radsec_connections,
+            radsec_open,
         }
+    }
+
+    /// A RadSec connection accepted (`"accepted"`) or refused (the refusal's label).
+    pub fn radsec_connection(&self, outcome: &'static str) {
+        self.radsec_connections
+            .get_or_create(&vec![("outcome", outcome.to_owned())])
+            .inc();
     }
 
     pub fn request(&self, code: &'static str) {

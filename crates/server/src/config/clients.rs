@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::problems::Problems;
 use crate::auth::{Mode, Unenrolled};
-use crate::clients::{self, Client, RECOMMENDED_SECRET_LEN};
+use crate::clients::{self, Client, ClientTransport, RECOMMENDED_SECRET_LEN};
 use crate::secret::SecretBytes;
 
 #[derive(Deserialize)]
@@ -18,23 +18,22 @@ pub(super) struct RawClient {
     pub address: Option<String>,
     pub secret: Option<String>,
     pub secret_file: Option<String>,
-    #[serde(default = "default_true")]
-    pub require_message_authenticator: bool,
+    /// Unset = required (UDP); not used over RadSec.
+    pub require_message_authenticator: Option<bool>,
     pub mode: Option<String>,
     /// Packets per second from this client; unset = 1000 (0 = no limit; loopback: none).
     pub rate_limit: Option<u32>,
     /// Drop Proxy-State without Message-Authenticator (BlastRADIUS), for clients that do not
     /// require it.
-    #[serde(default = "default_true")]
-    pub limit_proxy_state: bool,
+    pub limit_proxy_state: Option<bool>,
     /// Only members of these groups may log in through this client.
     pub allowed_groups: Option<Vec<String>>,
     /// `"reject"` or `"password-only"`: a directory user without a radotp token.
     pub unenrolled: Option<String>,
-}
-
-fn default_true() -> bool {
-    true
+    /// `"udp"` (default) or `"radsec"`.
+    pub transport: Option<String>,
+    /// RadSec: the DNS name (or IP address) the NAS's certificate must carry.
+    pub tls_name: Option<String>,
 }
 
 // Hand-written so the shared secret never reaches a log line or an error.
@@ -45,6 +44,7 @@ impl std::fmt::Debug for RawClient {
             .field("address", &self.address)
             .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
             .field("secret_file", &self.secret_file)
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }
@@ -53,6 +53,7 @@ pub(super) fn clients(
     raw: &[RawClient],
     base_dir: &Path,
     directory: bool,
+    radsec: bool,
     problems: &mut Problems,
     warnings: &mut Vec<String>,
 ) -> Vec<Client> {
@@ -134,8 +135,15 @@ pub(super) fn clients(
                 Unenrolled::Reject
             }
         };
-        let secret = secret(c, base_dir, &key, problems, warnings);
+        let transport = transport(c, radsec, &key, problems);
+        let over_tls = transport != ClientTransport::Udp;
+        let secret = match (over_tls, &c.secret, &c.secret_file) {
+            // RFC 6614 §2.3: TLS protects the packets; the secret is a fixed word.
+            (true, None, None) => Some(SecretBytes::from(crate::radsec::DEFAULT_SECRET)),
+            _ => secret(c, base_dir, &key, problems, warnings),
+        };
         if let Some(secret) = &secret
+            && !over_tls
             && secret.len() < RECOMMENDED_SECRET_LEN
         {
             warnings.push(format!(
@@ -149,16 +157,80 @@ pub(super) fn clients(
                 name,
                 network,
                 secret,
-                require_message_authenticator: c.require_message_authenticator,
+                // Over TLS these BlastRADIUS flags are not used (draft-ietf-radext-
+                // deprecating-radius: they MUST be ignored); a Message-Authenticator that is
+                // present is still checked.
+                require_message_authenticator: !over_tls
+                    && c.require_message_authenticator.unwrap_or(true),
                 mode,
                 rate_limit: clients::rate_limit(c.rate_limit, &network),
-                limit_proxy_state: c.limit_proxy_state,
+                limit_proxy_state: !over_tls && c.limit_proxy_state.unwrap_or(true),
                 allowed_groups: c.allowed_groups.clone(),
                 unenrolled,
+                transport,
             });
         }
     }
     out
+}
+
+fn transport(
+    c: &RawClient,
+    radsec: bool,
+    key: &dyn Fn(&str) -> String,
+    problems: &mut Problems,
+) -> ClientTransport {
+    let transport = match c.transport.as_deref() {
+        None | Some("udp") => ClientTransport::Udp,
+        Some("radsec") => {
+            if !radsec {
+                problems.add(
+                    key("transport"),
+                    "\"radsec\" needs a [radsec] section (listen, certificate, private_key, client_ca)",
+                );
+            }
+            ClientTransport::Radsec {
+                tls_name: c.tls_name.clone(),
+            }
+        }
+        Some(other) => {
+            problems.add(
+                key("transport"),
+                format!("\"{other}\" is not a transport; use \"udp\" or \"radsec\""),
+            );
+            ClientTransport::Udp
+        }
+    };
+    match (&transport, &c.tls_name) {
+        (ClientTransport::Udp, Some(_)) => problems.add(
+            key("tls_name"),
+            "is for RadSec clients; add transport = \"radsec\" or remove it",
+        ),
+        (ClientTransport::Radsec { .. }, Some(name)) => {
+            if let Err(message) = crate::radsec::check_tls_name(name) {
+                problems.add(key("tls_name"), message);
+            }
+        }
+        _ => {}
+    }
+    if matches!(transport, ClientTransport::Radsec { .. }) {
+        for (set, field) in [
+            (
+                c.require_message_authenticator.is_some(),
+                "require_message_authenticator",
+            ),
+            (c.limit_proxy_state.is_some(), "limit_proxy_state"),
+        ] {
+            if set {
+                problems.add(
+                    key(field),
+                    "is not used over RadSec (TLS protects every packet; a Message-Authenticator \
+                     that is present is still checked); remove it",
+                );
+            }
+        }
+    }
+    transport
 }
 
 fn secret(

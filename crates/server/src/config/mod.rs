@@ -5,7 +5,8 @@
 //! so an administrator fixes a file in one pass.
 //!
 //! - `raw`: the top level as written; each section module (`server`, `database`, `otp`,
-//!   `password`, `clients`, `delivery`, `lockout`, `groups`, `directory`, `upstream`) has its
+//!   `password`, `clients`, `delivery`, `lockout`, `groups`, `directory`, `upstream`,
+//!   `radsec`) has its
 //!   keys and defaults, and
 //!   turns them into its owner's type.
 //! - `validate`: the sections → `Config`; `problems`: the list of problems; `parse_error`: a
@@ -21,6 +22,7 @@ mod otp;
 mod parse_error;
 mod password;
 mod problems;
+mod radsec;
 mod raw;
 mod server;
 #[cfg(test)]
@@ -52,6 +54,8 @@ pub struct Config {
     /// The RADIUS servers that check upstream users' passwords, when configured.
     pub upstream: Option<crate::upstream::Settings>,
     pub clients: Vec<Client>,
+    /// RADIUS over TLS, when configured.
+    pub radsec: Option<crate::radsec::Settings>,
     /// Out-of-band code delivery, when configured.
     pub delivery: Option<crate::delivery::Settings>,
     pub lockout: LockoutPolicy,

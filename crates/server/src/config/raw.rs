@@ -4,7 +4,8 @@
 use serde::Deserialize;
 
 use super::{
-    clients, database, delivery, directory, groups, lockout, otp, password, server, upstream,
+    clients, database, delivery, directory, groups, lockout, otp, password, radsec, server,
+    upstream,
 };
 
 #[derive(Debug, Deserialize)]
@@ -27,4 +28,5 @@ pub(super) struct RawConfig {
     pub metrics: Option<server::RawMetrics>,
     pub directory: Option<directory::RawDirectory>,
     pub upstream: Option<upstream::RawUpstream>,
+    pub radsec: Option<radsec::RawRadsec>,
 }

@@ -99,11 +99,6 @@ pub(super) fn settings(
         max_queue_wait: Duration::from_millis(raw.max_queue_wait_ms),
         metrics_listen,
     };
-    // An empty list because every entry was wrong is already said, entry by entry.
-    let mut found = settings.check();
-    if !raw.listen.is_empty() {
-        found.retain(|invalid| invalid.field != "listen");
-    }
-    problems.extend("server", found);
+    problems.extend("server", settings.check());
     settings
 }

@@ -8,7 +8,7 @@ use super::problems::Problems;
 use super::raw::RawConfig;
 use super::{
     Config, Problem, clients, database, delivery, directory, groups, lockout, otp, password,
-    server, upstream,
+    radsec, server, upstream,
 };
 
 pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Problem>> {
@@ -19,10 +19,22 @@ pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Pr
     let otp = otp::policy(&raw.otp, &mut problems);
     let password = password::cost(&raw.password, &mut problems, &mut warnings);
     let directory_configured = raw.directory.is_some();
+    let radsec = raw
+        .radsec
+        .as_ref()
+        .and_then(|r| radsec::settings(r, base_dir, &mut problems, &mut warnings));
+    if raw.server.listen.is_empty() && raw.radsec.is_none() {
+        problems.add(
+            "server.listen",
+            "at least one address is required, e.g. [\"127.0.0.1:1812\"] (it may be empty \
+             only when [radsec] serves the NASes)",
+        );
+    }
     let clients = clients::clients(
         &raw.clients,
         base_dir,
         directory_configured,
+        raw.radsec.is_some(),
         &mut problems,
         &mut warnings,
     );
@@ -71,6 +83,7 @@ pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Pr
             directory,
             upstream,
             clients,
+            radsec,
             delivery,
             lockout,
             authorization: Arc::new(authorization),

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::pipeline::{Parts, Pipeline};
 use super::pool::WorkerPool;
+use super::radsec::Radsec;
 use crate::auth::password::{DummyHash, HashError, HashSlots};
 use crate::auth::{Authenticator, LocalHashes, Policy, Sources};
 use crate::clients::ClientTable;
@@ -72,6 +73,8 @@ pub struct Server {
     /// Verifications' argon2 memory, one buffer per worker.
     pub(super) slots: Arc<HashSlots>,
     pub(super) max_pending: usize,
+    /// The RadSec clients' TLS configurations and the connection bounds, with `[radsec]`.
+    pub(super) radsec: Option<Arc<Radsec>>,
 }
 
 /// Threads of the worker pool per verification at once: while some wait for the store, the
@@ -145,6 +148,7 @@ struct Prepared {
     passwords: Arc<Sources>,
     policy: Policy,
     delivery: Option<Dispatcher>,
+    radsec: Option<Arc<Radsec>>,
 }
 
 impl Prepared {
@@ -183,6 +187,13 @@ impl Prepared {
             .map(Dispatcher::from_settings)
             .transpose()
             .map_err(|e| BuildError::problem("delivery", e))?;
+        let radsec = config
+            .radsec
+            .as_ref()
+            .map(|settings| Radsec::new(settings, &ClientTable::new(&config.clients)))
+            .transpose()
+            .map_err(|e| BuildError::problem("radsec", e))?
+            .map(Arc::new);
         Ok(Self {
             config: config.clone(),
             workers,
@@ -190,6 +201,7 @@ impl Prepared {
             passwords,
             policy,
             delivery,
+            radsec,
         })
     }
 
@@ -213,6 +225,7 @@ impl Prepared {
             workers,
             slots: self.slots,
             max_pending,
+            radsec: self.radsec,
         }
     }
 }

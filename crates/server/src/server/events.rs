@@ -5,8 +5,11 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::log::{DropLog, RequestContext};
-use super::outcome::{DropKind, DropReason};
+use std::net::SocketAddr;
+use std::sync::Mutex;
+
+use super::log::{DROP_LINES_PER_SECOND, DropLog, RequestContext, Window};
+use super::outcome::{DropKind, DropReason, Refusal};
 use crate::auth::{Decision, Outcome};
 use crate::metrics::Metrics;
 use crate::protocol::code;
@@ -58,6 +61,45 @@ pub struct Events {
     metrics: Metrics,
     totals: Totals,
     drop_log: DropLog,
+    refusal_log: Mutex<Window>,
+}
+
+/// Why a RadSec connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Closed {
+    /// The NAS closed it.
+    ByPeer,
+    /// No packet for `idle_timeout_secs`.
+    Idle,
+    /// A packet began but did not finish in time.
+    SlowPacket,
+    /// A Length outside 20..=4096: the stream cannot be framed any more.
+    BadLength(usize),
+    /// A malformed packet, or one failing its Message-Authenticator (logged as a drop).
+    Refused(&'static str),
+    /// Reading or writing failed (TLS or the socket).
+    Failed(String),
+    /// The server is stopping.
+    Stopping,
+}
+
+impl Closed {
+    pub fn describe(&self) -> String {
+        match self {
+            Closed::ByPeer => "closed by the NAS".into(),
+            Closed::Idle => "idle ([radsec] idle_timeout_secs)".into(),
+            Closed::SlowPacket => format!(
+                "a packet did not arrive within {} s of its first octet",
+                crate::radsec::PACKET_TIMEOUT.as_secs()
+            ),
+            Closed::BadLength(n) => {
+                format!("a packet's Length is {n}, outside 20..=4096 (RFC 6614 §2.6)")
+            }
+            Closed::Refused(label) => format!("closed after a packet dropped as {label}"),
+            Closed::Failed(e) => e.clone(),
+            Closed::Stopping => "the server is stopping".into(),
+        }
+    }
 }
 
 impl Events {
@@ -80,6 +122,50 @@ impl Events {
         bump(&self.totals.dropped[reason.kind() as usize]);
         self.metrics.dropped(reason.label());
         self.drop_log.log(ctx, reason, Instant::now());
+    }
+
+    /// A RadSec connection refused, at warn (at most so many lines a second).
+    pub(crate) fn radsec_refused(&self, peer: SocketAddr, client: Option<&str>, why: &Refusal) {
+        self.metrics.radsec_connection(why.label());
+        let admitted = self
+            .refusal_log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .admit(Instant::now());
+        let Some(suppressed) = admitted else { return };
+        let mut detail = why.detail();
+        if suppressed > 0 {
+            detail.push_str(&format!(
+                "; {suppressed} more refusals were not logged (at most {DROP_LINES_PER_SECOND} \
+                 lines a second)"
+            ));
+        }
+        tracing::warn!(
+            peer = %peer,
+            client,
+            reason = why.label(),
+            detail,
+            "radsec connection refused"
+        );
+    }
+
+    /// A RadSec connection whose NAS proved its certificate.
+    pub(crate) fn radsec_opened(&self, peer: SocketAddr, client: &str, tls: &str) {
+        self.metrics.radsec_connection("accepted");
+        self.metrics.radsec_open.inc();
+        tracing::info!(peer = %peer, client, tls, "radsec connection");
+    }
+
+    /// An open RadSec connection ended, after `packets` packets.
+    pub(crate) fn radsec_closed(&self, peer: SocketAddr, client: &str, why: &Closed, packets: u64) {
+        self.metrics.radsec_open.dec();
+        let reason = why.describe();
+        match why {
+            Closed::BadLength(_) | Closed::Refused(_) | Closed::SlowPacket | Closed::Failed(_) => {
+                tracing::warn!(peer = %peer, client, packets, reason, "radsec connection closed")
+            }
+            _ => tracing::info!(peer = %peer, client, packets, reason, "radsec connection closed"),
+        }
     }
 
     /// A retransmission answered from the reply cache.

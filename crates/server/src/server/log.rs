@@ -32,7 +32,7 @@ macro_rules! request_line {
 }
 
 /// Drop lines allowed per kind per second.
-const DROP_LINES_PER_SECOND: u32 = 20;
+pub(super) const DROP_LINES_PER_SECOND: u32 = 20;
 
 /// What is known about a request so far, for its log line.
 #[derive(Debug, Clone)]
@@ -124,52 +124,47 @@ pub(super) fn printable_user(name: &[u8]) -> String {
     out
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Window {
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Window {
     started: Option<Instant>,
     lines: u32,
     suppressed: u64,
 }
 
+impl Window {
+    /// May a line be logged at `now`? `Some(n)`: yes, and `n` lines were suppressed before it.
+    pub(super) fn admit(&mut self, now: Instant) -> Option<u64> {
+        if self
+            .started
+            .is_none_or(|s| now.duration_since(s) >= Duration::from_secs(1))
+        {
+            self.started = Some(now);
+            self.lines = 0;
+        }
+        if self.lines >= DROP_LINES_PER_SECOND {
+            self.suppressed += 1;
+            return None;
+        }
+        self.lines += 1;
+        Some(std::mem::take(&mut self.suppressed))
+    }
+}
+
 /// Per-kind rate limiter for drop lines.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct DropLog {
     windows: Mutex<[Window; DropKind::ALL.len()]>,
 }
 
-impl Default for DropLog {
-    fn default() -> Self {
-        Self {
-            windows: Mutex::new(
-                [Window {
-                    started: None,
-                    lines: 0,
-                    suppressed: 0,
-                }; DropKind::ALL.len()],
-            ),
-        }
-    }
-}
-
 impl DropLog {
     pub(crate) fn log(&self, ctx: &RequestContext, reason: &DropReason, now: Instant) {
-        let suppressed = {
+        let admitted = {
             let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-            let w = &mut windows[reason.kind() as usize];
-            if w.started
-                .is_none_or(|s| now.duration_since(s) >= Duration::from_secs(1))
-            {
-                w.started = Some(now);
-                w.lines = 0;
-            }
-            if w.lines >= DROP_LINES_PER_SECOND {
-                w.suppressed += 1;
-                return;
-            }
-            w.lines += 1;
-            std::mem::take(&mut w.suppressed)
+            windows[reason.kind() as usize].admit(now)
         };
-        ctx.dropped(reason, suppressed);
+        if let Some(suppressed) = admitted {
+            ctx.dropped(reason, suppressed);
+        }
     }
 }
 

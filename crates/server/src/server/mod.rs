@@ -8,11 +8,14 @@
 //! - [`outcome`]: why a request was dropped; `events` and `log`: the one place each event is
 //!   logged and counted, in one log shape.
 //! - `settings`: `[server]` and its bounds ([`Settings`]).
-//! - `udp`: the UDP transport (receive loops, replies held for the reject delay);
-//!   `pool`: the bounded password workers; `metrics_http`: `/metrics`.
+//! - `udp` and `radsec`: the transports (UDP receive loops; RadSec connections, framed and
+//!   bounded); `dispatch`: what both do with a step (send, hold a reply for the reject delay,
+//!   decide on the worker pool); `pool`: the bounded password workers; `metrics_http`:
+//!   `/metrics`.
 
 mod build;
 mod dedup;
+mod dispatch;
 pub mod events;
 mod health;
 mod log;
@@ -20,6 +23,7 @@ mod metrics_http;
 pub mod outcome;
 pub mod pipeline;
 mod pool;
+mod radsec;
 mod rate;
 mod request;
 mod settings;
@@ -51,6 +55,13 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error(
+        "cannot listen for RadSec on {addr}: {source} (is another RadSec server running? ports below 1024 need root)"
+    )]
+    RadsecListen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot serve metrics on {addr}: {source}")]
     Metrics {
         addr: SocketAddr,
@@ -69,6 +80,13 @@ impl Server {
                 .map_err(|source| ServeError::Listen { addr, source })?;
             sockets.push(socket);
         }
+        let mut radsec = Vec::new();
+        for &addr in self.config.radsec.iter().flat_map(|r| &r.listen) {
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServeError::RadsecListen { addr, source })?;
+            radsec.push(listener);
+        }
         let metrics = match self.config.server.metrics_listen {
             Some(addr) => Some(
                 TcpListener::bind(addr)
@@ -77,14 +95,16 @@ impl Server {
             ),
             None => None,
         };
-        self.serve_on(sockets, metrics, shutdown).await;
+        self.serve_on(sockets, radsec, metrics, shutdown).await;
         Ok(())
     }
 
-    /// Serve on sockets bound by the caller.
+    /// Serve on sockets bound by the caller: UDP sockets, RadSec listeners (served only with
+    /// `[radsec]`), the metrics listener.
     pub async fn serve_on(
         self,
         sockets: Vec<UdpSocket>,
+        radsec: Vec<TcpListener>,
         metrics: Option<TcpListener>,
         shutdown: impl Future<Output = ()>,
     ) {
@@ -93,6 +113,11 @@ impl Server {
         for socket in &sockets {
             if let Ok(local) = socket.local_addr() {
                 tracing::info!(address = %local, "listening");
+            }
+        }
+        for listener in &radsec {
+            if let Ok(local) = listener.local_addr() {
+                tracing::info!(address = %local, "radsec listening");
             }
         }
         let metrics_task = metrics.map(|listener| {
@@ -136,6 +161,24 @@ impl Server {
                 ))
             })
             .collect();
+        let radsec_loops: Vec<_> = match &self.radsec {
+            None => Vec::new(),
+            Some(shared) => radsec
+                .into_iter()
+                .map(|listener| {
+                    tokio::spawn(radsec::accept_loop(
+                        listener,
+                        radsec::Listener {
+                            radsec: Arc::clone(shared),
+                            pipeline: Arc::clone(&pipeline),
+                            pool: Arc::clone(&pool),
+                            stop: stop_rx.clone(),
+                            tracker: tracker.clone(),
+                        },
+                    ))
+                })
+                .collect(),
+        };
         shutdown.await;
         tracing::info!("stopping: no new requests; finishing those in flight");
         if let Some(task) = metrics_task {
@@ -143,7 +186,7 @@ impl Server {
         }
         probe.abort();
         let _ = stop_tx.send(true);
-        for receive in loops {
+        for receive in loops.into_iter().chain(radsec_loops) {
             let _ = receive.await;
         }
         drop(tracker);

@@ -12,6 +12,10 @@ use crate::protocol::precheck::Malformed;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DropReason {
     UnknownClient,
+    /// The client is configured for another transport (`transport = "radsec"`).
+    WrongTransport {
+        configured: &'static str,
+    },
     Malformed(Malformed),
     BadAttribute(&'static str),
     BadUserPassword(PasswordError),
@@ -32,6 +36,57 @@ pub enum DropReason {
     SourceUnavailable(String),
     WorkerFailed,
     ReplyTooLong(String),
+}
+
+/// Why a RadSec connection was refused (before or during its TLS handshake) — logged with
+/// the peer, and counted by `label` in `radotp_radsec_connections_total`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No `[[client]]` covers the address.
+    UnknownClient,
+    /// The client covering the address has `transport = "udp"`.
+    NotRadsec,
+    /// `max_connections` are open.
+    ServerFull(usize),
+    /// The client holds its share of `max_connections`.
+    ClientFull(usize),
+    /// The handshake did not finish within its time.
+    HandshakeTimeout,
+    /// The handshake failed: a certificate refused, or TLS itself.
+    Handshake(String),
+}
+
+impl Refusal {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Refusal::UnknownClient => "unknown client",
+            Refusal::NotRadsec => "wrong transport",
+            Refusal::ServerFull(_) => "max_connections",
+            Refusal::ClientFull(_) => "client share",
+            Refusal::HandshakeTimeout => "handshake timeout",
+            Refusal::Handshake(_) => "handshake failed",
+        }
+    }
+
+    pub fn detail(&self) -> String {
+        match self {
+            Refusal::UnknownClient => {
+                "no [[client]] with transport = \"radsec\" covers this address".into()
+            }
+            Refusal::NotRadsec => "the client covering this address has transport = \"udp\"".into(),
+            Refusal::ServerFull(n) => {
+                format!("{n} RadSec connections are open ([radsec] max_connections)")
+            }
+            Refusal::ClientFull(n) => {
+                format!("this client holds {n} connections, its share of [radsec] max_connections")
+            }
+            Refusal::HandshakeTimeout => format!(
+                "the TLS handshake did not finish within {} s",
+                crate::radsec::HANDSHAKE_TIMEOUT.as_secs()
+            ),
+            Refusal::Handshake(why) => why.clone(),
+        }
+    }
 }
 
 /// Drop reasons grouped for the stop summary and for the log's rate limit.
@@ -70,7 +125,9 @@ impl DropKind {
 impl DropReason {
     pub fn kind(&self) -> DropKind {
         match self {
-            DropReason::UnknownClient => DropKind::UnknownClient,
+            DropReason::UnknownClient | DropReason::WrongTransport { .. } => {
+                DropKind::UnknownClient
+            }
             DropReason::Malformed(_)
             | DropReason::BadAttribute(_)
             | DropReason::BadUserPassword(_) => DropKind::Malformed,
@@ -93,6 +150,7 @@ impl DropReason {
     pub fn label(&self) -> &'static str {
         match self {
             DropReason::UnknownClient => "unknown client",
+            DropReason::WrongTransport { .. } => "wrong transport",
             DropReason::Malformed(_) | DropReason::BadAttribute(_) => "malformed",
             DropReason::BadUserPassword(_) => "bad User-Password",
             DropReason::MissingMessageAuthenticator { .. } => "missing Message-Authenticator",
@@ -116,6 +174,9 @@ impl DropReason {
     pub fn detail(&self) -> Option<String> {
         Some(match self {
             DropReason::UnknownClient => "no [[client]] covers this address; add one for it".into(),
+            DropReason::WrongTransport { configured } => {
+                format!("the client covering this address has transport = \"{configured}\"")
+            }
             DropReason::Malformed(m) => m.to_string(),
             DropReason::BadAttribute(what) => (*what).to_owned(),
             DropReason::BadUserPassword(e) => format!("{e} (wrong shared secret?)"),
@@ -148,6 +209,7 @@ impl DropReason {
     /// Every label, for documentation and for tests that keep the README in step.
     pub const LABELS: &'static [&'static str] = &[
         "unknown client",
+        "wrong transport",
         "malformed",
         "bad User-Password",
         "missing Message-Authenticator",
@@ -183,6 +245,9 @@ mod tests {
     fn labels_are_the_documented_set() {
         let every = [
             DropReason::UnknownClient,
+            DropReason::WrongTransport {
+                configured: "radsec",
+            },
             DropReason::Malformed(Malformed::TooShort(3)),
             DropReason::BadUserPassword(PasswordError::EmbeddedNul),
             DropReason::MissingMessageAuthenticator {

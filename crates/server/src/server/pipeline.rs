@@ -32,6 +32,9 @@ pub const CHALLENGE_PROMPT: &str = "Enter your verification code";
 pub enum Transport {
     /// A datagram on the UDP socket bound to `local`.
     Udp { local: SocketAddr },
+    /// A packet on a RadSec (TLS) connection accepted on `local`; the peer's port tells one
+    /// connection from another.
+    Radsec { local: SocketAddr },
 }
 
 impl Transport {
@@ -39,6 +42,7 @@ impl Transport {
     pub fn name(&self) -> &'static str {
         match self {
             Transport::Udp { .. } => "udp",
+            Transport::Radsec { .. } => "radsec",
         }
     }
 }
@@ -134,6 +138,11 @@ impl Pipeline {
         }
     }
 
+    /// The NAS table.
+    pub fn clients(&self) -> &ClientTable {
+        &self.clients
+    }
+
     pub fn authenticator(&self) -> &Authenticator {
         &self.authenticator
     }
@@ -172,6 +181,12 @@ impl Pipeline {
             .cloned()
             .ok_or(DropReason::UnknownClient)?;
         ctx.client = Some(client.name.clone());
+        // A NAS is reachable one way only: a RadSec client's address sending UDP is not it.
+        if client.transport.name() != arrival.transport.name() {
+            return Err(DropReason::WrongTransport {
+                configured: client.transport.name(),
+            });
+        }
         if let Some(rate) = client.rate_limit
             && !self.rate_limits.allow(&client.name, rate, arrival.at)
         {

@@ -33,13 +33,8 @@ pub struct Settings {
 
 impl Settings {
     pub fn check(&self) -> Vec<Invalid> {
+        // An empty `listen` is the configuration's to judge: RadSec may be the only transport.
         let mut problems = Vec::new();
-        if self.listen.is_empty() {
-            problems.push(Invalid::new(
-                "listen",
-                "at least one address is required, e.g. [\"127.0.0.1:1812\"]",
-            ));
-        }
         if self.reject_delay > MAX_REJECT_DELAY {
             problems.push(Invalid::new(
                 "reject_delay_ms",
