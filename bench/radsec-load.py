@@ -65,6 +65,7 @@ async def connection(args, context, state, deadline):
     code = STATUS_SERVER if args.scenario == "status" else ACCESS_REQUEST
     password = args.password.encode() + b"000000"
     done = asyncio.Event()
+    outstanding = [0]
 
     async def read():
         try:
@@ -73,6 +74,7 @@ async def connection(args, context, state, deadline):
                 length = struct.unpack("!H", header[2:4])[0]
                 await reader.readexactly(length - 4)
                 state["answered"] += 1
+                outstanding[0] -= 1
                 free.release()
         except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
             done.set()
@@ -89,12 +91,13 @@ async def connection(args, context, state, deadline):
         except asyncio.TimeoutError:
             break
         state["sent"] += 1
+        outstanding[0] += 1
         writer.write(packet(code, ident, args.users, state["sent"], password))
         ident = (ident + 1) % 256
         await writer.drain()
     # Let the last replies arrive (bounded).
     end = min(deadline + 2, time.monotonic() + 5)
-    while free._value < args.window and time.monotonic() < end and not done.is_set():
+    while outstanding[0] > 0 and time.monotonic() < end and not done.is_set():
         await asyncio.sleep(0.005)
     reading.cancel()
     writer.close()

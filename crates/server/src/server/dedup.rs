@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 /// How long answers are kept: longer than any NAS retries one request.
 pub(super) const DEFAULT_LIFETIME: Duration = Duration::from_secs(30);
-/// Bound on remembered requests.
+/// Bound on remembered requests. When it is reached, the oldest answer is forgotten first (at
+/// more than ~2,000 requests a second, answers are kept less than `DEFAULT_LIFETIME`); only a
+/// cache full of requests still in flight refuses new ones.
 pub(super) const DEFAULT_CAPACITY: usize = 65_536;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -50,7 +52,7 @@ pub(super) enum Lookup {
     Resend(Arc<[u8]>),
     /// Still being processed (or its reply is not due yet): drop this copy.
     InFlight,
-    /// The cache is full of live entries: drop (the NAS will retry).
+    /// The cache is full of requests still in flight: drop (the NAS will retry).
     Full,
 }
 
@@ -74,6 +76,31 @@ impl Inner {
                 self.entries.remove(&key);
             }
         }
+    }
+
+    /// Forget the oldest request if it has been answered and its answer released; `false` if
+    /// the oldest is still in flight (or held back).
+    fn evict_oldest_answer(&mut self, now: Instant) -> bool {
+        while let Some(&(key, created)) = self.order.front() {
+            match self.entries.get(&key) {
+                Some(entry) if entry.created == created => {
+                    let released = matches!(
+                        entry.state,
+                        State::Answered { ready_at, .. } if ready_at <= now
+                    );
+                    if released {
+                        self.order.pop_front();
+                        self.entries.remove(&key);
+                    }
+                    return released;
+                }
+                // A slot of a request forgotten early.
+                _ => {
+                    self.order.pop_front();
+                }
+            }
+        }
+        false
     }
 }
 
@@ -110,7 +137,7 @@ impl ResponseCache {
             Some(_) => return Lookup::InFlight,
             None => {}
         }
-        if inner.entries.len() >= inner.capacity {
+        if inner.entries.len() >= inner.capacity && !inner.evict_oldest_answer(now) {
             return Lookup::Full;
         }
         inner.entries.insert(
@@ -247,15 +274,37 @@ mod tests {
     fn entries_expire_and_capacity_is_bounded() {
         let cache = ResponseCache::new(Duration::from_secs(30), 2);
         let t0 = Instant::now();
-        for id in 0..2 {
-            let Lookup::New(g) = cache.lookup(key(id, 0), t0) else {
-                panic!()
-            };
+        let mut guards: Vec<_> = (0..2)
+            .map(|id| match cache.lookup(key(id, 0), t0) {
+                Lookup::New(g) => g,
+                _ => panic!(),
+            })
+            .collect();
+        // Full of requests in flight: a new one is refused.
+        assert!(matches!(cache.lookup(key(9, 0), t0), Lookup::Full));
+        // Once answered, the oldest answer makes room for the next request; the newer stays.
+        for g in guards.drain(..) {
             g.answer(Arc::from(&b"r"[..]), t0);
         }
-        assert!(matches!(cache.lookup(key(9, 0), t0), Lookup::Full));
-        let later = t0 + Duration::from_secs(31);
-        assert!(matches!(cache.lookup(key(0, 0), later), Lookup::New(_)));
+        let Lookup::New(g) = cache.lookup(key(9, 0), t0) else {
+            panic!("the oldest answer is forgotten for a new request")
+        };
+        g.answer(Arc::from(&b"r9"[..]), t0);
+        assert!(matches!(cache.lookup(key(0, 0), t0), Lookup::New(_)));
+        assert!(matches!(cache.lookup(key(9, 0), t0), Lookup::Resend(_)));
         assert!(cache.len() <= 2);
+        // An answer held back (a reject's delay) is not forgotten early.
+        let cache = ResponseCache::new(Duration::from_secs(30), 1);
+        let Lookup::New(g) = cache.lookup(key(1, 0), t0) else {
+            panic!()
+        };
+        g.answer(Arc::from(&b"reject"[..]), t0 + Duration::from_secs(1));
+        assert!(matches!(cache.lookup(key(2, 0), t0), Lookup::Full));
+        assert!(matches!(
+            cache.lookup(key(2, 0), t0 + Duration::from_secs(1)),
+            Lookup::New(_)
+        ));
+        let later = t0 + Duration::from_secs(31);
+        assert!(matches!(cache.lookup(key(1, 0), later), Lookup::New(_)));
     }
 }

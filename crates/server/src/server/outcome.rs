@@ -194,7 +194,9 @@ impl DropReason {
             }
             DropReason::DuplicateInFlight => "the first copy is still being decided".into(),
             DropReason::RateLimited => "the client is over its rate_limit".into(),
-            DropReason::CacheFull => "too many requests answered in the last 30 s".into(),
+            DropReason::CacheFull => {
+                "65536 requests are still being decided or held back by the reject delay".into()
+            }
             DropReason::QueueFull => "every worker is busy and the queue is full".into(),
             DropReason::QueueTimeout(waited) => format!(
                 "waited {} ms for a worker, longer than max_queue_wait_ms",
