@@ -79,6 +79,16 @@ fn radsec_client(name: &str, address: &str, extra: &str) -> ClientConf {
 /// carry `nas.example.org`), `branch` (127.0.0.3, any certificate of the CA), a UDP client
 /// `udp-nas` (127.0.0.2), and UDP on a port of its own.
 fn server(pki: &Pki, idle_timeout_secs: u64, max_connections: usize, mode: &str) -> Server {
+    server_with(pki, idle_timeout_secs, max_connections, mode, 0)
+}
+
+fn server_with(
+    pki: &Pki,
+    idle_timeout_secs: u64,
+    max_connections: usize,
+    mode: &str,
+    reject_delay_ms: u64,
+) -> Server {
     let mut nas = radsec_client(
         "nas",
         "127.0.0.1/32",
@@ -88,8 +98,10 @@ fn server(pki: &Pki, idle_timeout_secs: u64, max_connections: usize, mode: &str)
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/send-code");
     let conf = Conf {
         extra: pki.section(idle_timeout_secs, max_connections)
-            + &format!("\n[delivery]\ncommand = [\"{script}\"]\nresend_cooldown_secs = 0\n"),
+            + &format!("\n[delivery]\ncommand = [\"{script}\"]\nresend_cooldown_secs = 0\n")
+            + "\n[[group]]\nname = \"vpn-admins\"\nreply = { \"Class\" = \"admins\" }\n",
         radsec_listeners: 1,
+        reject_delay_ms,
         ..Conf::default().clients(vec![
             nas,
             radsec_client("branch", "127.0.0.3/32", ""),
@@ -115,6 +127,19 @@ fn login(user: &str, password: &str) -> String {
     )
 }
 
+/// Log `user` in through radsecproxy with `password`; asserts an Access-Accept came back, and
+/// returns what radclient printed.
+fn accepted(proxy: &Radsecproxy, server: &Server, user: &str, password: &str) -> String {
+    let (ok, text) = radclient_to(proxy.addr(), "auth", &login(user, password));
+    assert!(
+        ok && text.contains("Received Access-Accept"),
+        "{text}\n{}\n{}",
+        proxy.log(),
+        server.logs()
+    );
+    text
+}
+
 /// The decision lines radotp logged for requests that came over RadSec.
 fn radsec_decisions(server: &Server) -> Vec<(String, String)> {
     server
@@ -135,18 +160,22 @@ fn radsecproxy_carries_accepts_rejects_and_status_server_over_tls() {
     let pki = Pki::new();
     let server = server(&pki, 60, 64, "append");
     let secret = server.add_user("alice", "alice-pw");
+    let set = server.cli(&["user", "set", "alice", "--group", "vpn-admins"], "");
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
     let proxy = proxy_for(&server, &pki, true);
 
-    let (ok, text) = radclient_to(
-        proxy.addr(),
-        "auth",
-        &login("alice", &format!("alice-pw{}", code_now(&secret))),
+    let text = accepted(
+        &proxy,
+        &server,
+        "alice",
+        &format!("alice-pw{}", code_now(&secret)),
     );
-    assert!(
-        ok && text.contains("Received Access-Accept"),
-        "{text}\n{}",
-        proxy.log()
-    );
+    // The group's reply attributes ride back through radsecproxy ("admins" as octets).
+    assert!(text.contains("Class = 0x61646d696e73"), "{text}");
     let (_, text) = radclient_to(proxy.addr(), "auth", &login("alice", "alice-pw000000"));
     assert!(text.contains("Received Access-Reject"), "{text}");
 
@@ -170,12 +199,7 @@ fn radsecproxy_carries_accepts_rejects_and_status_server_over_tls() {
     };
     assert_eq!(sent.len(), 1, "{}", server.logs());
     let code = sent[0]["code"].as_str().unwrap();
-    let (ok, text) = radclient_to(
-        proxy.addr(),
-        "auth",
-        &login("alice", &format!("alice-pw{code}")),
-    );
-    assert!(ok && text.contains("Received Access-Accept"), "{text}");
+    accepted(&proxy, &server, "alice", &format!("alice-pw{code}"));
 
     // radsecproxy asks radotp with Status-Server whether it is alive (StatusServer on).
     let deadline = Instant::now() + Duration::from_secs(40);
@@ -397,15 +421,11 @@ fn idle_and_slow_connections_are_closed_and_cannot_keep_a_nas_out() {
 
     // radsecproxy (nas, 127.0.0.1) still logs bob in.
     let proxy = proxy_for(&server, &pki, false);
-    let (ok, text) = radclient_to(
-        proxy.addr(),
-        "auth",
-        &login("bob", &format!("bob-pw{}", code_now(&secret))),
-    );
-    assert!(
-        ok && text.contains("Received Access-Accept"),
-        "{text}\n{}",
-        server.logs()
+    accepted(
+        &proxy,
+        &server,
+        "bob",
+        &format!("bob-pw{}", code_now(&secret)),
     );
 
     // The idle TLS connection goes after idle_timeout_secs; the silent TCP ones after the
@@ -487,6 +507,14 @@ fn freeradius_as_a_tls_proxy_carries_a_challenge_to_a_radsec_only_server() {
     };
     let server = Server::with(conf);
     assert!(server.addrs.is_empty());
+    // The UDP tools say why they cannot reach it, and what to give instead.
+    let bench = server.cli(&["bench", "--scenario", "status", "--duration", "1s"], "");
+    let said = String::from_utf8_lossy(&bench.stderr);
+    assert!(!bench.status.success(), "{said}");
+    assert!(
+        said.contains("no UDP listener") && said.contains("--server"),
+        "{said}"
+    );
     let secret = server.add_user("carol", "carol-pw");
     let proxy = freeradius_proxy(&server, &pki);
 
@@ -525,4 +553,37 @@ fn freeradius_as_a_tls_proxy_carries_a_challenge_to_a_radsec_only_server() {
         .expect("a radsec connection");
     assert_eq!(opened["client"], "freeradius");
     assert!(opened["peer"].as_str().unwrap().starts_with("127.0.0.5:"));
+}
+
+#[test]
+fn replies_on_one_connection_leave_as_they_are_decided_not_in_order() {
+    let pki = Pki::new();
+    let server = server_with(&pki, 60, 64, "append", 600);
+    let mut nas =
+        TlsNas::connect("127.0.0.1", server.radsec_addrs[0], &pki.ca, Some(&pki.nas)).unwrap();
+    // A login that will be rejected (held back by the reject delay), then a Status-Server.
+    let login = Request::access("radsec", "nobody", b"some-pw123456").with_id(7);
+    let status = Request::status("radsec").with_id(8);
+    let (login, status) = (login.encode(), status.encode());
+    let sent = Instant::now();
+    nas.send(&login).unwrap();
+    nas.send(&status).unwrap();
+    let first = nas.recv().unwrap();
+    let first_at = sent.elapsed();
+    let second = nas.recv().unwrap();
+    let second_at = sent.elapsed();
+    assert_eq!(check_reply(&first, &status, b"radsec").unwrap().code, 2);
+    assert_eq!(check_reply(&second, &login, b"radsec").unwrap().code, 3);
+    assert!(first_at < Duration::from_millis(400), "{first_at:?}");
+    assert!(second_at >= Duration::from_millis(600), "{second_at:?}");
+
+    // A NAS that pipelines a thousand requests before reading gets every answer.
+    let requests: Vec<Vec<u8>> = (0..1000)
+        .map(|i| Request::status("radsec").with_id((i % 256) as u8).encode())
+        .collect();
+    nas.send(&requests.concat()).unwrap();
+    for request in &requests {
+        let reply = nas.recv().unwrap();
+        assert_eq!(check_reply(&reply, request, b"radsec").unwrap().code, 2);
+    }
 }

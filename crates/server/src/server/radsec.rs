@@ -203,10 +203,10 @@ async fn serve(
     events.radsec_opened(peer, &client.name, &format!("{version} {suite}"));
     let (reader, writer) = tokio::io::split(tls);
     let (replies, queue) = mpsc::channel(WRITER_QUEUE);
-    let mut writing = tokio::spawn(write_replies(writer, queue));
-    let path = ReplyPath::Stream(replies);
-    let (closed, packets) = read_packets(reader, local, peer, &path, &mut this).await;
-    drop(path);
+    let (failed, writer_failed) = watch::channel(None);
+    let mut writing = tokio::spawn(write_replies(writer, queue, failed));
+    let (closed, packets) =
+        read_packets(reader, local, peer, replies, writer_failed, &mut this).await;
     let broken = matches!(
         closed,
         Closed::BadLength(_) | Closed::Refused(_) | Closed::Failed(_)
@@ -226,16 +226,23 @@ async fn read_packets<R: AsyncRead + Unpin>(
     mut reader: R,
     local: SocketAddr,
     peer: SocketAddr,
-    path: &ReplyPath,
+    replies: mpsc::Sender<Arc<[u8]>>,
+    mut writer_failed: watch::Receiver<Option<String>>,
     this: &mut Listener,
 ) -> (Closed, u64) {
     let transport = Transport::Radsec { local };
+    let path = ReplyPath::Stream(replies.clone());
     let mut packets = 0;
+    let writer_gone = |failed: &watch::Receiver<Option<String>>| {
+        let why = failed.borrow().clone();
+        Closed::Failed(why.unwrap_or_else(|| "the connection's writer ended".into()))
+    };
     loop {
         let mut header = [0u8; 4];
         // The first octet may be long in coming (an idle connection); the rest may not.
         let first = tokio::select! {
             _ = this.stop.changed() => return (Closed::Stopping, packets),
+            _ = writer_failed.changed() => return (writer_gone(&writer_failed), packets),
             first = timeout(this.radsec.idle_timeout, reader.read(&mut header[..1])) => first,
         };
         match first {
@@ -271,7 +278,14 @@ async fn read_packets<R: AsyncRead + Unpin>(
             Step::Dropped(reason) if closes_connection(&reason) => {
                 return (Closed::Refused(reason.label()), packets);
             }
-            step => carry_out(step, path, &this.pipeline, &this.pool, &this.tracker, peer),
+            // Answered at once (Status-Server, a resend): wait for room in the writer's queue
+            // rather than lose it, so a NAS that pipelines is slowed, not answered partly.
+            Step::Send(bytes) => {
+                if replies.send(bytes).await.is_err() {
+                    return (writer_gone(&writer_failed), packets);
+                }
+            }
+            step => carry_out(step, &path, &this.pipeline, &this.pool, &this.tracker, peer),
         }
     }
 }
@@ -302,18 +316,30 @@ fn read_error(e: &std::io::Error) -> String {
     format!("reading failed: {e}")
 }
 
-/// Send each reply as it comes; a write that takes longer than `PACKET_TIMEOUT` (a NAS that
-/// does not read) ends the connection. Ends with TLS close_notify once every sender is gone.
-async fn write_replies<W: AsyncWrite + Unpin>(mut writer: W, mut queue: mpsc::Receiver<Arc<[u8]>>) {
+/// Send each reply as it comes; a write that fails, or takes longer than `PACKET_TIMEOUT` (a
+/// NAS that does not read), ends the connection, saying why on `failed`. Ends with TLS
+/// close_notify once every sender is gone.
+async fn write_replies<W: AsyncWrite + Unpin>(
+    mut writer: W,
+    mut queue: mpsc::Receiver<Arc<[u8]>>,
+    failed: watch::Sender<Option<String>>,
+) {
     while let Some(bytes) = queue.recv().await {
         let written = timeout(PACKET_TIMEOUT, async {
             writer.write_all(&bytes).await?;
             writer.flush().await
         })
         .await;
-        if !matches!(written, Ok(Ok(()))) {
-            return;
-        }
+        let why = match written {
+            Ok(Ok(())) => continue,
+            Ok(Err(e)) => format!("writing failed: {e}"),
+            Err(_) => format!(
+                "a reply could not be written within {} s (the NAS does not read)",
+                PACKET_TIMEOUT.as_secs()
+            ),
+        };
+        let _ = failed.send(Some(why));
+        return;
     }
     let _ = timeout(PACKET_TIMEOUT, writer.shutdown()).await;
 }

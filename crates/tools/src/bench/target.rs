@@ -9,6 +9,7 @@ use zeroize::Zeroize;
 
 use super::is_loopback;
 use crate::client::{ServerAddress, ServerAddressError};
+use radotp_server::clients::ClientTransport;
 use radotp_server::config::Config;
 use radotp_server::secret::SecretBytes;
 
@@ -19,6 +20,11 @@ pub enum TargetError {
     Address(#[from] ServerAddressError),
     #[error("no server to send to; give --server HOST[:PORT]")]
     NoServer,
+    #[error(
+        "the configuration has no UDP listener ([server] listen = []), and this tool speaks \
+         RADIUS over UDP; give --server HOST[:PORT]"
+    )]
+    NoUdpListen,
     #[error(
         "the configuration listens on {0} (port 0: any free port); give --server with the \
          address the server reported"
@@ -38,6 +44,12 @@ pub enum TargetError {
     NoClient { from: IpAddr, server: SocketAddr },
     #[error("no shared secret; give --secret-file (or --secret)")]
     NoSecret,
+    #[error(
+        "the [[client]] covering {from}, \"{name}\", has transport = \"radsec\", and this tool \
+         speaks RADIUS over UDP; add a UDP [[client]] for {from} (and a [server] listen) to test \
+         through UDP"
+    )]
+    RadsecClient { from: IpAddr, name: String },
     #[error("the shared secret is empty")]
     EmptySecret,
 }
@@ -52,7 +64,11 @@ pub fn server(
     let server = match (given, config) {
         (Some(address), _) => address.resolve()?,
         (None, Some(config)) => {
-            let listen = *config.server.listen.first().ok_or(TargetError::NoServer)?;
+            let listen = *config
+                .server
+                .listen
+                .first()
+                .ok_or(TargetError::NoUdpListen)?;
             if listen.port() == 0 {
                 return Err(TargetError::AnyPort(listen));
             }
@@ -95,7 +111,7 @@ pub fn shared_secret(
                 SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
                 SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
             };
-            config
+            let client = config
                 .clients
                 .iter()
                 .filter(|c| c.network.contains(&source))
@@ -103,9 +119,14 @@ pub fn shared_secret(
                 .ok_or(TargetError::NoClient {
                     from: source,
                     server,
-                })?
-                .secret
-                .clone()
+                })?;
+            if client.transport != ClientTransport::Udp {
+                return Err(TargetError::RadsecClient {
+                    from: source,
+                    name: client.name.clone(),
+                });
+            }
+            client.secret.clone()
         }
         (None, None, _) => return Err(TargetError::NoSecret),
     };
