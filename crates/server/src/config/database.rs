@@ -67,7 +67,11 @@ pub(super) fn database(
             url: None,
             key_file,
         }),
-        (None, Some(url)) => match PostgresUrl::parse(url) {
+        (None, Some(url)) => match PostgresUrl::parse(url).and_then(|mut url| {
+            url.resolve_paths(base_dir);
+            // The CA file is read now, so check-config finds a wrong one.
+            url.tls().client_config().map(|_| url)
+        }) {
             Ok(url) => Some(DatabaseConfig {
                 path: PathBuf::new(),
                 url: Some(url),

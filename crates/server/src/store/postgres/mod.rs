@@ -14,6 +14,7 @@ mod store_impl;
 #[cfg(test)]
 mod tests;
 mod throttle;
+pub mod tls;
 mod url;
 
 use tokio_postgres::Row;

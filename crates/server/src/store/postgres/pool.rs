@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use tokio_postgres::{Client, NoTls, Statement};
+use tokio_postgres::{Client, Statement};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::PostgresUrl;
 use super::error::{OpError, database_error, describe, is_broken};
@@ -88,6 +89,8 @@ struct Outage {
 pub(super) struct Pool {
     url: PostgresUrl,
     config: tokio_postgres::Config,
+    /// The TLS every connection is made with (`sslmode`; unused with `disable`).
+    tls: MakeRustlsConnect,
     limits: Limits,
     state: Mutex<State>,
     returned: Condvar,
@@ -115,9 +118,11 @@ impl Pool {
         if config.get_application_name().is_none() {
             config.application_name("radotp");
         }
+        let tls = MakeRustlsConnect::new(url.tls().client_config()?);
         Ok(Self {
             url: url.clone(),
             config,
+            tls,
             limits,
             state: Mutex::new(State {
                 idle: Vec::new(),
@@ -255,8 +260,10 @@ impl Pool {
     fn connect(&self) -> Result<Conn, String> {
         let limits = self.limits;
         self.io.wait(async {
-            let connecting =
-                tokio::time::timeout(limits.connect_timeout, self.config.connect(NoTls));
+            let connecting = tokio::time::timeout(
+                limits.connect_timeout,
+                self.config.connect(self.tls.clone()),
+            );
             let (client, connection) = match connecting.await {
                 Ok(Ok(pair)) => pair,
                 Ok(Err(e)) => return Err(describe(&e)),

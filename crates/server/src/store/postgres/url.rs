@@ -2,13 +2,19 @@
 
 use std::fmt;
 
+use std::path::Path;
+
 use tokio_postgres::config::Host;
 
-/// A PostgreSQL connection URL (`postgres://user[:password]@host[:port]/database[?options]`).
-/// `Display` and `Debug` show user, hosts, ports and database, never the password.
+use super::tls::{self, SslMode, Tls};
+
+/// A PostgreSQL connection URL (`postgres://user[:password]@host[:port]/database[?options]`,
+/// with libpq's `sslmode` and `sslrootcert` among the options). `Display` and `Debug` show
+/// user, hosts, ports, database and a `sslmode` other than the default, never the password.
 #[derive(Clone)]
 pub struct PostgresUrl {
     config: tokio_postgres::Config,
+    tls: Tls,
 }
 
 impl PostgresUrl {
@@ -21,9 +27,11 @@ impl PostgresUrl {
                  \"postgres://radotp@db.example.org/radotp\""
                 .to_owned());
         }
-        let config: tokio_postgres::Config = text
+        let (rest, tls) = tls::split_off(text)?;
+        let mut config: tokio_postgres::Config = rest
             .parse()
             .map_err(|e| format!("is not a valid PostgreSQL URL: {e}"))?;
+        config.ssl_mode(tls.mode.wire());
         if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
             return Err(
                 "names no host; add one (postgres://radotp@HOST/radotp), or a socket folder \
@@ -31,7 +39,17 @@ impl PostgresUrl {
                     .to_owned(),
             );
         }
-        Ok(Self { config })
+        Ok(Self { config, tls })
+    }
+
+    /// The TLS the connections use.
+    pub fn tls(&self) -> &Tls {
+        &self.tls
+    }
+
+    /// A relative `sslrootcert` resolves against `base` (the configuration's folder).
+    pub fn resolve_paths(&mut self, base: &Path) {
+        self.tls.resolve(base);
     }
 
     /// Does the URL carry a password (so the file holding it must stay private)?
@@ -43,7 +61,10 @@ impl PostgresUrl {
     pub fn with_database(&self, name: &str) -> Self {
         let mut config = self.config.clone();
         config.dbname(name);
-        Self { config }
+        Self {
+            config,
+            tls: self.tls.clone(),
+        }
     }
 
     /// The database as a file name: `postgres-HOST-PORT-DATABASE` (first host; the port 5432
@@ -105,6 +126,9 @@ impl fmt::Display for PostgresUrl {
         if let Some(db) = self.config.get_dbname() {
             write!(f, "/{db}")?;
         }
+        if self.tls.mode != SslMode::Prefer {
+            write!(f, "?{}", self.tls)?;
+        }
         Ok(())
     }
 }
@@ -134,6 +158,32 @@ mod tests {
         assert_eq!(
             other.to_string(),
             "postgres://radotp@db.example.org:5433/radotp_copy"
+        );
+    }
+
+    #[test]
+    fn the_tls_mode_shows_and_the_rest_goes_to_tokio_postgres() {
+        let url = PostgresUrl::parse(
+            "postgres://radotp:pw@db.example.org/radotp?sslmode=verify-full&connect_timeout=3",
+        )
+        .unwrap();
+        assert_eq!(
+            url.to_string(),
+            "postgres://radotp@db.example.org:5432/radotp?sslmode=verify-full"
+        );
+        assert_eq!(url.tls().mode, SslMode::VerifyFull);
+        assert_eq!(
+            url.config().get_connect_timeout(),
+            Some(&std::time::Duration::from_secs(3))
+        );
+        assert_eq!(
+            url.config().get_ssl_mode(),
+            tokio_postgres::config::SslMode::Require
+        );
+        let err = PostgresUrl::parse("postgres://x:pw@h/d?sslmode=sometimes").unwrap_err();
+        assert!(
+            err.contains("sslmode must be") && !err.contains("pw"),
+            "{err}"
         );
     }
 
