@@ -173,23 +173,3 @@ fn stopping_still_answers_requests_in_flight() {
         .expect("the request in flight was answered before exit");
     assert_eq!(reply[0], ACCESS_REJECT);
 }
-
-#[test]
-fn sighup_is_logged_and_ignored() {
-    let mut server = Server::start();
-    server.signal("HUP");
-    assert!(
-        server.wait_for_log(|v| v["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("SIGHUP received and ignored") && m.contains("restart"))),
-        "no log line for SIGHUP; log:\n{}",
-        server.logs()
-    );
-    let client = Client::new(server.addr());
-    assert_eq!(
-        client.exchange(&Request::status(SECRET)).code,
-        ACCESS_ACCEPT,
-        "still serving after SIGHUP"
-    );
-    server.stop(); // asserts exit 0
-}

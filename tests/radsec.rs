@@ -587,3 +587,36 @@ fn replies_on_one_connection_leave_as_they_are_decided_not_in_order() {
         assert_eq!(check_reply(&reply, request, b"radsec").unwrap().code, 2);
     }
 }
+
+#[test]
+fn a_reload_reads_the_certificates_and_the_ca_again() {
+    let pki = Pki::new();
+    let mut server = server(&pki, 60, 64, "append");
+    let addr = server.radsec_addrs[0];
+    let other = TlsNas::connect("127.0.0.1", addr, &pki.ca, Some(&pki.other_ca_nas))
+        .map_err(|e| e.to_string())
+        .and_then(|mut nas| status_over(&mut nas));
+    assert!(other.is_err(), "{other:?}");
+
+    // The NASes' CA is now the other one: its NAS gets in, the first CA's is refused.
+    let other_ca = pki.ca.with_file_name("other-ca.pem");
+    let text = std::fs::read_to_string(server.config_path())
+        .unwrap()
+        .replace(&pki.path(&pki.ca), &pki.path(&other_ca));
+    std::fs::write(server.config_path(), text).unwrap();
+    server.signal("HUP");
+    assert!(server.wait_for_log(|e| {
+        e["message"] == "configuration reloaded"
+            && e["changes"]
+                .as_str()
+                .unwrap_or("")
+                .contains("RadSec certificate")
+    }));
+    let mut nas = TlsNas::connect("127.0.0.1", addr, &pki.ca, Some(&pki.other_ca_nas)).unwrap();
+    assert_eq!(status_over(&mut nas), Ok(2), "{}", server.logs());
+    let first = TlsNas::connect("127.0.0.1", addr, &pki.ca, Some(&pki.nas))
+        .map_err(|e| e.to_string())
+        .and_then(|mut nas| status_over(&mut nas));
+    assert!(first.is_err(), "{first:?}");
+    server.stop();
+}

@@ -1,11 +1,14 @@
-//! `radotp serve`: build the server from the configuration, run it until SIGINT/SIGTERM.
+//! `radotp serve`: build the server from the configuration, run it until SIGINT/SIGTERM;
+//! SIGHUP reloads the configuration.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{Failure, build_failure, load_config};
 use radotp_server::auth::password;
-use radotp_server::server;
+use radotp_server::config::Config;
+use radotp_server::server::{self, Reloader};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 pub(super) fn run(path: &Path) -> Result<(), Failure> {
@@ -22,6 +25,10 @@ pub(super) fn run(path: &Path) -> Result<(), Failure> {
         );
     }
     let server = server::build(&config).map_err(|e| build_failure(path, e))?;
+    let reload = Reload {
+        reloader: Arc::new(server.reloader()),
+        path: path.to_owned(),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -31,14 +38,13 @@ pub(super) fn run(path: &Path) -> Result<(), Failure> {
         // says it listens is never the default action (death) instead of a graceful stop.
         let signals = Signals::install()?;
         server
-            .serve(signals.stop())
+            .serve(signals.stop(reload))
             .await
             .map_err(|e| Failure::Runtime(e.to_string()))
     })
 }
 
-/// SIGINT and SIGTERM stop the server gracefully; SIGHUP, which would kill it, is logged and
-/// otherwise ignored (reload is not supported: a restart applies a changed configuration).
+/// SIGINT and SIGTERM stop the server gracefully; SIGHUP reloads the configuration file.
 /// SIGXFSZ, a write past the file size limit, is logged too: the write itself fails (EFBIG),
 /// so the request that needed it is dropped and the health check reports the database down
 /// until writes succeed again.
@@ -47,6 +53,12 @@ struct Signals {
     terminate: Signal,
     hangup: Signal,
     file_size: Signal,
+}
+
+/// What SIGHUP reloads: the file, into the running server.
+struct Reload {
+    reloader: Arc<Reloader>,
+    path: std::path::PathBuf,
 }
 
 /// SIGXFSZ comes with every write past the limit; it is logged at most this often.
@@ -65,17 +77,22 @@ impl Signals {
         })
     }
 
-    /// Completes at SIGINT or SIGTERM.
-    async fn stop(mut self) {
+    /// Completes at SIGINT or SIGTERM; reloads at SIGHUP, one reload at a time.
+    async fn stop(mut self, reload: Reload) {
         let mut file_size = Throttled::default();
         loop {
             tokio::select! {
                 _ = self.interrupt.recv() => return,
                 _ = self.terminate.recv() => return,
-                _ = self.hangup.recv() => tracing::warn!(
-                    "SIGHUP received and ignored: radotp does not reload its configuration; \
-                     restart it (SIGTERM, then start again) to apply changes"
-                ),
+                _ = self.hangup.recv() => {
+                    tracing::info!(path = %reload.path.display(), "SIGHUP: reloading the configuration");
+                    let (reloader, path) = (Arc::clone(&reload.reloader), reload.path.clone());
+                    let reloading =
+                        tokio::task::spawn_blocking(move || reloader.reload(Config::load(&path)));
+                    if reloading.await.is_err() {
+                        tracing::error!("the reload failed; still running on the previous configuration");
+                    }
+                }
                 _ = self.file_size.recv() => {
                     if let Some(since) = file_size.due(Instant::now(), FILE_SIZE_LOG_INTERVAL) {
                         tracing::error!(

@@ -35,6 +35,21 @@ pub struct Authorization {
     groups: HashMap<String, Vec<EncodedAttribute>>,
 }
 
+impl Authorization {
+    /// The groups added, removed or whose reply attributes differ in `other`, by name (for the
+    /// reload's log line: names only, never a value).
+    pub fn changed_groups(&self, other: &Authorization) -> Vec<String> {
+        let mut names: Vec<&String> = self.groups.keys().chain(other.groups.keys()).collect();
+        names.sort();
+        names.dedup();
+        names
+            .into_iter()
+            .filter(|name| self.groups.get(*name) != other.groups.get(*name))
+            .cloned()
+            .collect()
+    }
+}
+
 impl fmt::Debug for Authorization {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut names: Vec<&String> = self.groups.keys().collect();

@@ -122,7 +122,9 @@ enum Committed {
 pub struct Authenticator {
     store: Arc<dyn Store>,
     passwords: Arc<dyn PasswordCheck>,
-    policy: Policy,
+    /// The policy given at construction; a running server passes the one of its current
+    /// configuration to `authenticate_with` (reload swaps it).
+    policy: Arc<Policy>,
     checks: AtomicU64,
 }
 
@@ -140,7 +142,7 @@ impl Authenticator {
         Self {
             store,
             passwords,
-            policy,
+            policy: Arc::new(policy),
             checks: AtomicU64::new(0),
         }
     }
@@ -155,9 +157,24 @@ impl Authenticator {
         self.checks.load(Ordering::Relaxed)
     }
 
-    /// Decide one request at `now` (unix seconds). A store or source error is returned as such:
-    /// the caller drops the request rather than guess.
+    /// The policy given at construction.
+    pub fn policy(&self) -> &Arc<Policy> {
+        &self.policy
+    }
+
+    /// Decide one request at `now` (unix seconds) under the policy given at construction.
     pub fn authenticate(&self, request: &Request<'_>, now: u64) -> Result<Decision, AuthError> {
+        self.authenticate_with(request, &self.policy, now)
+    }
+
+    /// Decide one request at `now` (unix seconds) under `policy`. A store or source error is
+    /// returned as such: the caller drops the request rather than guess.
+    pub fn authenticate_with(
+        &self,
+        request: &Request<'_>,
+        policy: &Policy,
+        now: u64,
+    ) -> Result<Decision, AuthError> {
         let at = i64::try_from(now).unwrap_or(i64::MAX);
         let mut seen = Seen::default();
         if let Some(state) = request.state {
@@ -173,7 +190,7 @@ impl Authenticator {
         if let Some(user) = &user
             && decision::locked_until(user, at).is_none()
         {
-            self.look_up(user, &tails, at, &mut seen)?;
+            self.look_up(user, &tails, at, policy, &mut seen)?;
         }
         if decision::needs_claim(request, user.as_ref(), now) {
             // Counted before it is judged: a burst cannot outrun the gate.
@@ -181,7 +198,7 @@ impl Authenticator {
                 request.user_name,
                 request.station,
                 at,
-                self.policy.lockout,
+                policy.lockout,
             )?);
         }
         let inputs = Inputs {
@@ -189,13 +206,13 @@ impl Authenticator {
             user: user.as_ref(),
             tails: &tails,
             seen: &seen,
-            policy: &self.policy,
+            policy,
             now,
         };
         let plan = decision::plan(&inputs);
         let (answer, check_time) = self.check(&plan, user.as_ref(), request, &seen)?;
         let verdict = decision::verdict(&inputs, &plan, answer.as_ref());
-        let mut decision = self.execute(user.as_ref(), request, verdict, at)?;
+        let mut decision = self.execute(user.as_ref(), request, verdict, policy, at)?;
         decision.check_time = check_time;
         decision.consequences.source_note = answer.and_then(|a| a.note);
         Ok(decision)
@@ -207,9 +224,10 @@ impl Authenticator {
         user: &UserRecord,
         tails: &Tails,
         now: i64,
+        policy: &Policy,
         seen: &mut Seen,
     ) -> Result<(), StoreError> {
-        if self.policy.send_limits.is_some()
+        if policy.send_limits.is_some()
             && let Some(code) = tails.sent_code()
         {
             seen.sent = self.store.sent_code_exists(&user.name, &code, now)?;
@@ -257,6 +275,7 @@ impl Authenticator {
         user: Option<&UserRecord>,
         request: &Request<'_>,
         verdict: Verdict,
+        policy: &Policy,
         now: i64,
     ) -> Result<Decision, AuthError> {
         let mut decision = Decision::from_verdict(&verdict);
@@ -287,12 +306,12 @@ impl Authenticator {
                         let again = self.store.find_user(name)?;
                         let now_u = u64::try_from(now).unwrap_or(0);
                         let verdict = decision::lost_race(consume, again.as_ref(), now_u);
-                        return self.execute(Some(user), request, verdict, now);
+                        return self.execute(Some(user), request, verdict, policy, now);
                     }
                 },
                 Effect::RecordFailure => {
                     decision.consequences.locked_until =
-                        self.store.record_failure(name, now, self.policy.lockout)?;
+                        self.store.record_failure(name, now, policy.lockout)?;
                 }
                 Effect::CountCodeAttempt => self.store.count_code_attempt(name, now)?,
                 Effect::Refund(gate) if reset == Some(*gate) => held_back = Some(*gate),
@@ -301,7 +320,7 @@ impl Authenticator {
                     // Bookkeeping after the Accept is committed: if it cannot be written, the
                     // login stands and the station stays as trusted as it was.
                     let gate = reset.unwrap_or(Gate::Station);
-                    let lockout = self.policy.lockout;
+                    let lockout = policy.lockout;
                     if let Err(e) =
                         self.store
                             .trust_station(name, request.station, gate, now, lockout)
@@ -316,7 +335,9 @@ impl Authenticator {
                         held_back = None;
                     }
                 }
-                Effect::IssueCode { digits } => self.issue(user, *digits, now, &mut decision)?,
+                Effect::IssueCode { digits } => {
+                    self.issue(user, *digits, now, policy, &mut decision)?
+                }
                 Effect::OpenChallenge { groups, relay } => {
                     let state = random_bytes::<STATE_LEN>().to_vec();
                     let expires_at = now + CHALLENGE_TTL_SECS;
@@ -363,9 +384,10 @@ impl Authenticator {
         user: &UserRecord,
         digits: u8,
         now: i64,
+        policy: &Policy,
         decision: &mut Decision,
     ) -> Result<(), StoreError> {
-        let (Some(delivery), Some(limits)) = (&user.delivery, self.policy.send_limits) else {
+        let (Some(delivery), Some(limits)) = (&user.delivery, policy.send_limits) else {
             return Ok(());
         };
         let code = codes::generate_numeric_code(digits);

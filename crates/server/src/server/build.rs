@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::pipeline::{Parts, Pipeline};
+use super::pipeline::{Parts, Pipeline, Snapshot};
 use super::pool::WorkerPool;
-use super::radsec::Radsec;
+use super::radsec::{Accepting, Radsec};
 use crate::auth::password::{DummyHash, HashError, HashSlots};
 use crate::auth::{Authenticator, LocalHashes, Policy, Sources};
 use crate::clients::ClientTable;
@@ -139,6 +139,50 @@ pub fn build_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Server
     Ok(Prepared::new(config)?.finish(store))
 }
 
+/// The decision's policy under `config`.
+fn policy(config: &Config) -> Policy {
+    Policy {
+        window: config.otp.window,
+        send_limits: config.delivery.as_ref().map(|d| d.limits),
+        lockout: config.lockout,
+        authorization: Arc::clone(&config.authorization),
+    }
+}
+
+fn delivery(config: &Config) -> Result<Option<Dispatcher>, BuildError> {
+    config
+        .delivery
+        .as_ref()
+        .map(Dispatcher::from_settings)
+        .transpose()
+        .map_err(|e| BuildError::problem("delivery", e))
+}
+
+/// What a reload swaps in: everything of `config` that a running server can change without a
+/// restart (see `reload`).
+pub(super) fn snapshot(config: &Config) -> Result<Snapshot, BuildError> {
+    Ok(Snapshot {
+        clients: ClientTable::new(&config.clients),
+        policy: Arc::new(policy(config)),
+        delivery: delivery(config)?,
+        reject_delay: config.server.reject_delay,
+        max_queue_wait: config.server.max_queue_wait,
+    })
+}
+
+/// How RadSec connections are accepted under `config`, for a server listening for RadSec.
+pub(super) fn accepting(
+    config: &Config,
+    clients: &ClientTable,
+) -> Result<Option<Accepting>, BuildError> {
+    config
+        .radsec
+        .as_ref()
+        .map(|settings| Accepting::new(settings, clients))
+        .transpose()
+        .map_err(|e| BuildError::problem("radsec", e))
+}
+
 /// Everything but the store, built first, so that a mistake is found before the store (and
 /// its key file) is created.
 struct Prepared {
@@ -175,18 +219,8 @@ impl Prepared {
             upstream,
             default: config.password_source,
         });
-        let policy = Policy {
-            window: config.otp.window,
-            send_limits: config.delivery.as_ref().map(|d| d.limits),
-            lockout: config.lockout,
-            authorization: Arc::clone(&config.authorization),
-        };
-        let delivery = config
-            .delivery
-            .as_ref()
-            .map(Dispatcher::from_settings)
-            .transpose()
-            .map_err(|e| BuildError::problem("delivery", e))?;
+        let policy = policy(config);
+        let delivery = delivery(config)?;
         let radsec = config
             .radsec
             .as_ref()

@@ -7,7 +7,8 @@
 //!   (step 5); `rate`: per-client rate limits; `health`: is the store answering.
 //! - [`outcome`]: why a request was dropped; `events` and `log`: the one place each event is
 //!   logged and counted, in one log shape.
-//! - `settings`: `[server]` and its bounds ([`Settings`]).
+//! - `settings`: `[server]` and its bounds ([`Settings`]); `reload`: a changed configuration
+//!   swapped into the running server ([`Reloader`]).
 //! - `udp` and `radsec`: the transports (UDP receive loops; RadSec connections, framed and
 //!   bounded); `dispatch`: what both do with a step (send, hold a reply for the reject delay,
 //!   decide on the worker pool); `pool`: the bounded password workers; `metrics_http`:
@@ -25,6 +26,7 @@ pub mod pipeline;
 mod pool;
 mod radsec;
 mod rate;
+mod reload;
 mod request;
 mod settings;
 mod udp;
@@ -39,7 +41,8 @@ use tokio::sync::{mpsc, watch};
 pub use build::{
     BuildError, DRAIN_TIMEOUT, QUEUE_PER_WORKER, Server, build, build_with_store, check,
 };
-pub use pipeline::{Arrival, Pending, Pipeline, Reply, Step, Transport};
+pub use pipeline::{Arrival, Pending, Pipeline, Reply, Snapshot, Step, Transport};
+pub use reload::{Reloaded, Reloader};
 pub use settings::Settings;
 
 use crate::auth::password;
@@ -70,6 +73,15 @@ pub enum ServeError {
 }
 
 impl Server {
+    /// What applies a changed configuration to this server once it runs (SIGHUP).
+    pub fn reloader(&self) -> Reloader {
+        Reloader::new(
+            Arc::clone(&self.pipeline),
+            self.radsec.clone(),
+            self.config.clone(),
+        )
+    }
+
     /// Bind every configured socket, then serve until `shutdown` completes and drain what is
     /// in flight.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {

@@ -5,7 +5,7 @@
 //! tests all drive this one implementation.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use super::dedup::{self, InFlightGuard, Lookup, RequestKey, ResponseCache};
@@ -15,7 +15,7 @@ use super::log::{RequestContext, printable_user};
 use super::outcome::DropReason;
 use super::rate::RateLimits;
 use super::request::{self, AccessRequest};
-use crate::auth::{self, AuthError, Authenticator, CodeToSend, Decision, Outcome};
+use crate::auth::{self, AuthError, Authenticator, CodeToSend, Decision, Outcome, Policy};
 use crate::clients::Client;
 use crate::clients::ClientTable;
 use crate::delivery::Dispatcher;
@@ -68,10 +68,22 @@ pub enum Step {
     Answer(Reply),
 }
 
+/// What a reload changes, taken whole by each request when it arrives: the request is
+/// decided and answered under the configuration it started with.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub clients: ClientTable,
+    pub policy: Arc<Policy>,
+    pub delivery: Option<Dispatcher>,
+    pub reject_delay: Duration,
+    pub max_queue_wait: Duration,
+}
+
 /// An authenticated Access-Request waiting for its decision.
 #[derive(Debug)]
 pub struct Pending {
     ctx: RequestContext,
+    snapshot: Arc<Snapshot>,
     client: Arc<Client>,
     check: Precheck,
     guard: InFlightGuard,
@@ -102,15 +114,13 @@ pub struct Reply {
 /// Everything the stages need, shared by every transport and worker.
 #[derive(Debug)]
 pub struct Pipeline {
-    clients: ClientTable,
+    /// The reloadable part; replaced whole by `replace`.
+    current: RwLock<Arc<Snapshot>>,
     cache: ResponseCache,
     rate_limits: RateLimits,
     authenticator: Authenticator,
-    delivery: Option<Dispatcher>,
     events: Events,
     health: Arc<Health>,
-    reject_delay: Duration,
-    max_queue_wait: Duration,
 }
 
 /// The parts a pipeline is built from.
@@ -125,22 +135,32 @@ pub struct Parts {
 
 impl Pipeline {
     pub fn new(parts: Parts) -> Self {
-        Self {
+        let snapshot = Snapshot {
             clients: parts.clients,
+            policy: Arc::clone(parts.authenticator.policy()),
+            delivery: parts.delivery,
+            reject_delay: parts.reject_delay,
+            max_queue_wait: parts.max_queue_wait,
+        };
+        Self {
+            current: RwLock::new(Arc::new(snapshot)),
             cache: ResponseCache::new(dedup::DEFAULT_LIFETIME, dedup::DEFAULT_CAPACITY),
             rate_limits: RateLimits::default(),
             authenticator: parts.authenticator,
-            delivery: parts.delivery,
             events: Events::default(),
             health: Arc::default(),
-            reject_delay: parts.reject_delay,
-            max_queue_wait: parts.max_queue_wait,
         }
     }
 
-    /// The NAS table.
-    pub fn clients(&self) -> &ClientTable {
-        &self.clients
+    /// The configuration requests arriving now are served under.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Serve requests arriving from now on under `snapshot`; those in flight finish under the
+    /// one they started with. The reply cache and the rate limits' state are kept.
+    pub fn replace(&self, snapshot: Snapshot) {
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(snapshot);
     }
 
     pub fn authenticator(&self) -> &Authenticator {
@@ -174,8 +194,9 @@ impl Pipeline {
         arrival: &Arrival,
         ctx: &mut RequestContext,
     ) -> Result<Step, DropReason> {
+        let snapshot = self.snapshot();
         // 2. Who is it? Unknown sources are not even parsed.
-        let client = self
+        let client = snapshot
             .clients
             .lookup(arrival.peer.ip())
             .cloned()
@@ -238,6 +259,7 @@ impl Pipeline {
         let unsupported = request.password.as_ref().err().copied();
         let pending = Pending {
             ctx: ctx.clone(),
+            snapshot,
             client,
             check,
             guard,
@@ -259,7 +281,7 @@ impl Pipeline {
         // Answering after the NAS gave up is wasted work: skip it before hashing.
         let waited = pending.ctx.received.elapsed();
         self.events.queued(waited);
-        if waited > self.max_queue_wait {
+        if waited > pending.snapshot.max_queue_wait {
             return Err(DropReason::QueueTimeout(waited));
         }
         let request = &pending.request;
@@ -269,7 +291,7 @@ impl Pipeline {
         };
         let client = &pending.client;
         let station = auth::decision::station(request.calling_station_id.as_deref(), &client.name);
-        let decided = self.authenticator.authenticate(
+        let decided = self.authenticator.authenticate_with(
             &auth::Request {
                 user_name: &request.user_name,
                 input,
@@ -280,6 +302,7 @@ impl Pipeline {
                 station: &station,
                 unenrolled: client.unenrolled,
             },
+            &pending.snapshot.policy,
             now,
         );
         match decided {
@@ -301,6 +324,7 @@ impl Pipeline {
     ) -> Result<Reply, DropReason> {
         let Pending {
             ctx,
+            snapshot,
             client,
             check,
             guard,
@@ -343,7 +367,7 @@ impl Pipeline {
             }
         };
         let send_at = match decision.outcome {
-            Outcome::Reject => ctx.received + self.reject_delay,
+            Outcome::Reject => ctx.received + snapshot.reject_delay,
             Outcome::Accept | Outcome::Challenge => Instant::now(),
         };
         guard.answer(Arc::clone(&bytes), send_at);
@@ -364,7 +388,7 @@ impl Pipeline {
 
     /// Send a code out of band, after its reply went. Must be called inside the tokio runtime.
     pub fn deliver(&self, code: CodeToSend) {
-        match &self.delivery {
+        match &self.snapshot().delivery {
             Some(dispatcher) => dispatcher.dispatch(code),
             None => tracing::warn!(user = %code.user, "no [delivery] configured; code not sent"),
         }

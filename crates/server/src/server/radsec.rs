@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use rustls::ServerConfig;
@@ -34,21 +34,28 @@ const WRITER_QUEUE: usize = 256;
 /// How long a closing connection waits for the replies still being decided.
 const CLOSE_DRAIN: Duration = Duration::from_secs(15);
 
-/// Everything the RadSec listeners share: the TLS configuration of each RadSec client (built
-/// once, at start) and the connection bounds.
+/// Everything the RadSec listeners share: the connection bounds (fixed from start) and what a
+/// reload replaces, the TLS configuration of each RadSec client.
 #[derive(Debug)]
 pub(crate) struct Radsec {
-    idle_timeout: Duration,
-    share: usize,
     max_connections: usize,
-    configs: HashMap<String, Arc<ServerConfig>>,
     total: Arc<Semaphore>,
     held: Mutex<HashMap<String, usize>>,
+    accepting: RwLock<Arc<Accepting>>,
 }
 
-impl Radsec {
-    /// The TLS configuration of every RadSec client in `clients`.
-    pub(crate) fn new(settings: &Settings, clients: &ClientTable) -> Result<Radsec, String> {
+/// How connections are accepted: each RadSec client's TLS configuration (certificate, CA,
+/// `tls_name`), its share of the connections, the idle timeout.
+#[derive(Debug)]
+pub(crate) struct Accepting {
+    configs: HashMap<String, Arc<ServerConfig>>,
+    share: usize,
+    idle_timeout: Duration,
+}
+
+impl Accepting {
+    /// The TLS configuration of every RadSec client in `clients`, under `settings`.
+    pub(crate) fn new(settings: &Settings, clients: &ClientTable) -> Result<Accepting, String> {
         let mut configs = HashMap::new();
         for client in clients.radsec() {
             let ClientTransport::Radsec { tls_name } = &client.transport else {
@@ -60,24 +67,41 @@ impl Radsec {
                 .map_err(|e| format!("client {}: {e}", client.name))?;
             configs.insert(client.name.clone(), config);
         }
-        Ok(Radsec {
-            idle_timeout: settings.idle_timeout,
+        Ok(Accepting {
             share: settings.share(configs.len()),
-            max_connections: settings.max_connections,
+            idle_timeout: settings.idle_timeout,
             configs,
+        })
+    }
+}
+
+impl Radsec {
+    pub(crate) fn new(settings: &Settings, clients: &ClientTable) -> Result<Radsec, String> {
+        Ok(Radsec {
+            max_connections: settings.max_connections,
             total: Arc::new(Semaphore::new(settings.max_connections)),
             held: Mutex::new(HashMap::new()),
+            accepting: RwLock::new(Arc::new(Accepting::new(settings, clients)?)),
         })
     }
 
+    /// Accept new connections under `accepting`; open ones keep theirs.
+    pub(crate) fn replace(&self, accepting: Accepting) {
+        *self.accepting.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(accepting);
+    }
+
+    fn accepting(&self) -> Arc<Accepting> {
+        Arc::clone(&self.accepting.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
     /// A place for one more connection of `client`, or why there is none.
-    fn admit(self: &Arc<Self>, client: &str) -> Result<Slot, Refusal> {
+    fn admit(self: &Arc<Self>, client: &str, share: usize) -> Result<Slot, Refusal> {
         let permit = Arc::clone(&self.total)
             .try_acquire_owned()
             .map_err(|_| Refusal::ServerFull(self.max_connections))?;
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
         let count = held.entry(client.to_owned()).or_default();
-        if *count >= self.share {
+        if *count >= share {
             return Err(Refusal::ClientFull(*count));
         }
         *count += 1;
@@ -136,18 +160,19 @@ pub(super) async fn accept_loop(socket: TcpListener, mut this: Listener) {
             }
         };
         let events = this.pipeline.events();
-        let client = match this.pipeline.clients().lookup(peer.ip()) {
+        let client = match this.pipeline.snapshot().clients.lookup(peer.ip()) {
             None => {
                 events.radsec_refused(peer, None, &Refusal::UnknownClient);
                 continue;
             }
             Some(client) => Arc::clone(client),
         };
-        let Some(config) = this.radsec.configs.get(&client.name).cloned() else {
+        let accepting = this.radsec.accepting();
+        let Some(config) = accepting.configs.get(&client.name).cloned() else {
             events.radsec_refused(peer, Some(&client.name), &Refusal::NotRadsec);
             continue;
         };
-        let slot = match this.radsec.admit(&client.name) {
+        let slot = match this.radsec.admit(&client.name, accepting.share) {
             Ok(slot) => slot,
             Err(why) => {
                 events.radsec_refused(peer, Some(&client.name), &why);
@@ -158,7 +183,8 @@ pub(super) async fn accept_loop(socket: TcpListener, mut this: Listener) {
         let connection = this.clone();
         tokio::spawn(async move {
             let token = connection.tracker.clone();
-            serve(stream, local, peer, client, config, connection).await;
+            let idle = accepting.idle_timeout;
+            serve(stream, local, peer, client, config, idle, connection).await;
             drop(slot);
             drop(token);
         });
@@ -172,6 +198,7 @@ async fn serve(
     peer: SocketAddr,
     client: Arc<Client>,
     config: Arc<ServerConfig>,
+    idle_timeout: Duration,
     mut this: Listener,
 ) {
     let pipeline = Arc::clone(&this.pipeline);
@@ -205,8 +232,15 @@ async fn serve(
     let (replies, queue) = mpsc::channel(WRITER_QUEUE);
     let (failed, writer_failed) = watch::channel(None);
     let mut writing = tokio::spawn(write_replies(writer, queue, failed));
-    let (closed, packets) =
-        read_packets(reader, local, peer, replies, writer_failed, &mut this).await;
+    let (closed, packets) = read_packets(
+        reader,
+        (local, peer),
+        idle_timeout,
+        replies,
+        writer_failed,
+        &mut this,
+    )
+    .await;
     let broken = matches!(
         closed,
         Closed::BadLength(_) | Closed::Refused(_) | Closed::Failed(_)
@@ -224,8 +258,8 @@ async fn serve(
 /// and how many packets came.
 async fn read_packets<R: AsyncRead + Unpin>(
     mut reader: R,
-    local: SocketAddr,
-    peer: SocketAddr,
+    (local, peer): (SocketAddr, SocketAddr),
+    idle_timeout: Duration,
     replies: mpsc::Sender<Arc<[u8]>>,
     mut writer_failed: watch::Receiver<Option<String>>,
     this: &mut Listener,
@@ -243,7 +277,7 @@ async fn read_packets<R: AsyncRead + Unpin>(
         let first = tokio::select! {
             _ = this.stop.changed() => return (Closed::Stopping, packets),
             _ = writer_failed.changed() => return (writer_gone(&writer_failed), packets),
-            first = timeout(this.radsec.idle_timeout, reader.read(&mut header[..1])) => first,
+            first = timeout(idle_timeout, reader.read(&mut header[..1])) => first,
         };
         match first {
             Err(_) => return (Closed::Idle, packets),
