@@ -79,6 +79,16 @@ pub fn handle(world: &World, client: &Client, datagram: &[u8], now: u64) -> Hand
             });
         }
         Step::Answer(reply) => reply,
+        Step::Account(pending) => {
+            return match pipeline.account(*pending, now) {
+                Ok(bytes) => Handled::Answered(Answered {
+                    reply: bytes.to_vec(),
+                    resent: false,
+                    sent: None,
+                }),
+                Err(reason) => Handled::Dropped(reason),
+            };
+        }
         Step::Decide(pending) => {
             if let Some(view) = view(datagram, client.secret) {
                 crate::decision::check(world, &view, client, now);

@@ -246,6 +246,7 @@ impl World {
         );
         let pipeline = Pipeline::new(Parts {
             clients: ClientTable::new(&[client.config()]),
+            max_sessions: None,
             authenticator,
             delivery: None,
             reject_delay: std::time::Duration::ZERO,

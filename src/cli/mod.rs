@@ -6,6 +6,8 @@ mod bench;
 mod check_config;
 mod db;
 mod serve;
+mod sessions;
+mod table;
 mod test;
 mod user;
 
@@ -115,6 +117,13 @@ pub(crate) enum Command {
     /// benchmark users; measure the argon2 ceiling.
     #[command(after_help = bench::HELP)]
     Bench(bench::BenchArgs),
+    /// List the open accounting sessions (Start or Interim-Update, no Stop yet).
+    #[command(after_help = "Examples:\n  radotp sessions\n  radotp sessions --json")]
+    Sessions {
+        /// One JSON document: an array of {user, nas, session_id, address, since, updated}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Create or upgrade the database schema; copy an SQLite installation to PostgreSQL.
     #[command(subcommand, after_help = db::HELP)]
     Db(db::DbCommand),
@@ -166,6 +175,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), Failure> {
         Command::Test(args) => test::run(args),
         Command::Bench(args) => bench::run(&cli.config, args),
         Command::Db(command) => db::run(&cli.config, command),
+        Command::Sessions { json } => sessions::run(&cli.config, json),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "radotp", &mut std::io::stdout());
             Ok(())

@@ -35,6 +35,7 @@
 // A library reports through its return values and the log, never by printing.
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
 
+pub mod accounting;
 pub mod auth;
 pub mod authz;
 pub mod clients;

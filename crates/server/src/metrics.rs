@@ -24,6 +24,7 @@ pub struct Metrics {
     pub users: Gauge,
     radsec_connections: Family<Labels, Counter>,
     pub radsec_open: Gauge,
+    accounting: Family<Labels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -49,6 +50,7 @@ impl Metrics {
         let users = Gauge::default();
         let radsec_connections = Family::<Labels, Counter>::default();
         let radsec_open = Gauge::default();
+        let accounting = Family::<Labels, Counter>::default();
         // 1 ms … ~16 s: from a cached resend to a NAS's patience.
         let queue_wait = Histogram::new(exponential_buckets(0.001, 2.0, 15));
         let verify_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 12));
@@ -100,6 +102,11 @@ impl Metrics {
             radsec_connections.clone(),
         );
         registry.register(
+            "accounting_records",
+            "Accounting-Requests recorded and answered, by Acct-Status-Type",
+            accounting.clone(),
+        );
+        registry.register(
             "radsec_connections_open",
             "RadSec connections open now",
             radsec_open.clone(),
@@ -117,7 +124,15 @@ impl Metrics {
             users,
             radsec_connections,
             radsec_open,
+            accounting,
         }
+    }
+
+    /// An accounting record recorded, by its Acct-Status-Type.
+    pub fn accounting(&self, status: &'static str) {
+        self.accounting
+            .get_or_create(&vec![("status", status.to_owned())])
+            .inc();
     }
 
     /// A RadSec connection accepted (`"accepted"`) or refused (the refusal's label).

@@ -7,12 +7,12 @@ use radotp_server::store::{LockoutPolicy, PasswordSource, UserRecord};
 use radotp_server::timefmt::civil;
 
 /// `2026-11-25 17:30:00 UTC`, or `-` for none.
-pub(super) fn time(unix: Option<i64>) -> String {
+pub(crate) fn time(unix: Option<i64>) -> String {
     unix.map_or_else(|| "-".to_owned(), |t| format!("{} UTC", civil(t)))
 }
 
 /// RFC 3339 for JSON (`2026-11-25T17:30:00Z`), or null.
-pub(super) fn rfc3339(unix: Option<i64>) -> Value {
+pub(crate) fn rfc3339(unix: Option<i64>) -> Value {
     unix.map_or(Value::Null, |t| {
         Value::String(radotp_server::timefmt::rfc3339(t))
     })

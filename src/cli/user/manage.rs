@@ -106,33 +106,18 @@ pub(super) fn list(config_path: &Path, args: ListArgs) -> Result<(), Failure> {
             ]
         })
         .collect();
-    let header = [
-        "NAME",
-        "STATE",
-        "PASSWORD",
-        "LOCKED UNTIL",
-        "LAST LOGIN",
-        "TOTP",
-        "GROUPS",
-    ]
-    .map(String::from);
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| {
-            rows.iter()
-                .chain([&header])
-                .map(|r| r[i].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    for row in [&header].into_iter().chain(&rows) {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
-            .collect();
-        println!("{}", cells.join("  ").trim_end());
-    }
+    crate::cli::table::print(
+        [
+            "NAME",
+            "STATE",
+            "PASSWORD",
+            "LOCKED UNTIL",
+            "LAST LOGIN",
+            "TOTP",
+            "GROUPS",
+        ],
+        &rows,
+    );
     Ok(())
 }
 

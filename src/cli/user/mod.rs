@@ -2,7 +2,7 @@
 //! running server sees them on its next request.
 
 mod enroll;
-mod format;
+pub(super) mod format;
 mod import;
 mod manage;
 mod settings;

@@ -710,5 +710,7 @@ impl Store for FaultyStore {
         probe(now: i64) -> ();
         claim_guess(name: &str, station: &str, now: i64, policy: LockoutPolicy) -> Claim;
         refund_guess(name: &str, station: &str, gate: Gate) -> ();
+        record_session(change: crate::store::SessionChange<'_>, max_sessions: u64) -> ();
+        list_sessions() -> Vec<crate::store::Session>;
     }
 }

@@ -6,12 +6,13 @@
 //!
 //! - `raw`: the top level as written; each section module (`server`, `database`, `otp`,
 //!   `password`, `clients`, `delivery`, `lockout`, `groups`, `directory`, `upstream`,
-//!   `radsec`) has its
+//!   `radsec`, `accounting`) has its
 //!   keys and defaults, and
 //!   turns them into its owner's type.
 //! - `validate`: the sections → `Config`; `problems`: the list of problems; `parse_error`: a
 //!   TOML syntax error named by key, never quoting the line (it may hold a secret).
 
+mod accounting;
 mod clients;
 mod database;
 mod delivery;
@@ -56,6 +57,8 @@ pub struct Config {
     pub clients: Vec<Client>,
     /// RADIUS over TLS, when configured.
     pub radsec: Option<crate::radsec::Settings>,
+    /// RADIUS accounting, when configured.
+    pub accounting: Option<crate::accounting::Settings>,
     /// Out-of-band code delivery, when configured.
     pub delivery: Option<crate::delivery::Settings>,
     pub lockout: LockoutPolicy,

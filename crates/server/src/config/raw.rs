@@ -4,8 +4,8 @@
 use serde::Deserialize;
 
 use super::{
-    clients, database, delivery, directory, groups, lockout, otp, password, radsec, server,
-    upstream,
+    accounting, clients, database, delivery, directory, groups, lockout, otp, password, radsec,
+    server, upstream,
 };
 
 #[derive(Debug, Deserialize)]
@@ -29,4 +29,5 @@ pub(super) struct RawConfig {
     pub directory: Option<directory::RawDirectory>,
     pub upstream: Option<upstream::RawUpstream>,
     pub radsec: Option<radsec::RawRadsec>,
+    pub accounting: Option<accounting::RawAccounting>,
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use super::problems::Problems;
 use super::raw::RawConfig;
 use super::{
-    Config, Problem, clients, database, delivery, directory, groups, lockout, otp, password,
-    radsec, server, upstream,
+    Config, Problem, accounting, clients, database, delivery, directory, groups, lockout, otp,
+    password, radsec, server, upstream,
 };
 
 pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Problem>> {
@@ -18,6 +18,10 @@ pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Pr
     let database = database::database(raw.database.as_ref(), base_dir, &mut problems);
     let otp = otp::policy(&raw.otp, &mut problems);
     let password = password::cost(&raw.password, &mut problems, &mut warnings);
+    let accounting = raw
+        .accounting
+        .as_ref()
+        .map(|a| accounting::settings(a, &server.listen, &mut problems));
     let directory_configured = raw.directory.is_some();
     let radsec = raw
         .radsec
@@ -84,6 +88,7 @@ pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Pr
             upstream,
             clients,
             radsec,
+            accounting,
             delivery,
             lockout,
             authorization: Arc::new(authorization),

@@ -16,6 +16,8 @@ pub mod code {
     pub const ACCESS_REQUEST: u8 = 1;
     pub const ACCESS_ACCEPT: u8 = 2;
     pub const ACCESS_REJECT: u8 = 3;
+    pub const ACCOUNTING_REQUEST: u8 = 4;
+    pub const ACCOUNTING_RESPONSE: u8 = 5;
     pub const ACCESS_CHALLENGE: u8 = 11;
     pub const STATUS_SERVER: u8 = 12;
 
@@ -25,8 +27,8 @@ pub mod code {
             ACCESS_REQUEST => "Access-Request",
             ACCESS_ACCEPT => "Access-Accept",
             ACCESS_REJECT => "Access-Reject",
-            4 => "Accounting-Request",
-            5 => "Accounting-Response",
+            ACCOUNTING_REQUEST => "Accounting-Request",
+            ACCOUNTING_RESPONSE => "Accounting-Response",
             ACCESS_CHALLENGE => "Access-Challenge",
             STATUS_SERVER => "Status-Server",
             40 => "Disconnect-Request",

@@ -80,7 +80,13 @@ pub fn precheck(datagram: &[u8]) -> Result<Precheck, Malformed> {
         });
     }
     let packet_code = datagram[0];
-    if packet_code != code::ACCESS_REQUEST && packet_code != code::STATUS_SERVER {
+    if ![
+        code::ACCESS_REQUEST,
+        code::STATUS_SERVER,
+        code::ACCOUNTING_REQUEST,
+    ]
+    .contains(&packet_code)
+    {
         return Err(Malformed::UnsupportedCode(packet_code));
     }
     let mut check = Precheck {
@@ -186,9 +192,9 @@ mod tests {
                 }),
             ),
             (
-                "accounting",
-                packet(4, &[], 0),
-                Err(Malformed::UnsupportedCode(4)),
+                "accounting response",
+                packet(5, &[], 0),
+                Err(Malformed::UnsupportedCode(5)),
             ),
             (
                 "reply code",

@@ -48,6 +48,41 @@ pub fn build(
     Ok(packet)
 }
 
+/// An Accounting-Response (RFC 2866 §4.2): the Proxy-States and the Response Authenticator,
+/// no Message-Authenticator (RFC 2866 has none, and clients disagree on how one would be
+/// computed over an accounting packet).
+pub fn accounting_response(
+    request: RequestHeader<'_>,
+    proxy_states: &[&[u8]],
+    secret: &[u8],
+) -> Result<Vec<u8>, ReplyError> {
+    let mut length = HEADER_LEN;
+    for value in proxy_states {
+        if value.len() > MAX_VALUE_LEN {
+            return Err(ReplyError::ValueTooLong {
+                kind: attr::PROXY_STATE,
+                len: value.len(),
+            });
+        }
+        length += 2 + value.len();
+    }
+    if length > MAX_PACKET_LEN {
+        return Err(ReplyError::TooLong(length));
+    }
+    let mut packet = Vec::with_capacity(length);
+    packet.push(super::code::ACCOUNTING_RESPONSE);
+    packet.push(request.identifier);
+    packet.extend_from_slice(&(length as u16).to_be_bytes());
+    packet.extend_from_slice(request.request_authenticator);
+    for value in proxy_states {
+        packet.push(attr::PROXY_STATE);
+        packet.push((2 + value.len()) as u8);
+        packet.extend_from_slice(value);
+    }
+    sign_response_authenticator(&mut packet, secret);
+    Ok(packet)
+}
+
 /// A packet with Message-Authenticator first (the BlastRADIUS advice) and then `attributes`,
 /// its Message-Authenticator signed over `authenticator` in the authenticator field: a request
 /// as it is sent, or a reply before its Response Authenticator.

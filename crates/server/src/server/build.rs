@@ -163,6 +163,7 @@ fn delivery(config: &Config) -> Result<Option<Dispatcher>, BuildError> {
 pub(super) fn snapshot(config: &Config) -> Result<Snapshot, BuildError> {
     Ok(Snapshot {
         clients: ClientTable::new(&config.clients),
+        max_sessions: config.accounting.as_ref().map(|a| a.max_sessions),
         policy: Arc::new(policy(config)),
         delivery: delivery(config)?,
         reject_delay: config.server.reject_delay,
@@ -243,6 +244,7 @@ impl Prepared {
         let config = self.config;
         let pipeline = Pipeline::new(Parts {
             clients: ClientTable::new(&config.clients),
+            max_sessions: config.accounting.as_ref().map(|a| a.max_sessions),
             authenticator: Authenticator::new(store, self.passwords, self.policy),
             delivery: self.delivery,
             reject_delay: config.server.reject_delay,

@@ -81,6 +81,21 @@ pub(super) fn carry_out(
             });
         }
         Step::Decide(pending) => decide(path, pipeline, pool, pending, tracker),
+        Step::Account(pending) => {
+            // A few statements, no hashing: the blocking pool, not the password workers.
+            let (path, pipeline, token) = (path.clone(), Arc::clone(pipeline), tracker.clone());
+            tokio::spawn(async move {
+                let recording = Arc::clone(&pipeline);
+                let recorded = tokio::task::spawn_blocking(move || {
+                    recording.account(*pending, crate::clock::unix_now())
+                })
+                .await;
+                if let Ok(Ok(bytes)) = recorded {
+                    path.send(bytes, peer).await;
+                }
+                drop(token);
+            });
+        }
     }
 }
 

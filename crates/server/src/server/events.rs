@@ -26,6 +26,7 @@ struct Totals {
     challenged: AtomicU64,
     status_server: AtomicU64,
     resent: AtomicU64,
+    accounted: AtomicU64,
     dropped: [AtomicU64; DropKind::ALL.len()],
 }
 
@@ -46,6 +47,7 @@ pub struct Summary {
     pub challenged: u64,
     pub status_server: u64,
     pub resent: u64,
+    pub accounted: u64,
     pub dropped: [u64; DropKind::ALL.len()],
 }
 
@@ -168,6 +170,26 @@ impl Events {
         }
     }
 
+    /// An accounting record recorded and answered: one line with what it says (no secret).
+    pub(crate) fn accounted(&self, ctx: &RequestContext, record: &crate::accounting::Record) {
+        bump(&self.totals.accounted);
+        self.metrics.accounting(record.status.as_str());
+        tracing::info!(
+            client = ctx.client.as_deref(),
+            peer = %ctx.peer,
+            transport = ctx.transport,
+            id = ctx.id.map(u64::from),
+            user = ctx.user.as_deref(),
+            status = record.status.as_str(),
+            session_id = record.session_id.as_deref(),
+            framed_ip = record.framed_ip.map(|ip| ip.to_string()),
+            duration_s = record.duration,
+            input_octets = record.input_octets,
+            output_octets = record.output_octets,
+            "accounting"
+        );
+    }
+
     /// A retransmission answered from the reply cache.
     pub(crate) fn resent(&self, ctx: &RequestContext) {
         bump(&self.totals.resent);
@@ -224,6 +246,7 @@ impl Events {
             challenged: read(&t.challenged),
             status_server: read(&t.status_server),
             resent: read(&t.resent),
+            accounted: read(&t.accounted),
             dropped: std::array::from_fn(|i| read(&t.dropped[i])),
         }
     }

@@ -65,6 +65,13 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error(
+        "cannot listen for accounting on {addr}: {source} (is another RADIUS server running? ports below 1024 need root)"
+    )]
+    AccountingListen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot serve metrics on {addr}: {source}")]
     Metrics {
         addr: SocketAddr,
@@ -90,7 +97,13 @@ impl Server {
             let socket = UdpSocket::bind(addr)
                 .await
                 .map_err(|source| ServeError::Listen { addr, source })?;
-            sockets.push(socket);
+            sockets.push((socket, udp::Role::Authentication));
+        }
+        for &addr in self.config.accounting.iter().flat_map(|a| &a.listen) {
+            let socket = UdpSocket::bind(addr)
+                .await
+                .map_err(|source| ServeError::AccountingListen { addr, source })?;
+            sockets.push((socket, udp::Role::Accounting));
         }
         let mut radsec = Vec::new();
         for &addr in self.config.radsec.iter().flat_map(|r| &r.listen) {
@@ -111,20 +124,25 @@ impl Server {
         Ok(())
     }
 
-    /// Serve on sockets bound by the caller: UDP sockets, RadSec listeners (served only with
-    /// `[radsec]`), the metrics listener.
-    pub async fn serve_on(
+    /// Serve on sockets bound by `serve`: UDP sockets (authentication and accounting), RadSec
+    /// listeners (served only with `[radsec]`), the metrics listener.
+    async fn serve_on(
         self,
-        sockets: Vec<UdpSocket>,
+        sockets: Vec<(UdpSocket, udp::Role)>,
         radsec: Vec<TcpListener>,
         metrics: Option<TcpListener>,
         shutdown: impl Future<Output = ()>,
     ) {
         let pool = Arc::new(self.start_workers());
         let pipeline = Arc::clone(&self.pipeline);
-        for socket in &sockets {
+        for (socket, role) in &sockets {
             if let Ok(local) = socket.local_addr() {
-                tracing::info!(address = %local, "listening");
+                match role {
+                    udp::Role::Authentication => tracing::info!(address = %local, "listening"),
+                    udp::Role::Accounting => {
+                        tracing::info!(address = %local, "accounting listening")
+                    }
+                }
             }
         }
         for listener in &radsec {
@@ -163,9 +181,10 @@ impl Server {
         let (tracker, mut drained) = mpsc::channel::<()>(1);
         let loops: Vec<_> = sockets
             .into_iter()
-            .map(|socket| {
+            .map(|(socket, role)| {
                 tokio::spawn(udp::receive_loop(
                     Arc::new(socket),
+                    role,
                     Arc::clone(&pipeline),
                     Arc::clone(&pool),
                     stop_rx.clone(),
@@ -217,6 +236,7 @@ impl Server {
             challenged = s.challenged,
             status_server = s.status_server,
             resent = s.resent,
+            accounting_records = s.accounted,
             dropped_unknown_client = s.dropped(DropKind::UnknownClient),
             dropped_malformed = s.dropped(DropKind::Malformed),
             dropped_message_authenticator = s.dropped(DropKind::MessageAuthenticator),

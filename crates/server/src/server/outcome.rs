@@ -23,6 +23,10 @@ pub enum DropReason {
         status_server: bool,
     },
     BadMessageAuthenticator,
+    /// An Accounting-Request whose Request Authenticator is not the secret's (RFC 2866 §3).
+    BadRequestAuthenticator,
+    /// An Accounting-Request where accounting is not served: which listener serves it, if any.
+    AccountingNotServed(&'static str),
     ProxyStateWithoutMessageAuthenticator,
     DuplicateInFlight,
     RateLimited,
@@ -133,7 +137,9 @@ impl DropReason {
             | DropReason::BadUserPassword(_) => DropKind::Malformed,
             DropReason::MissingMessageAuthenticator { .. }
             | DropReason::BadMessageAuthenticator
+            | DropReason::BadRequestAuthenticator
             | DropReason::ProxyStateWithoutMessageAuthenticator => DropKind::MessageAuthenticator,
+            DropReason::AccountingNotServed(_) => DropKind::Malformed,
             DropReason::DuplicateInFlight => DropKind::Duplicate,
             DropReason::CacheFull
             | DropReason::QueueFull
@@ -155,6 +161,8 @@ impl DropReason {
             DropReason::BadUserPassword(_) => "bad User-Password",
             DropReason::MissingMessageAuthenticator { .. } => "missing Message-Authenticator",
             DropReason::BadMessageAuthenticator => "bad Message-Authenticator",
+            DropReason::BadRequestAuthenticator => "bad Request Authenticator",
+            DropReason::AccountingNotServed(_) => "accounting not served here",
             DropReason::ProxyStateWithoutMessageAuthenticator => {
                 "Proxy-State without Message-Authenticator"
             }
@@ -188,7 +196,10 @@ impl DropReason {
             } => "required for this client; require_message_authenticator = false on the \
                   client allows old devices"
                 .into(),
-            DropReason::BadMessageAuthenticator => "wrong shared secret?".into(),
+            DropReason::BadMessageAuthenticator | DropReason::BadRequestAuthenticator => {
+                "wrong shared secret?".into()
+            }
+            DropReason::AccountingNotServed(where_) => (*where_).to_owned(),
             DropReason::ProxyStateWithoutMessageAuthenticator => {
                 "the client has limit_proxy_state (BlastRADIUS)".into()
             }
@@ -216,6 +227,8 @@ impl DropReason {
         "bad User-Password",
         "missing Message-Authenticator",
         "bad Message-Authenticator",
+        "bad Request Authenticator",
+        "accounting not served here",
         "Proxy-State without Message-Authenticator",
         "duplicate in progress",
         "rate limited",
@@ -256,6 +269,8 @@ mod tests {
                 status_server: false,
             },
             DropReason::BadMessageAuthenticator,
+            DropReason::BadRequestAuthenticator,
+            DropReason::AccountingNotServed("x"),
             DropReason::ProxyStateWithoutMessageAuthenticator,
             DropReason::DuplicateInFlight,
             DropReason::RateLimited,

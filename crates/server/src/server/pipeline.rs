@@ -15,13 +15,15 @@ use super::log::{RequestContext, printable_user};
 use super::outcome::DropReason;
 use super::rate::RateLimits;
 use super::request::{self, AccessRequest};
+use crate::accounting::{self, Record, Status};
 use crate::auth::{self, AuthError, Authenticator, CodeToSend, Decision, Outcome, Policy};
 use crate::clients::Client;
 use crate::clients::ClientTable;
 use crate::delivery::Dispatcher;
 use crate::dictionary::{WireAttribute, to_wire_all};
-use crate::protocol::precheck::{Precheck, precheck};
+use crate::protocol::precheck::{Malformed, Precheck, precheck};
 use crate::protocol::{attr, code, message_authenticator, reply};
+use crate::store::{Session, SessionChange};
 
 /// Reply-Message of an Access-Challenge.
 pub const CHALLENGE_PROMPT: &str = "Enter your verification code";
@@ -35,13 +37,15 @@ pub enum Transport {
     /// A packet on a RadSec (TLS) connection accepted on `local`; the peer's port tells one
     /// connection from another.
     Radsec { local: SocketAddr },
+    /// A datagram on an `[accounting]` socket bound to `local`.
+    Accounting { local: SocketAddr },
 }
 
 impl Transport {
     /// The name in log lines.
     pub fn name(&self) -> &'static str {
         match self {
-            Transport::Udp { .. } => "udp",
+            Transport::Udp { .. } | Transport::Accounting { .. } => "udp",
             Transport::Radsec { .. } => "radsec",
         }
     }
@@ -66,6 +70,20 @@ pub enum Step {
     Decide(Box<Pending>),
     /// Send this reply at its time (a request refused without deciding, e.g. CHAP).
     Answer(Reply),
+    /// Record this accounting record (`Pipeline::account`, blocking), then send its answer.
+    Account(Box<PendingRecord>),
+}
+
+/// An authenticated Accounting-Request waiting to be recorded.
+#[derive(Debug)]
+pub struct PendingRecord {
+    ctx: RequestContext,
+    client: Arc<Client>,
+    check: Precheck,
+    guard: InFlightGuard,
+    record: Record,
+    proxy_states: Vec<Vec<u8>>,
+    max_sessions: u64,
 }
 
 /// What a reload changes, taken whole by each request when it arrives: the request is
@@ -73,6 +91,8 @@ pub enum Step {
 #[derive(Debug)]
 pub struct Snapshot {
     pub clients: ClientTable,
+    /// Open sessions kept at most, when `[accounting]` is configured.
+    pub max_sessions: Option<u64>,
     pub policy: Arc<Policy>,
     pub delivery: Option<Dispatcher>,
     pub reject_delay: Duration,
@@ -127,6 +147,8 @@ pub struct Pipeline {
 #[derive(Debug)]
 pub struct Parts {
     pub clients: ClientTable,
+    /// `[accounting] max_sessions`, when accounting is served.
+    pub max_sessions: Option<u64>,
     pub authenticator: Authenticator,
     pub delivery: Option<Dispatcher>,
     pub reject_delay: Duration,
@@ -137,6 +159,7 @@ impl Pipeline {
     pub fn new(parts: Parts) -> Self {
         let snapshot = Snapshot {
             clients: parts.clients,
+            max_sessions: parts.max_sessions,
             policy: Arc::clone(parts.authenticator.policy()),
             delivery: parts.delivery,
             reject_delay: parts.reject_delay,
@@ -220,6 +243,11 @@ impl Pipeline {
         ctx.code = Some(check.code);
         ctx.user = check.user_name(packet).map(printable_user);
         self.events.request(check.code);
+        if check.code == code::ACCOUNTING_REQUEST
+            || matches!(arrival.transport, Transport::Accounting { .. })
+        {
+            return self.accounting(packet, check, client, &snapshot, arrival, ctx);
+        }
         // 4. Authenticity.
         verify_message_authenticator(&client, &check, packet)?;
         // A node that cannot decide answers nothing new: NASes then fail over (RFC 5997 §4).
@@ -273,6 +301,156 @@ impl Pipeline {
             },
             None => Step::Decide(Box::new(pending)),
         })
+    }
+
+    /// An accounting socket's packet, or an Accounting-Request on another transport: answered
+    /// (Status-Server), handed on to be recorded, or dropped.
+    fn accounting(
+        &self,
+        packet: &[u8],
+        check: Precheck,
+        client: Arc<Client>,
+        snapshot: &Snapshot,
+        arrival: &Arrival,
+        ctx: &mut RequestContext,
+    ) -> Result<Step, DropReason> {
+        let served = match (arrival.transport, snapshot.max_sessions) {
+            (Transport::Udp { .. }, Some(_)) => {
+                Err("accounting goes to an [accounting] listen address (port 1813)")
+            }
+            (_, None) => Err("no [accounting] section: radotp does not serve accounting"),
+            (_, Some(max)) => Ok(max),
+        };
+        let unavailable = || DropReason::StoreUnavailable("the database is unavailable".into());
+        match check.code {
+            code::ACCOUNTING_REQUEST => {
+                let max_sessions = served.map_err(DropReason::AccountingNotServed)?;
+                let secret = client.secret.expose();
+                if !accounting::request_is_authentic(packet, check.message_authenticator, secret) {
+                    return Err(DropReason::BadRequestAuthenticator);
+                }
+                let key = RequestKey {
+                    transport: arrival.transport,
+                    peer: arrival.peer,
+                    identifier: check.identifier,
+                    request_authenticator: check.request_authenticator,
+                };
+                let guard = match self.cache.lookup(key, arrival.at) {
+                    Lookup::New(guard) => guard,
+                    Lookup::Resend(bytes) => {
+                        self.events.resent(ctx);
+                        return Ok(Step::Send(bytes));
+                    }
+                    Lookup::InFlight => return Err(DropReason::DuplicateInFlight),
+                    Lookup::Full => return Err(DropReason::CacheFull),
+                };
+                if !self.health.is_up() {
+                    return Err(unavailable());
+                }
+                let decoded = request::decode(packet)?;
+                let record =
+                    Record::parse(&decoded).map_err(|e| DropReason::BadAttribute(e.as_str()))?;
+                if let Some(user) = &record.user {
+                    ctx.user = Some(printable_user(user.as_bytes()));
+                }
+                let proxy_states = request::proxy_states(packet, check.has_proxy_state)?;
+                Ok(Step::Account(Box::new(PendingRecord {
+                    ctx: ctx.clone(),
+                    client,
+                    check,
+                    guard,
+                    record,
+                    proxy_states,
+                    max_sessions,
+                })))
+            }
+            // RFC 5997 §4: on an accounting port, Status-Server gets an Accounting-Response.
+            code::STATUS_SERVER => {
+                verify_message_authenticator(&client, &check, packet)?;
+                if !self.health.is_up() {
+                    return Err(unavailable());
+                }
+                let proxy_states = request::proxy_states(packet, check.has_proxy_state)?;
+                let bytes = build_reply(
+                    code::ACCOUNTING_RESPONSE,
+                    &client,
+                    &check,
+                    &proxy_states,
+                    &[],
+                )?;
+                self.events.status_server(ctx);
+                Ok(Step::Send(bytes.into()))
+            }
+            other => Err(DropReason::Malformed(Malformed::UnsupportedCode(other))),
+        }
+    }
+
+    /// Record an accounting record in the store and build its Accounting-Response; blocking
+    /// (run it off the runtime). A record that cannot be recorded gets no answer (RFC 2866 §2:
+    /// the NAS sends it again, or to another server).
+    pub fn account(&self, pending: PendingRecord, now: u64) -> Result<Arc<[u8]>, DropReason> {
+        let PendingRecord {
+            ctx,
+            client,
+            check,
+            guard,
+            record,
+            proxy_states,
+            max_sessions,
+        } = pending;
+        let at = i64::try_from(now).unwrap_or(i64::MAX);
+        let session = record.session_id.as_ref().map(|id| Session {
+            nas: client.name.clone(),
+            session_id: id.clone(),
+            user: record.user.clone().unwrap_or_default(),
+            address: record.framed_ip.map(|ip| ip.to_string()),
+            since: at - i64::from(record.duration.unwrap_or(0)),
+            updated: at,
+        });
+        let change = match (record.status, &session) {
+            (Status::Start | Status::InterimUpdate, Some(session)) => {
+                Some(SessionChange::Open(session))
+            }
+            (Status::Stop, Some(session)) => Some(SessionChange::Close {
+                nas: &session.nas,
+                session_id: &session.session_id,
+            }),
+            (Status::AccountingOn | Status::AccountingOff, _) => {
+                Some(SessionChange::ClearNas { nas: &client.name })
+            }
+            _ => None,
+        };
+        let recorded = change.map_or(Ok(()), |change| {
+            self.authenticator
+                .store()
+                .record_session(change, max_sessions)
+        });
+        if let Err(e) = recorded {
+            self.health.failed(&e.to_string());
+            let reason = DropReason::StoreUnavailable(e.to_string());
+            self.events.dropped(&ctx, &reason);
+            return Err(reason);
+        }
+        let proxy_states: Vec<&[u8]> = proxy_states.iter().map(Vec::as_slice).collect();
+        let built = reply::accounting_response(
+            reply::RequestHeader {
+                identifier: check.identifier,
+                request_authenticator: &check.request_authenticator,
+            },
+            &proxy_states,
+            client.secret.expose(),
+        )
+        .map_err(|e| DropReason::ReplyTooLong(e.to_string()));
+        let bytes = match built {
+            Ok(bytes) => Arc::<[u8]>::from(bytes),
+            Err(reason) => {
+                self.events.dropped(&ctx, &reason);
+                return Err(reason);
+            }
+        };
+        guard.answer(Arc::clone(&bytes), Instant::now());
+        self.events.accounted(&ctx, &record);
+        Ok(bytes)
     }
 
     /// Steps 8–9: the decision, against the store. Blocking: run it on a worker thread. `now`

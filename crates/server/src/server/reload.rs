@@ -1,11 +1,12 @@
 //! Reload (SIGHUP): the configuration file read again and checked whole, exactly as `serve`
 //! checks it; if it is valid, everything a running server can change is swapped in at once —
 //! clients and their secrets, groups and reply attributes (and the dictionary they are encoded
-//! with), delivery, lockout, the OTP window, rate limits, the reject delay and queue wait, and
+//! with), delivery, lockout, the OTP window, rate limits, the reject delay and queue wait,
+//! `accounting.max_sessions`, and
 //! RadSec's certificate, key, CA, `tls_name`s and idle timeout. A request keeps the
 //! configuration it arrived under; the reply cache is kept. An invalid file changes nothing.
 //! What needs a restart (listen addresses, the database, workers, the password sources, argon2
-//! cost, turning RadSec or metrics on or off) is named in the log, and the running server
+//! cost, turning RadSec, accounting or metrics on or off) is named in the log, and the running server
 //! keeps the old value.
 
 use std::collections::BTreeMap;
@@ -183,6 +184,14 @@ pub(super) fn changes(old: &Config, new: &Config) -> Vec<String> {
     if old.server.max_queue_wait != new.server.max_queue_wait {
         out.push("server.max_queue_wait_ms changed".into());
     }
+    if let (Some(a), Some(b)) = (&old.accounting, &new.accounting)
+        && a.max_sessions != b.max_sessions
+    {
+        out.push(format!(
+            "accounting.max_sessions {} → {}",
+            a.max_sessions, b.max_sessions
+        ));
+    }
     if let (Some(a), Some(b)) = (&old.radsec, &new.radsec)
         && a.idle_timeout != b.idle_timeout
     {
@@ -239,6 +248,11 @@ pub(super) fn needs_restart(started: &Config, new: &Config) -> Vec<String> {
         "upstream",
         format!("{:?}", started.upstream),
         format!("{:?}", new.upstream),
+    );
+    check(
+        "accounting.listen",
+        format!("{:?}", started.accounting.as_ref().map(|a| &a.listen)),
+        format!("{:?}", new.accounting.as_ref().map(|a| &a.listen)),
     );
     let radsec = |c: &Config| {
         c.radsec

@@ -12,8 +12,16 @@ use super::pipeline::{Arrival, Pipeline, Transport};
 use super::pool::WorkerPool;
 use crate::protocol::MAX_PACKET_LEN;
 
+/// Whether a socket receives authentication or accounting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Role {
+    Authentication,
+    Accounting,
+}
+
 pub(super) async fn receive_loop(
     socket: Arc<UdpSocket>,
+    role: Role,
     pipeline: Arc<Pipeline>,
     pool: Arc<WorkerPool>,
     mut stop: watch::Receiver<bool>,
@@ -23,7 +31,10 @@ pub(super) async fn receive_loop(
         tracing::error!("a listening socket has no local address; not serving it");
         return;
     };
-    let transport = Transport::Udp { local };
+    let transport = match role {
+        Role::Authentication => Transport::Udp { local },
+        Role::Accounting => Transport::Accounting { local },
+    };
     let path = ReplyPath::Udp(Arc::clone(&socket));
     // One octet more than the largest packet, so an oversized datagram is seen as such rather
     // than silently truncated to a valid-looking one.

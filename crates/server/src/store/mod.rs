@@ -333,6 +333,35 @@ impl fmt::Debug for NewUser<'_> {
     }
 }
 
+/// An open accounting session (RFC 2866): a NAS said Start or Interim-Update, and no Stop
+/// yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    /// The client (NAS) name, as configured.
+    pub nas: String,
+    /// Acct-Session-Id.
+    pub session_id: String,
+    pub user: String,
+    /// Framed-IP-Address (or Framed-IPv6-Prefix), when the NAS sent one.
+    pub address: Option<String>,
+    /// When the session started (unix seconds): the first record, less its Acct-Session-Time.
+    pub since: i64,
+    /// The last record about it.
+    pub updated: i64,
+}
+
+/// What an Accounting-Request does to the open sessions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionChange<'a> {
+    /// Start or Interim-Update: the session is open (kept, or added; the least recently
+    /// updated ones go when there are more than the bound).
+    Open(&'a Session),
+    /// Stop.
+    Close { nas: &'a str, session_id: &'a str },
+    /// Accounting-On or Accounting-Off: the NAS restarted; none of its sessions is open.
+    ClearNas { nas: &'a str },
+}
+
 /// A challenge taken: whose it is, the groups its password granted, and, when it relays an
 /// upstream RADIUS server's question, what the answer needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -592,6 +621,17 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// Number of users (metrics, status).
     fn count_users(&self) -> Result<u64, StoreError>;
+
+    /// Apply an accounting record to the open sessions, keeping at most `max_sessions`. The
+    /// write does not wait for the disk (a power cut may forget the last few updates).
+    fn record_session(
+        &self,
+        change: SessionChange<'_>,
+        max_sessions: u64,
+    ) -> Result<(), StoreError>;
+
+    /// Every open session, the most recently started first.
+    fn list_sessions(&self) -> Result<Vec<Session>, StoreError>;
 
     /// Write a heartbeat: the store is healthy only if it can record (a full disk, a read-only
     /// file or a standby database still answer reads). It writes more than any login does

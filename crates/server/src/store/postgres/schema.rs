@@ -84,6 +84,17 @@ const MIGRATIONS: &[&str] = &[
     // 8: an upstream RADIUS server's question relayed to the NAS (JSON: server, its State, the
     // code already proven).
     "ALTER TABLE challenges ADD COLUMN relay TEXT;",
+    // 9: open accounting sessions (RFC 2866), by NAS and Acct-Session-Id.
+    "CREATE TABLE sessions (
+        nas        TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        user_name  TEXT NOT NULL,
+        address    TEXT,
+        since      BIGINT NOT NULL,
+        updated    BIGINT NOT NULL,
+        PRIMARY KEY (nas, session_id)
+    );
+    CREATE INDEX sessions_by_updated ON sessions (updated);",
 ];
 
 /// The schema version this radotp writes.

@@ -134,3 +134,38 @@ pub(super) const SET_GROUPS: &str = "UPDATE users SET groups = $2 WHERE name = $
 pub(super) const SET_REPLY: &str = "UPDATE users SET reply = $2 WHERE name = $1";
 
 pub(super) const COUNT_USERS: &str = "SELECT COUNT(*) FROM users";
+
+/// Accounting sessions. Each statement commits without waiting for the disk (the CTE `r` sets
+/// `synchronous_commit` for its own transaction), as the SQLite store's sessions do.
+/// `$1` nas, `$2` session id, `$3` user, `$4` address, `$5` since, `$6` updated; returns
+/// whether the row is new.
+pub(super) const OPEN_SESSION: &str = "WITH r AS (
+        SELECT pg_catalog.set_config('synchronous_commit', 'off', true) AS c
+    )
+    INSERT INTO sessions (nas, session_id, user_name, address, since, updated)
+    SELECT $1, $2, $3, $4, $5, $6 FROM r WHERE r.c = 'off'
+    ON CONFLICT (nas, session_id) DO UPDATE
+        SET user_name = EXCLUDED.user_name, address = EXCLUDED.address, updated = EXCLUDED.updated
+    RETURNING (xmax = 0) AS inserted";
+
+/// `$1` the bound: the least recently updated sessions beyond it go.
+pub(super) const EVICT_SESSIONS: &str = "WITH r AS (
+        SELECT pg_catalog.set_config('synchronous_commit', 'off', true) AS c
+    )
+    DELETE FROM sessions WHERE (SELECT c FROM r) = 'off' AND (nas, session_id) IN (
+        SELECT nas, session_id FROM sessions ORDER BY updated
+        LIMIT GREATEST(0, (SELECT count(*) FROM sessions) - $1::bigint))";
+
+pub(super) const CLOSE_SESSION: &str = "WITH r AS (
+        SELECT pg_catalog.set_config('synchronous_commit', 'off', true) AS c
+    )
+    DELETE FROM sessions WHERE (SELECT c FROM r) = 'off' AND nas = $1 AND session_id = $2";
+
+pub(super) const CLEAR_NAS_SESSIONS: &str = "WITH r AS (
+        SELECT pg_catalog.set_config('synchronous_commit', 'off', true) AS c
+    )
+    DELETE FROM sessions WHERE (SELECT c FROM r) = 'off' AND nas = $1";
+
+pub(super) const LIST_SESSIONS: &str =
+    "SELECT nas, session_id, user_name, address, since, updated FROM sessions
+     ORDER BY since DESC, nas, session_id";

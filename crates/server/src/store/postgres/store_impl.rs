@@ -3,7 +3,7 @@
 use super::pool::Conn;
 use super::throttle;
 use super::*;
-use crate::store::{Challenge, Relay};
+use crate::store::{Challenge, Relay, Session, SessionChange};
 
 impl Store for PostgresStore {
     fn find_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -410,6 +410,64 @@ impl Store for PostgresStore {
         policy: LockoutPolicy,
     ) -> Result<(), StoreError> {
         self.trust(name, station, gate, now, policy)
+    }
+
+    fn record_session(
+        &self,
+        change: SessionChange<'_>,
+        max_sessions: u64,
+    ) -> Result<(), StoreError> {
+        match change {
+            SessionChange::Open(session) => {
+                let inserted: bool = self.run(async |conn: &mut Conn| {
+                    let statement = conn.statement(sql::OPEN_SESSION).await?;
+                    let row = conn
+                        .client
+                        .query_one(
+                            &statement,
+                            &[
+                                &session.nas,
+                                &session.session_id,
+                                &session.user,
+                                &session.address,
+                                &session.since,
+                                &session.updated,
+                            ],
+                        )
+                        .await?;
+                    Ok(row.get(0))
+                })?;
+                if inserted {
+                    let bound = i64::try_from(max_sessions).unwrap_or(i64::MAX);
+                    self.execute(sql::EVICT_SESSIONS, &[&bound])?;
+                }
+            }
+            SessionChange::Close { nas, session_id } => {
+                self.execute(sql::CLOSE_SESSION, &[&nas, &session_id])?;
+            }
+            SessionChange::ClearNas { nas } => {
+                self.execute(sql::CLEAR_NAS_SESSIONS, &[&nas])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn list_sessions(&self) -> Result<Vec<Session>, StoreError> {
+        self.run(async |conn: &mut Conn| {
+            let statement = conn.statement(sql::LIST_SESSIONS).await?;
+            let rows = conn.client.query(&statement, &[]).await?;
+            Ok(rows
+                .iter()
+                .map(|row| Session {
+                    nas: row.get(0),
+                    session_id: row.get(1),
+                    user: row.get(2),
+                    address: row.get(3),
+                    since: row.get(4),
+                    updated: row.get(5),
+                })
+                .collect())
+        })
     }
 
     fn probe(&self, now: i64) -> Result<(), StoreError> {

@@ -81,6 +81,17 @@ const MIGRATIONS: &[&str] = &[
     // 8: an upstream RADIUS server's question relayed to the NAS (JSON: server, its State, the
     // code already proven).
     "ALTER TABLE challenges ADD COLUMN relay TEXT;",
+    // 9: open accounting sessions (RFC 2866), by NAS and Acct-Session-Id.
+    "CREATE TABLE sessions (
+        nas        TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        user_name  TEXT NOT NULL,
+        address    TEXT,
+        since      INTEGER NOT NULL,
+        updated    INTEGER NOT NULL,
+        PRIMARY KEY (nas, session_id)
+    );
+    CREATE INDEX sessions_by_updated ON sessions (updated);",
 ];
 
 /// Open (creating file, folder and schema on first use) the database at `path`.

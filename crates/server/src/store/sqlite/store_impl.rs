@@ -2,7 +2,7 @@
 //! connection; `postgres/sql.rs` holds their PostgreSQL twins and says why each is atomic.
 
 use super::*;
-use crate::store::{Challenge, Relay};
+use crate::store::{Challenge, Relay, Session, SessionChange};
 
 impl Store for SqliteStore {
     fn find_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -493,6 +493,89 @@ impl Store for SqliteStore {
         relaxed(&self.conn(), |conn| {
             Self::trust(conn, name, station, gate, now, policy)
         })
+    }
+
+    fn record_session(
+        &self,
+        change: SessionChange<'_>,
+        max_sessions: u64,
+    ) -> Result<(), StoreError> {
+        relaxed(&self.conn(), |conn| {
+            let run = |sql: &str, values: &[&dyn rusqlite::ToSql]| {
+                conn.prepare_cached(sql)
+                    .and_then(|mut stmt| stmt.execute(values))
+                    .map_err(db_error)
+            };
+            match change {
+                SessionChange::Open(session) => {
+                    let updated = run(
+                        "UPDATE sessions SET user_name = ?3, address = ?4, updated = ?5
+                         WHERE nas = ?1 AND session_id = ?2",
+                        params![
+                            session.nas,
+                            session.session_id,
+                            session.user,
+                            session.address,
+                            session.updated
+                        ],
+                    )?;
+                    if updated == 0 {
+                        run(
+                            "INSERT INTO sessions (nas, session_id, user_name, address, since, updated)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                            params![
+                                session.nas,
+                                session.session_id,
+                                session.user,
+                                session.address,
+                                session.since,
+                                session.updated
+                            ],
+                        )?;
+                        // A new session: the least recently updated go beyond the bound.
+                        run(
+                            "DELETE FROM sessions WHERE rowid IN (
+                                 SELECT rowid FROM sessions ORDER BY updated
+                                 LIMIT max(0, (SELECT count(*) FROM sessions) - ?1))",
+                            params![i64::try_from(max_sessions).unwrap_or(i64::MAX)],
+                        )?;
+                    }
+                }
+                SessionChange::Close { nas, session_id } => {
+                    run(
+                        "DELETE FROM sessions WHERE nas = ?1 AND session_id = ?2",
+                        params![nas, session_id],
+                    )?;
+                }
+                SessionChange::ClearNas { nas } => {
+                    run("DELETE FROM sessions WHERE nas = ?1", params![nas])?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn list_sessions(&self) -> Result<Vec<Session>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT nas, session_id, user_name, address, since, updated FROM sessions
+                 ORDER BY since DESC, nas, session_id",
+            )
+            .map_err(db_error)?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok(Session {
+                    nas: row.get(0)?,
+                    session_id: row.get(1)?,
+                    user: row.get(2)?,
+                    address: row.get(3)?,
+                    since: row.get(4)?,
+                    updated: row.get(5)?,
+                })
+            })
+            .map_err(db_error)?;
+        rows.collect::<Result<_, _>>().map_err(db_error)
     }
 
     fn probe(&self, now: i64) -> Result<(), StoreError> {

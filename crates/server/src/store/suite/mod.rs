@@ -11,11 +11,13 @@
 
 mod concurrency;
 mod login_state;
+mod sessions;
 mod throttle;
 mod users;
 
 pub(crate) use concurrency::*;
 pub(crate) use login_state::*;
+pub(crate) use sessions::*;
 pub(crate) use throttle::*;
 pub(crate) use users::*;
 
@@ -76,6 +78,8 @@ macro_rules! store_suite {
             a_station_the_user_logged_in_from_has_its_own_gate,
             racing_nodes_get_no_more_guesses_than_the_gate_allows,
             no_code_is_accepted_while_the_account_is_locked,
+            sessions_open_update_close_and_clear_with_their_nas,
+            sessions_beyond_the_bound_go_least_recently_updated_first,
         );
     };
     (@cases $backend:expr; $($case:ident),* $(,)?) => {
