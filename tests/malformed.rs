@@ -162,9 +162,12 @@ fn eap_message_without_message_authenticator() {
 }
 
 #[test]
-fn unknown_code_4_accounting_request() {
+fn an_accounting_request_without_accounting_is_dropped_saying_so() {
     dropped(
-        malformed("code 4 (Accounting-Request) is not served"),
+        (
+            "accounting not served here",
+            "no [accounting] section: radotp does not serve accounting",
+        ),
         |_| Request::new(4, SECRET).user("alice").ma().encode(),
     );
 }

@@ -87,11 +87,13 @@ impl Signals {
                 _ = self.hangup.recv() => {
                     tracing::info!(path = %reload.path.display(), "SIGHUP: reloading the configuration");
                     let (reloader, path) = (Arc::clone(&reload.reloader), reload.path.clone());
+                    server::systemd::reloading();
                     let reloading =
                         tokio::task::spawn_blocking(move || reloader.reload(Config::load(&path)));
                     if reloading.await.is_err() {
                         tracing::error!("the reload failed; still running on the previous configuration");
                     }
+                    server::systemd::reloaded();
                 }
                 _ = self.file_size.recv() => {
                     if let Some(since) = file_size.due(Instant::now(), FILE_SIZE_LOG_INTERVAL) {

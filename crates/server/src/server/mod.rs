@@ -29,6 +29,7 @@ mod rate;
 mod reload;
 mod request;
 mod settings;
+pub mod systemd;
 mod udp;
 
 use std::future::Future;
@@ -173,6 +174,9 @@ impl Server {
             "radotp {} ready",
             env!("CARGO_PKG_VERSION")
         );
+        // Every socket is bound and the store answers: systemd may call the service started.
+        systemd::ready();
+        let watchdog = systemd::watchdog();
         let probe = tokio::spawn(health::probe(
             Arc::clone(pipeline.authenticator().store()),
             Arc::clone(pipeline.health()),
@@ -211,6 +215,10 @@ impl Server {
                 .collect(),
         };
         shutdown.await;
+        systemd::stopping();
+        if let Some(task) = watchdog {
+            task.abort();
+        }
         tracing::info!("stopping: no new requests; finishing those in flight");
         if let Some(task) = metrics_task {
             task.abort();
