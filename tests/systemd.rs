@@ -48,6 +48,14 @@ fn ready_reloading_watchdog_and_stopping_reach_the_service_manager() {
         .spawn()
         .unwrap();
     let pid = child.id().to_string();
+    /// Killed if the test fails half way.
+    struct Kill(String);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = Command::new("kill").args(["-KILL", &self.0]).status();
+        }
+    }
+    let _kill = Kill(pid.clone());
     let mut seen = Vec::new();
     wait_for(&socket, &mut seen, "READY=1");
     // Half the watchdog interval (0.4 s): at least two pings in 1.5 s.

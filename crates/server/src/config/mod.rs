@@ -150,7 +150,7 @@ impl Config {
     }
 }
 
-/// A warning if `path` can be read by users other than its owner (a warning rather than an
+/// A warning if `path` can be read by everyone, or written by its group (a warning rather than an
 /// error, so the example configuration of a fresh checkout still starts; check-config and the
 /// server's log both say it).
 pub(crate) fn readable_by_others(path: &Path, what: &str) -> Option<String> {
@@ -158,7 +158,9 @@ pub(crate) fn readable_by_others(path: &Path, what: &str) -> Option<String> {
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
-        (mode & 0o077 != 0).then(|| {
+        // Readable by its group is the packaged layout (0640 root:radotp: the service's own
+        // group); readable by everyone, or writable by the group, is not.
+        (mode & 0o027 != 0).then(|| {
             format!(
                 "{} {what} and can be read by other users (mode {mode:o}); fix it with: chmod 600 {}",
                 path.display(),
