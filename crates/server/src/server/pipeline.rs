@@ -263,20 +263,9 @@ impl Pipeline {
             return Ok(Step::Send(bytes.into()));
         }
         // 5. Retransmissions (RFC 5080 §2.2.2): the same bytes again, not a second decision.
-        let key = RequestKey {
-            transport: arrival.transport,
-            peer: arrival.peer,
-            identifier: check.identifier,
-            request_authenticator: check.request_authenticator,
-        };
-        let guard = match self.cache.lookup(key, arrival.at) {
-            Lookup::New(guard) => guard,
-            Lookup::Resend(bytes) => {
-                self.events.resent(ctx);
-                return Ok(Step::Send(bytes));
-            }
-            Lookup::InFlight => return Err(DropReason::DuplicateInFlight),
-            Lookup::Full => return Err(DropReason::CacheFull),
+        let guard = match self.remembered(arrival, &check, ctx)? {
+            Ok(guard) => guard,
+            Err(resend) => return Ok(resend),
         };
         if !self.health.is_up() {
             return Err(unavailable());
@@ -301,6 +290,31 @@ impl Pipeline {
             },
             None => Step::Decide(Box::new(pending)),
         })
+    }
+
+    /// Step 5: a request seen before gets the bytes already sent (`Err(Step::Send)`), or is
+    /// dropped while its first copy is still being decided; a new one gets its in-flight mark.
+    fn remembered(
+        &self,
+        arrival: &Arrival,
+        check: &Precheck,
+        ctx: &RequestContext,
+    ) -> Result<Result<InFlightGuard, Step>, DropReason> {
+        let key = RequestKey {
+            transport: arrival.transport,
+            peer: arrival.peer,
+            identifier: check.identifier,
+            request_authenticator: check.request_authenticator,
+        };
+        match self.cache.lookup(key, arrival.at) {
+            Lookup::New(guard) => Ok(Ok(guard)),
+            Lookup::Resend(bytes) => {
+                self.events.resent(ctx);
+                Ok(Err(Step::Send(bytes)))
+            }
+            Lookup::InFlight => Err(DropReason::DuplicateInFlight),
+            Lookup::Full => Err(DropReason::CacheFull),
+        }
     }
 
     /// An accounting socket's packet, or an Accounting-Request on another transport: answered
@@ -329,20 +343,9 @@ impl Pipeline {
                 if !accounting::request_is_authentic(packet, check.message_authenticator, secret) {
                     return Err(DropReason::BadRequestAuthenticator);
                 }
-                let key = RequestKey {
-                    transport: arrival.transport,
-                    peer: arrival.peer,
-                    identifier: check.identifier,
-                    request_authenticator: check.request_authenticator,
-                };
-                let guard = match self.cache.lookup(key, arrival.at) {
-                    Lookup::New(guard) => guard,
-                    Lookup::Resend(bytes) => {
-                        self.events.resent(ctx);
-                        return Ok(Step::Send(bytes));
-                    }
-                    Lookup::InFlight => return Err(DropReason::DuplicateInFlight),
-                    Lookup::Full => return Err(DropReason::CacheFull),
+                let guard = match self.remembered(arrival, &check, ctx)? {
+                    Ok(guard) => guard,
+                    Err(resend) => return Ok(resend),
                 };
                 if !self.health.is_up() {
                     return Err(unavailable());
