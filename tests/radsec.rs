@@ -620,3 +620,58 @@ fn a_reload_reads_the_certificates_and_the_ca_again() {
     assert!(first.is_err(), "{first:?}");
     server.stop();
 }
+
+/// An Accounting-Request signed for RadSec (RFC 2866 §3, secret `radsec`).
+fn accounting_start(id: u8, session: &str) -> Vec<u8> {
+    let body = client::encode_attrs(&[
+        (1, b"alice".to_vec()),
+        (40, 1u32.to_be_bytes().to_vec()),
+        (44, session.as_bytes().to_vec()),
+    ]);
+    let mut packet = vec![4, id];
+    packet.extend_from_slice(&((20 + body.len()) as u16).to_be_bytes());
+    packet.extend_from_slice(&[0; 16]);
+    packet.extend_from_slice(&body);
+    let authenticator = client::md5(&[&packet, b"radsec"]);
+    packet[4..20].copy_from_slice(&authenticator);
+    packet
+}
+
+#[test]
+fn accounting_rides_on_the_radsec_connection_when_it_is_served() {
+    let pki = Pki::new();
+    // Without [accounting]: dropped, said so, and the connection stays open.
+    let server_without = server(&pki, 60, 64, "append");
+    let mut nas = TlsNas::connect(
+        "127.0.0.1",
+        server_without.radsec_addrs[0],
+        &pki.ca,
+        Some(&pki.nas),
+    )
+    .unwrap();
+    nas.send(&accounting_start(1, "t-1")).unwrap();
+    server_without.assert_dropped("accounting not served here", "no [accounting] section");
+    assert_eq!(status_over(&mut nas), Ok(2));
+
+    // With it: an Accounting-Response on the same connection, and the session kept.
+    let conf = Conf {
+        extra: pki.section(60, 64) + "\n[accounting]\nlisten = [\"127.0.0.1:0\"]\n",
+        radsec_listeners: 1,
+        ..Conf::default().clients(vec![radsec_client("nas", "127.0.0.1/32", "")])
+    };
+    let server = Server::with(conf);
+    let mut nas =
+        TlsNas::connect("127.0.0.1", server.radsec_addrs[0], &pki.ca, Some(&pki.nas)).unwrap();
+    let request = accounting_start(2, "t-2");
+    nas.send(&request).unwrap();
+    let reply = nas.recv().unwrap();
+    assert_eq!(reply[0], 5, "{}", server.logs());
+    let expected = client::md5(&[
+        &[&reply[..4], &request[4..20], &reply[20..]].concat(),
+        b"radsec",
+    ]);
+    assert_eq!(&reply[4..20], &expected, "the Response Authenticator");
+    let listed = json_document(&server.cli(&["sessions", "--json"], ""));
+    assert_eq!(listed[0]["session_id"], "t-2", "{listed}");
+    assert_eq!(listed[0]["nas"], "nas");
+}
