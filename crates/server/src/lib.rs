@@ -9,8 +9,8 @@
 //! core ([`auth`]) on a worker thread, and signs and sends what it decides.
 //!
 //! - [`server`]: the composition root (`server::build`), the pipeline shared by every transport,
-//!   the UDP transport, the worker pool, the events (one log shape, one count each), health and
-//!   `/metrics`.
+//!   the UDP and RadSec transports, reload (SIGHUP), systemd's notifications, the worker pool,
+//!   the events (one log shape, one count each), health and `/metrics`.
 //! - [`auth`]: the pure decision core (`decision`: plan, then verdict and effects; `reason`;
 //!   `tails`), the `PasswordCheck` seam with the local argon2 source, and the shell that executes
 //!   a verdict against the store (`authenticator`); TOTP, hashes, generated codes.
@@ -25,7 +25,8 @@
 //! - [`clients`], [`delivery`], [`authz`]: the NAS table; codes sent by command or webhook;
 //!   groups and reply attributes, encoded with the [`dictionary`].
 //! - [`radsec`]: `[radsec]`, the TLS identity and the NAS certificate checks of RADIUS over TLS
-//!   (its transport is in [`server`]).
+//!   (its transport is in [`server`]); [`accounting`]: `[accounting]`, the Accounting-Request's
+//!   authenticator and record (the pipeline answers it, the store keeps the open sessions).
 //! - [`protocol`]: the wire: raw prechecks, Message-Authenticator, User-Password hiding, signed
 //!   replies.
 //! - [`metrics`], [`logging`]: Prometheus series; the log subscriber (logfmt or typed JSON).

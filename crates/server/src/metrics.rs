@@ -183,6 +183,9 @@ mod tests {
         m.dropped("unknown_client");
         m.verify_seconds.observe(0.025);
         m.users.set(3);
+        m.accounting("Start");
+        m.radsec_connection("accepted");
+        m.radsec_open.inc();
         let text = m.encode();
         for line in [
             "radotp_requests_total{code=\"Access-Request\"} 1",
@@ -190,6 +193,9 @@ mod tests {
             "radotp_drops_total{reason=\"unknown_client\"} 1",
             "radotp_argon2_verify_seconds_count 1",
             "radotp_users 3",
+            "radotp_accounting_records_total{status=\"Start\"} 1",
+            "radotp_radsec_connections_total{outcome=\"accepted\"} 1",
+            "radotp_radsec_connections_open 1",
         ] {
             assert!(text.contains(line), "{line} missing in\n{text}");
         }
