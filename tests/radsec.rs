@@ -675,3 +675,24 @@ fn accounting_rides_on_the_radsec_connection_when_it_is_served() {
     assert_eq!(listed[0]["session_id"], "t-2", "{listed}");
     assert_eq!(listed[0]["nas"], "nas");
 }
+
+#[test]
+fn one_address_cannot_take_its_clients_whole_share() {
+    let pki = Pki::new();
+    // 64 connections for 2 RadSec clients: 32 each, at most 16 from any one address.
+    let server = server(&pki, 60, 64, "append");
+    let addr = server.radsec_addrs[0];
+    let silent: Vec<_> = (0..18)
+        .map(|_| tcp_from("127.0.0.3", addr).unwrap())
+        .collect();
+    wait_for_refusal(&server, "the most one address may hold");
+    let refused = refusals(&server)
+        .into_iter()
+        .filter(|(reason, _)| reason == "address share")
+        .count();
+    assert_eq!(refused, 2, "{:?}", refusals(&server));
+    // The NAS of the other client still gets in.
+    let mut nas = TlsNas::connect("127.0.0.1", addr, &pki.ca, Some(&pki.nas)).unwrap();
+    assert_eq!(status_over(&mut nas), Ok(2));
+    drop(silent);
+}

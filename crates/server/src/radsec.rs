@@ -35,6 +35,9 @@ pub const MIN_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 pub const MAX_IDLE_TIMEOUT: Duration = Duration::from_secs(86_400);
 /// Bound of `max_connections`.
 pub const MAX_CONNECTIONS: usize = 65_536;
+/// Connections one source address may hold at once (within its client's share): one NAS, or
+/// one attacker inside a client's prefix, cannot take the whole share from the others.
+pub const PER_ADDRESS: usize = 16;
 
 /// `[radsec]`: where RadSec is served and with which identity and bounds.
 #[derive(Debug, Clone)]

@@ -54,6 +54,8 @@ pub enum Refusal {
     ServerFull(usize),
     /// The client holds its share of `max_connections`.
     ClientFull(usize),
+    /// The source address holds `radsec::PER_ADDRESS` connections.
+    AddressFull(usize),
     /// The handshake did not finish within its time.
     HandshakeTimeout,
     /// The handshake failed: a certificate refused, or TLS itself.
@@ -67,6 +69,7 @@ impl Refusal {
             Refusal::NotRadsec => "wrong transport",
             Refusal::ServerFull(_) => "max_connections",
             Refusal::ClientFull(_) => "client share",
+            Refusal::AddressFull(_) => "address share",
             Refusal::HandshakeTimeout => "handshake timeout",
             Refusal::Handshake(_) => "handshake failed",
         }
@@ -83,6 +86,9 @@ impl Refusal {
             }
             Refusal::ClientFull(n) => {
                 format!("this client holds {n} connections, its share of [radsec] max_connections")
+            }
+            Refusal::AddressFull(n) => {
+                format!("this address holds {n} connections, the most one address may hold")
             }
             Refusal::HandshakeTimeout => format!(
                 "the TLS handshake did not finish within {} s",

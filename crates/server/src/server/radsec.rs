@@ -9,7 +9,7 @@
 //! only itself.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -27,7 +27,7 @@ use super::pipeline::{Arrival, Pipeline, Step, Transport};
 use super::pool::WorkerPool;
 use crate::clients::{Client, ClientTable, ClientTransport};
 use crate::protocol::{HEADER_LEN, MAX_PACKET_LEN};
-use crate::radsec::{HANDSHAKE_TIMEOUT, PACKET_TIMEOUT, Settings};
+use crate::radsec::{HANDSHAKE_TIMEOUT, PACKET_TIMEOUT, PER_ADDRESS, Settings};
 
 /// Replies waiting for a connection's writer; more and the NAS is not reading.
 const WRITER_QUEUE: usize = 256;
@@ -40,8 +40,15 @@ const CLOSE_DRAIN: Duration = Duration::from_secs(15);
 pub(crate) struct Radsec {
     max_connections: usize,
     total: Arc<Semaphore>,
-    held: Mutex<HashMap<String, usize>>,
+    /// Connections held, by client name and by source address.
+    held: Mutex<Held>,
     accepting: RwLock<Arc<Accepting>>,
+}
+
+#[derive(Debug, Default)]
+struct Held {
+    by_client: HashMap<String, usize>,
+    by_address: HashMap<IpAddr, usize>,
 }
 
 /// How connections are accepted: each RadSec client's TLS configuration (certificate, CA,
@@ -80,7 +87,7 @@ impl Radsec {
         Ok(Radsec {
             max_connections: settings.max_connections,
             total: Arc::new(Semaphore::new(settings.max_connections)),
-            held: Mutex::new(HashMap::new()),
+            held: Mutex::new(Held::default()),
             accepting: RwLock::new(Arc::new(Accepting::new(settings, clients)?)),
         })
     }
@@ -94,20 +101,31 @@ impl Radsec {
         Arc::clone(&self.accepting.read().unwrap_or_else(|p| p.into_inner()))
     }
 
-    /// A place for one more connection of `client`, or why there is none.
-    fn admit(self: &Arc<Self>, client: &str, share: usize) -> Result<Slot, Refusal> {
+    /// A place for one more connection of `client` from `address`, or why there is none.
+    fn admit(
+        self: &Arc<Self>,
+        client: &str,
+        address: IpAddr,
+        share: usize,
+    ) -> Result<Slot, Refusal> {
         let permit = Arc::clone(&self.total)
             .try_acquire_owned()
             .map_err(|_| Refusal::ServerFull(self.max_connections))?;
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-        let count = held.entry(client.to_owned()).or_default();
-        if *count >= share {
-            return Err(Refusal::ClientFull(*count));
+        let by_client = held.by_client.get(client).copied().unwrap_or(0);
+        if by_client >= share {
+            return Err(Refusal::ClientFull(by_client));
         }
-        *count += 1;
+        let by_address = held.by_address.get(&address).copied().unwrap_or(0);
+        if by_address >= PER_ADDRESS {
+            return Err(Refusal::AddressFull(by_address));
+        }
+        *held.by_client.entry(client.to_owned()).or_default() += 1;
+        *held.by_address.entry(address).or_default() += 1;
         Ok(Slot {
             radsec: Arc::clone(self),
             client: client.to_owned(),
+            address,
             _permit: permit,
         })
     }
@@ -117,14 +135,22 @@ impl Radsec {
 struct Slot {
     radsec: Arc<Radsec>,
     client: String,
+    address: IpAddr,
     _permit: OwnedSemaphorePermit,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut held = self.radsec.held.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(count) = held.get_mut(&self.client) {
+        if let Some(count) = held.by_client.get_mut(&self.client) {
             *count = count.saturating_sub(1);
+        }
+        // Forget an address with nothing open: the map holds only what is connected.
+        if let Some(count) = held.by_address.get_mut(&self.address) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                held.by_address.remove(&self.address);
+            }
         }
     }
 }
@@ -172,7 +198,8 @@ pub(super) async fn accept_loop(socket: TcpListener, mut this: Listener) {
             events.radsec_refused(peer, Some(&client.name), &Refusal::NotRadsec);
             continue;
         };
-        let slot = match this.radsec.admit(&client.name, accepting.share) {
+        let address = peer.ip().to_canonical();
+        let slot = match this.radsec.admit(&client.name, address, accepting.share) {
             Ok(slot) => slot,
             Err(why) => {
                 events.radsec_refused(peer, Some(&client.name), &why);
