@@ -57,10 +57,10 @@ pub fn request_is_authentic(
     if packet.len() < HEADER_LEN {
         return false;
     }
-    let mut zeroed = packet.to_vec();
-    zeroed[4..HEADER_LEN].fill(0);
     let mut md5 = Md5::new();
-    md5.update(&zeroed);
+    md5.update(&packet[..4]);
+    md5.update([0u8; 16]);
+    md5.update(&packet[HEADER_LEN..]);
     md5.update(secret);
     let expected = md5.finalize();
     if !bool::from(expected.as_slice().ct_eq(&packet[4..HEADER_LEN])) {
@@ -68,7 +68,11 @@ pub fn request_is_authentic(
     }
     match message_authenticator {
         None => true,
-        Some(offset) => message_authenticator::verify(&zeroed, offset, secret),
+        Some(offset) => {
+            let mut zeroed = packet.to_vec();
+            zeroed[4..HEADER_LEN].fill(0);
+            message_authenticator::verify(&zeroed, offset, secret)
+        }
     }
 }
 

@@ -51,10 +51,6 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn check(&self) -> Vec<Invalid> {
-        check(&self.listen, self.idle_timeout, self.max_connections)
-    }
-
     /// The connections one of `clients` RadSec clients may hold at once: an equal share of
     /// `max_connections`, so one client's connections cannot crowd out the others'.
     pub fn share(&self, clients: usize) -> usize {
@@ -68,41 +64,39 @@ pub fn check(
     idle_timeout: Duration,
     max_connections: usize,
 ) -> Vec<Invalid> {
-    {
-        let mut problems = Vec::new();
-        if listen.is_empty() {
-            problems.push(Invalid::new(
-                "listen",
-                format!("at least one address is required, e.g. [\"0.0.0.0:{DEFAULT_PORT}\"]"),
-            ));
-        }
-        if !(MIN_IDLE_TIMEOUT..=MAX_IDLE_TIMEOUT).contains(&idle_timeout) {
-            problems.push(Invalid::new(
-                "idle_timeout_secs",
-                format!(
-                    "must be between {} and {} seconds (60 suits most)",
-                    MIN_IDLE_TIMEOUT.as_secs(),
-                    MAX_IDLE_TIMEOUT.as_secs()
-                ),
-            ));
-        }
-        if !(1..=MAX_CONNECTIONS).contains(&max_connections) {
-            problems.push(Invalid::new(
-                "max_connections",
-                format!("must be between 1 and {MAX_CONNECTIONS}"),
-            ));
-        }
-        problems
+    let mut problems = Vec::new();
+    if listen.is_empty() {
+        problems.push(Invalid::new(
+            "listen",
+            format!("at least one address is required, e.g. [\"0.0.0.0:{DEFAULT_PORT}\"]"),
+        ));
     }
+    if !(MIN_IDLE_TIMEOUT..=MAX_IDLE_TIMEOUT).contains(&idle_timeout) {
+        problems.push(Invalid::new(
+            "idle_timeout_secs",
+            format!(
+                "must be between {} and {} seconds (60 suits most)",
+                MIN_IDLE_TIMEOUT.as_secs(),
+                MAX_IDLE_TIMEOUT.as_secs()
+            ),
+        ));
+    }
+    if !(1..=MAX_CONNECTIONS).contains(&max_connections) {
+        problems.push(Invalid::new(
+            "max_connections",
+            format!("must be between 1 and {MAX_CONNECTIONS}"),
+        ));
+    }
+    problems
 }
 
 /// The server's certificate and key, and the CA the NASes' certificates must chain to.
 pub struct Identity {
     key: Arc<CertifiedKey>,
     client_ca: Arc<rustls::RootCertStore>,
-    /// The files, for log lines.
-    pub certificate: PathBuf,
-    pub client_ca_file: PathBuf,
+    /// The files, for `Debug`.
+    certificate: PathBuf,
+    client_ca_file: PathBuf,
 }
 
 impl fmt::Debug for Identity {
