@@ -251,6 +251,7 @@ impl Server {
             dropped_duplicate = s.dropped(DropKind::Duplicate),
             dropped_overloaded = s.dropped(DropKind::Overloaded),
             dropped_internal = s.dropped(DropKind::Internal),
+            dropped_not_served = s.dropped(DropKind::NotServed),
             argon2_verifications = pipeline.authenticator().checks(),
             "stopped"
         );

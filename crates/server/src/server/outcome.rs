@@ -108,16 +108,20 @@ pub enum DropKind {
     Duplicate,
     Overloaded,
     Internal,
+    /// Well-formed and authentic, but for a service this listener does not offer
+    /// (accounting where it is not served).
+    NotServed,
 }
 
 impl DropKind {
-    pub const ALL: [DropKind; 6] = [
+    pub const ALL: [DropKind; 7] = [
         DropKind::UnknownClient,
         DropKind::Malformed,
         DropKind::MessageAuthenticator,
         DropKind::Duplicate,
         DropKind::Overloaded,
         DropKind::Internal,
+        DropKind::NotServed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -128,6 +132,7 @@ impl DropKind {
             DropKind::Duplicate => "duplicate",
             DropKind::Overloaded => "overloaded",
             DropKind::Internal => "internal",
+            DropKind::NotServed => "not_served",
         }
     }
 }
@@ -145,7 +150,7 @@ impl DropReason {
             | DropReason::BadMessageAuthenticator
             | DropReason::BadRequestAuthenticator
             | DropReason::ProxyStateWithoutMessageAuthenticator => DropKind::MessageAuthenticator,
-            DropReason::AccountingNotServed(_) => DropKind::Malformed,
+            DropReason::AccountingNotServed(_) => DropKind::NotServed,
             DropReason::DuplicateInFlight => DropKind::Duplicate,
             DropReason::CacheFull
             | DropReason::QueueFull

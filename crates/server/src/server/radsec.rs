@@ -354,13 +354,10 @@ async fn read_packets<R: AsyncRead + Unpin>(
 /// RFC 6614 §2.6 / RFC 6613 §2.6.4: a packet that cannot be parsed, or whose authenticity
 /// fails, closes its connection; overload and duplicates do not.
 fn closes_connection(reason: &DropReason) -> bool {
-    // Accounting where it is not served is well-formed: the NAS is told by silence, not by
-    // losing its connection (it would reconnect and send it again).
-    !matches!(reason, DropReason::AccountingNotServed(_))
-        && matches!(
-            reason.kind(),
-            DropKind::Malformed | DropKind::MessageAuthenticator
-        )
+    matches!(
+        reason.kind(),
+        DropKind::Malformed | DropKind::MessageAuthenticator
+    )
 }
 
 async fn read_by<R: AsyncRead + Unpin>(
