@@ -140,34 +140,42 @@ impl Settings {
 
     /// The trust the TLS connections use.
     fn tls(&self) -> Result<Arc<ClientConfig>, String> {
-        let mut roots = rustls::RootCertStore::empty();
-        match &self.ca_file {
-            Some(path) => {
-                for cert in read_pem_certs(path)? {
-                    roots.add(cert).map_err(|e| {
-                        format!("{}: a certificate cannot be used: {e}", path.display())
-                    })?;
-                }
-            }
-            None => {
-                let found = rustls_native_certs::load_native_certs();
-                for cert in found.certs {
-                    // A system certificate rustls cannot use is one less to trust.
-                    let _ = roots.add(cert);
-                }
-                if roots.is_empty() {
-                    return Err("the system has no trusted certificates; set ca_file".into());
-                }
-            }
-        }
+        let roots = trust(self.ca_file.as_deref(), "set ca_file")?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| format!("TLS: {e}"))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Ok(Arc::new(config))
+            .with_root_certificates(roots);
+        Ok(Arc::new(config.with_no_client_auth()))
     }
+}
+
+/// The CA certificates of `ca_file`, or the system's trust store when there is none (`hint`
+/// says what to set if the system has none).
+pub fn trust(
+    ca_file: Option<&std::path::Path>,
+    hint: &str,
+) -> Result<rustls::RootCertStore, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_file {
+        Some(path) => {
+            for cert in read_pem_certs(path)? {
+                roots.add(cert).map_err(|e| {
+                    format!("{}: a certificate cannot be used: {e}", path.display())
+                })?;
+            }
+        }
+        None => {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                // A system certificate rustls cannot use is one less to trust.
+                let _ = roots.add(cert);
+            }
+            if roots.is_empty() {
+                return Err(format!("the system has no trusted certificates; {hint}"));
+            }
+        }
+    }
+    Ok(roots)
 }
 
 /// The certificates of a PEM file, or why there are none.

@@ -116,15 +116,29 @@ impl Tls {
             (SslMode::VerifyFull, root) => Some((true, root)),
         };
         let verifier: Arc<dyn ServerCertVerifier> = match verify {
-            None => Arc::new(Unverified(provider)),
+            None => Arc::new(Lenient {
+                chain: None,
+                provider,
+            }),
             Some((names, root)) => {
-                let roots = Arc::new(roots(root.as_ref().unwrap_or(&RootCert::System))?);
-                let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider)
-                    .build()
-                    .map_err(|e| format!("the CA certificates cannot be used: {e}"))?;
+                let file = match root {
+                    Some(RootCert::File(path)) => Some(path.as_path()),
+                    Some(RootCert::System) | None => None,
+                };
+                let roots = crate::directory::trust(file, "give sslrootcert=/path/to/ca.pem")
+                    .map_err(|e| format!("sslrootcert: {e}"))?;
+                let webpki = WebPkiServerVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    Arc::clone(&provider),
+                )
+                .build()
+                .map_err(|e| format!("the CA certificates cannot be used: {e}"))?;
                 match names {
                     true => webpki,
-                    false => Arc::new(AnyName(webpki)),
+                    false => Arc::new(Lenient {
+                        chain: Some(webpki),
+                        provider,
+                    }),
                 }
             }
         };
@@ -141,40 +155,16 @@ impl fmt::Display for Tls {
     }
 }
 
-fn roots(root: &RootCert) -> Result<rustls::RootCertStore, String> {
-    let mut store = rustls::RootCertStore::empty();
-    match root {
-        RootCert::File(path) => {
-            for cert in crate::directory::read_pem_certs(path)? {
-                store.add(cert).map_err(|e| {
-                    format!(
-                        "sslrootcert {}: a certificate cannot be used: {e}",
-                        path.display()
-                    )
-                })?;
-            }
-        }
-        RootCert::System => {
-            for cert in rustls_native_certs::load_native_certs().certs {
-                // A system certificate rustls cannot use is one less to trust.
-                let _ = store.add(cert);
-            }
-            if store.is_empty() {
-                return Err(
-                    "the system has no trusted certificates; give sslrootcert=/path/to/ca.pem"
-                        .into(),
-                );
-            }
-        }
-    }
-    Ok(store)
+/// What `prefer`, `require` and `verify-ca` check of the server's certificate, as libpq
+/// means them: nothing (`chain: None`), or its chain but not its name. The handshake's
+/// signatures are checked in every case.
+#[derive(Debug)]
+struct Lenient {
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
 }
 
-/// `verify-ca`: the chain is checked, the name is not (libpq's meaning).
-#[derive(Debug)]
-struct AnyName(Arc<WebPkiServerVerifier>);
-
-impl ServerCertVerifier for AnyName {
+impl ServerCertVerifier for Lenient {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -183,11 +173,11 @@ impl ServerCertVerifier for AnyName {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
         // webpki checks the chain before the name: a name error means the chain was good.
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -201,7 +191,8 @@ impl ServerCertVerifier for AnyName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms)
     }
 
     fn verify_tls13_signature(
@@ -210,61 +201,14 @@ impl ServerCertVerifier for AnyName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
-}
-
-/// `prefer` and `require` without a CA: encrypted, the certificate taken as it comes (libpq's
-/// meaning); the handshake's signatures are still checked.
-#[derive(Debug)]
-struct Unverified(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for Unverified {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
