@@ -14,7 +14,7 @@ use radotp_server::authz::{self, Authorization};
 use radotp_server::clients::{self, ClientTable};
 use radotp_server::dictionary::{AttributeValue, Dictionary};
 use radotp_server::secret::SecretBytes;
-use radotp_server::server::pipeline::{Parts, Pipeline};
+use radotp_server::server::pipeline::{Parts, Pipeline, Snapshot};
 use radotp_server::store::{
     Channel, Delivery, Keys, LockoutPolicy, NewUser, SendLimits, SqliteStore, Store, TotpSeed,
 };
@@ -244,13 +244,17 @@ impl World {
             Arc::new(LocalHashes::new(hashes.dummy.clone())),
             policy.clone(),
         );
-        let pipeline = Pipeline::new(Parts {
+        let snapshot = Snapshot {
             clients: ClientTable::new(&[client.config()]),
             max_sessions: None,
-            authenticator,
+            policy: Arc::clone(authenticator.policy()),
             delivery: None,
             reject_delay: std::time::Duration::ZERO,
             max_queue_wait: std::time::Duration::from_secs(3600),
+        };
+        let pipeline = Pipeline::new(Parts {
+            authenticator,
+            snapshot,
         });
         World {
             store,

@@ -138,11 +138,15 @@ impl std::fmt::Debug for Authenticator {
 }
 
 impl Authenticator {
-    pub fn new(store: Arc<dyn Store>, passwords: Arc<dyn PasswordCheck>, policy: Policy) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        passwords: Arc<dyn PasswordCheck>,
+        policy: impl Into<Arc<Policy>>,
+    ) -> Self {
         Self {
             store,
             passwords,
-            policy: Arc::new(policy),
+            policy: policy.into(),
             checks: AtomicU64::new(0),
         }
     }

@@ -191,8 +191,8 @@ struct Prepared {
     workers: usize,
     slots: Arc<HashSlots>,
     passwords: Arc<Sources>,
-    policy: Policy,
-    delivery: Option<Dispatcher>,
+    /// What a reload may replace: built here as a reload builds it.
+    snapshot: Snapshot,
     radsec: Option<Arc<Radsec>>,
 }
 
@@ -220,8 +220,7 @@ impl Prepared {
             upstream,
             default: config.password_source,
         });
-        let policy = policy(config);
-        let delivery = delivery(config)?;
+        let snapshot = snapshot(config)?;
         let radsec = config
             .radsec
             .as_ref()
@@ -234,21 +233,17 @@ impl Prepared {
             workers,
             slots,
             passwords,
-            policy,
-            delivery,
+            snapshot,
             radsec,
         })
     }
 
     fn finish(self, store: Arc<dyn Store>) -> Server {
         let config = self.config;
+        let policy = Arc::clone(&self.snapshot.policy);
         let pipeline = Pipeline::new(Parts {
-            clients: ClientTable::new(&config.clients),
-            max_sessions: config.accounting.as_ref().map(|a| a.max_sessions),
-            authenticator: Authenticator::new(store, self.passwords, self.policy),
-            delivery: self.delivery,
-            reject_delay: config.server.reject_delay,
-            max_queue_wait: config.server.max_queue_wait,
+            authenticator: Authenticator::new(store, self.passwords, policy),
+            snapshot: self.snapshot,
         });
         let workers = self.workers;
         let max_pending = match config.server.max_pending {

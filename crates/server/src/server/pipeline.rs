@@ -146,27 +146,15 @@ pub struct Pipeline {
 /// The parts a pipeline is built from.
 #[derive(Debug)]
 pub struct Parts {
-    pub clients: ClientTable,
-    /// `[accounting] max_sessions`, when accounting is served.
-    pub max_sessions: Option<u64>,
     pub authenticator: Authenticator,
-    pub delivery: Option<Dispatcher>,
-    pub reject_delay: Duration,
-    pub max_queue_wait: Duration,
+    /// The reloadable part, as the configuration has it now.
+    pub snapshot: Snapshot,
 }
 
 impl Pipeline {
     pub fn new(parts: Parts) -> Self {
-        let snapshot = Snapshot {
-            clients: parts.clients,
-            max_sessions: parts.max_sessions,
-            policy: Arc::clone(parts.authenticator.policy()),
-            delivery: parts.delivery,
-            reject_delay: parts.reject_delay,
-            max_queue_wait: parts.max_queue_wait,
-        };
         Self {
-            current: RwLock::new(Arc::new(snapshot)),
+            current: RwLock::new(Arc::new(parts.snapshot)),
             cache: ResponseCache::new(dedup::DEFAULT_LIFETIME, dedup::DEFAULT_CAPACITY),
             rate_limits: RateLimits::default(),
             authenticator: parts.authenticator,
