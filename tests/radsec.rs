@@ -696,3 +696,37 @@ fn one_address_cannot_take_its_clients_whole_share() {
     assert_eq!(status_over(&mut nas), Ok(2));
     drop(silent);
 }
+
+#[test]
+fn max_connections_bounds_the_whole() {
+    let pki = Pki::new();
+    // 3 in all, 2 RadSec clients: a share of 2 each, and the sum of the shares is more.
+    let server = server(&pki, 60, 3, "append");
+    let addr = server.radsec_addrs[0];
+    let silent: Vec<_> = (0..2)
+        .map(|_| tcp_from("127.0.0.3", addr).unwrap())
+        .collect();
+    let mut first = TlsNas::connect("127.0.0.1", addr, &pki.ca, Some(&pki.nas)).unwrap();
+    assert_eq!(status_over(&mut first), Ok(2));
+    let second = TlsNas::connect("127.0.0.1", addr, &pki.ca, Some(&pki.nas))
+        .map_err(|e| e.to_string())
+        .and_then(|mut nas| status_over(&mut nas));
+    assert!(second.is_err(), "{second:?}");
+    wait_for_refusal(
+        &server,
+        "3 RadSec connections are open ([radsec] max_connections)",
+    );
+    // Room again once the silent ones go.
+    drop(silent);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let again = TlsNas::connect("127.0.0.1", addr, &pki.ca, Some(&pki.nas))
+            .map_err(|e| e.to_string())
+            .and_then(|mut nas| status_over(&mut nas));
+        if again == Ok(2) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{again:?}");
+        sleep(Duration::from_millis(50));
+    }
+}
