@@ -56,4 +56,5 @@ pub mod secret;
 pub mod server;
 pub mod store;
 pub mod timefmt;
+pub mod tokens;
 pub mod upstream;

@@ -1,0 +1,1 @@
+//! PSKC import (being written).

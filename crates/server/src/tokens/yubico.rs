@@ -1,0 +1,1 @@
+//! Yubico OTP (being written).
