@@ -17,7 +17,7 @@ use postgres_support::*;
 use radotp_server::auth::otp::{Algorithm, TotpParams};
 use radotp_server::secret::SecretBytes;
 use radotp_server::store::postgres::Limits;
-use radotp_server::store::{Keys, NewUser, PostgresStore, PostgresUrl, Store, TotpSeed};
+use radotp_server::store::{Keys, NewToken, NewUser, PostgresStore, PostgresUrl, Store, TotpSeed};
 
 #[test]
 fn a_store_rides_out_an_outage() {
@@ -47,16 +47,16 @@ fn a_store_rides_out_an_outage() {
             name: "pat",
             password_hash: "h",
             password_source: radotp_server::store::PasswordSource::Local,
-            totp: &seed,
+            token: Some(&NewToken::app(seed)),
             now: 0,
         }])
         .unwrap();
-    assert!(store.consume_totp_step("pat", 1, 0, 1).unwrap());
+    assert!(store.consume_token("pat", 1, 1, 0, 1).unwrap());
 
     proxy.down();
     for attempt in 0..5 {
         let started = Instant::now();
-        let result = store.consume_totp_step("pat", 2 + attempt, 0, 2);
+        let result = store.consume_token("pat", 1, 2 + attempt, 0, 2);
         assert!(result.is_err(), "attempt {attempt}: {result:?}");
         assert!(
             started.elapsed() < Duration::from_secs(2),
@@ -79,8 +79,12 @@ fn a_store_rides_out_an_outage() {
             Err(e) => panic!("the store did not reconnect: {e}"),
         }
     };
-    assert_eq!(back.last_step, Some(1), "nothing was accepted while down");
-    assert!(store.consume_totp_step("pat", 2, 0, 3).unwrap());
+    assert_eq!(
+        back.tokens[0].last_used,
+        Some(1),
+        "nothing was accepted while down"
+    );
+    assert!(store.consume_token("pat", 1, 2, 0, 3).unwrap());
 }
 
 /// Send `request` to `server`; the reply's code, or `None` after `wait` of silence.

@@ -202,7 +202,9 @@ fn passwd_and_temporary_passwords() {
         login(&server, "erin", &format!("{temp_pw}{next}")),
         ACCESS_ACCEPT
     );
-    server.assert_reason("TOTP code (clock drift +1 steps; temporary password, valid until");
+    server.assert_reason(
+        "TOTP code (token 1 (totp); clock drift +1 steps; temporary password, valid until",
+    );
     server.advance(4);
     // Expiry is checked once the password itself is right, whatever the code.
     assert_eq!(

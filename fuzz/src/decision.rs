@@ -7,7 +7,9 @@ use radotp_server::auth::tails::Factor;
 use radotp_server::auth::{Answer, Checked, Reason, Unenrolled};
 use radotp_server::dictionary::{AttributeValue, Dictionary};
 use radotp_server::secret::SecretBytes;
-use radotp_server::store::{Claim, Gate, Proven, RecoveryCodeState, Relay, Store, UserRecord};
+use radotp_server::store::{
+    Claim, Gate, Proven, RecoveryCodeState, Relay, Store, TokenKind, UserRecord,
+};
 
 use crate::pipeline::View;
 use crate::world::{Client, World};
@@ -42,12 +44,15 @@ fn decide_all(
     now: u64,
 ) {
     let tails = decision::tails(request, user);
-    if let Some((at, code)) = &tails.numeric {
+    for (at, code) in &tails.numeric {
         assert_eq!(
             &input.expose()[*at..],
             code.as_bytes(),
             "numeric tail is not the end"
         );
+    }
+    if let Some(otp) = &tails.yubico {
+        assert_eq!(otp.at + 44, input.len(), "the Yubico tail is not the end");
     }
     for sent in [false, true] {
         for recovery in [
@@ -80,7 +85,11 @@ fn decide_all(
                     Some(Relay {
                         server: 0,
                         state: b"up".to_vec(),
-                        proven: Some(Proven::Totp { drift: 0 }),
+                        proven: Some(Proven::Token {
+                            id: 1,
+                            kind: TokenKind::Totp,
+                            drift: 0,
+                        }),
                         gate: Some(Gate::User),
                     }),
                     Some(Relay {
@@ -263,7 +272,7 @@ fn judge(inputs: &Inputs<'_>, input_len: usize) {
             assert!(
                 !matches!(
                     plan.factor,
-                    Factor::None | Factor::UsedTotp { .. } | Factor::UsedRecovery
+                    Factor::None | Factor::UsedToken { .. } | Factor::UsedRecovery
                 ),
                 "accepted on {:?}",
                 plan.factor

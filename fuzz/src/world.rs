@@ -16,8 +16,18 @@ use radotp_server::dictionary::{AttributeValue, Dictionary};
 use radotp_server::secret::SecretBytes;
 use radotp_server::server::pipeline::{Parts, Pipeline, Snapshot};
 use radotp_server::store::{
-    Channel, Delivery, Keys, LockoutPolicy, NewUser, SendLimits, SqliteStore, Store, TotpSeed,
+    Channel, Delivery, Keys, LockoutPolicy, NewToken, NewUser, SendLimits, SqliteStore, Store,
+    TokenSecret, TotpSeed,
 };
+
+/// Alice's HOTP fob's secret.
+pub const HOTP_SECRET: &[u8] = b"fuzzing hotp secret!";
+/// Alice's YubiKey: public id, private id, AES key (the test vectors of `tokens::yubico`).
+pub const YUBIKEY: (&str, [u8; 6], [u8; 16]) = (
+    "vvccccrbjnkt",
+    [0xa1, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6],
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+);
 
 /// Per-execution cost stays in microseconds.
 pub const COST: PasswordCost = PasswordCost {
@@ -188,7 +198,7 @@ impl World {
         let hashes = hashes();
         let store = SqliteStore::open_in_memory(Keys::from_master(b"fuzzing master key"))
             .expect("in-memory store");
-        let seeds: Vec<TotpSeed> = USERS.iter().map(seed).collect();
+        let seeds: Vec<NewToken> = USERS.iter().map(|u| NewToken::app(seed(u))).collect();
         let new: Vec<NewUser<'_>> = USERS
             .iter()
             .zip(&hashes.users)
@@ -197,11 +207,35 @@ impl World {
                 name: u.name,
                 password_hash: hash,
                 password_source: radotp_server::store::PasswordSource::Local,
-                totp,
+                token: Some(totp),
                 now: NOW as i64 - 86_400,
             })
             .collect();
         store.add_users(&new).expect("add users");
+        // Alice also has an 8-digit HOTP fob and a YubiKey (`HOTP_SECRET`, `YUBIKEY`), so the
+        // fuzzer meets several tokens, each kind's tail and replay state.
+        let fob = NewToken {
+            label: "fob".into(),
+            serial: None,
+            secret: TokenSecret::Hotp {
+                secret: SecretBytes::from(HOTP_SECRET),
+                digits: 8,
+            },
+            last_used: Some(1),
+        };
+        let yubikey = NewToken {
+            label: "yubikey".into(),
+            serial: None,
+            secret: TokenSecret::Yubico {
+                public_id: YUBIKEY.0.into(),
+                private_id: SecretBytes::from(&YUBIKEY.1[..]),
+                aes_key: SecretBytes::from(&YUBIKEY.2[..]),
+            },
+            last_used: Some(256),
+        };
+        store
+            .add_tokens(&[("alice", fob), ("alice", yubikey)], NOW as i64 - 86_400)
+            .expect("alice's fob and YubiKey");
         store.set_disabled("bob", true).expect("disable bob");
         store
             .set_password("carol", &hashes.users[2], Some(NOW as i64 - 10))
@@ -230,6 +264,7 @@ impl World {
         let store = Arc::new(store);
         let policy = Policy {
             window: WINDOW,
+            hotp_window: 10,
             send_limits: Some(SEND_LIMITS),
             lockout: LockoutPolicy {
                 max_failures: 3,

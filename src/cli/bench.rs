@@ -120,6 +120,10 @@ pub(crate) struct BenchArgs {
     /// or "upstream" (the [upstream] servers, likewise).
     #[arg(long, value_parser = ["local", "directory", "upstream"], default_value = "local", requires = "setup_users")]
     pub password_source: String,
+    /// Tokens of each new bench user: the TOTP token the load logs in with comes last, after
+    /// N - 1 HOTP fobs that are only checked (what several tokens per person cost).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20), requires = "setup_users")]
+    pub tokens_per_user: u32,
     /// Delete the bench users recorded for the configured database, and the record.
     #[arg(long)]
     pub remove_users: bool,
@@ -300,6 +304,7 @@ fn setup_users(config_path: &Path, count: u64, args: &BenchArgs) -> Result<(), F
         cost: config.password,
         now: radotp_tools::bench::unix_now() as i64,
         source: PasswordSource::parse(&args.password_source).unwrap_or_default(),
+        tokens: args.tokens_per_user,
     };
     let bar = progress("creating bench users");
     let report = users::setup(store.as_ref(), &file, setup, &mut |done, todo| {

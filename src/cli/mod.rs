@@ -9,6 +9,7 @@ mod serve;
 mod sessions;
 mod table;
 mod test;
+mod token;
 mod user;
 
 use std::path::PathBuf;
@@ -111,6 +112,9 @@ pub(crate) enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Manage users' tokens: apps, HOTP/TOTP fobs, YubiKeys; PSKC and YubiKey Manager imports.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     /// Send a test Access-Request or Status-Server to a RADIUS server and check the answer.
     Test(test::TestArgs),
     /// Load a RADIUS server with signed requests and report throughput and latency; create
@@ -172,6 +176,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), Failure> {
         Command::Serve => serve::run(&cli.config),
         Command::CheckConfig => check_config::run(&cli.config),
         Command::User(command) => user::run(&cli.config, command),
+        Command::Token(command) => token::run(&cli.config, command),
         Command::Test(args) => test::run(args),
         Command::Bench(args) => bench::run(&cli.config, args),
         Command::Db(command) => db::run(&cli.config, command),

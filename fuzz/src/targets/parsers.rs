@@ -1,7 +1,8 @@
 //! What administrators and users type: TOTP seeds, recovery codes, `password + code` splits,
-//! configuration files and dictionary files. No panic, and the round trips hold.
+//! configuration files and dictionary files; token files (PSKC, YubiKey Manager's CSV) and
+//! Yubico OTPs. No panic, and the round trips hold.
 //!
-//! Input: a selector octet, then the text.
+//! Input: a selector octet (240 and up: the token parsers), then the text.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -9,6 +10,8 @@ use std::sync::OnceLock;
 use radotp_server::auth::{codes, otp, split};
 use radotp_server::config::Config;
 use radotp_server::dictionary::{AttributeValue, Dictionary};
+use radotp_server::secret::SecretBytes;
+use radotp_server::tokens::{pskc, yubico};
 
 /// One fuzzing input: panics on a bug.
 pub fn run(data: &[u8]) {
@@ -16,6 +19,13 @@ pub fn run(data: &[u8]) {
         return;
     };
     let text = String::from_utf8_lossy(bytes);
+    if selector >= 240 {
+        return match selector % 3 {
+            0 => pskc_file(&text),
+            1 => ykman_csv(&text),
+            _ => yubico_otp(bytes),
+        };
+    }
     match selector % 6 {
         0 => base32_secret(&text),
         1 => recovery_code(bytes),
@@ -23,6 +33,42 @@ pub fn run(data: &[u8]) {
         3 => config(&text),
         4 => dictionary_file(&text, false, bytes),
         _ => dictionary_file(&text, true, bytes),
+    }
+}
+
+fn pskc_file(text: &str) {
+    for decryption in [
+        pskc::Decryption::None,
+        pskc::Decryption::PreSharedKey(SecretBytes::from(&[0x42u8; 16][..])),
+        pskc::Decryption::Password(SecretBytes::from(&b"qwerty"[..])),
+    ] {
+        if let Ok(packages) = pskc::parse(text, &decryption) {
+            for package in packages {
+                assert!(matches!(package.digits, 6..=9), "{package:?}");
+                assert!(!package.secret.is_empty() && package.secret.len() <= 64);
+            }
+        }
+    }
+}
+
+fn ykman_csv(text: &str) {
+    if let Ok(keys) = yubico::parse_ykman_csv(text) {
+        for key in keys {
+            assert_eq!(key.public_id.len(), yubico::PUBLIC_ID_LEN);
+            assert_eq!((key.private_id.len(), key.aes_key.len()), (6, 16));
+        }
+    }
+}
+
+fn yubico_otp(input: &[u8]) {
+    for whole in [false, true] {
+        if let Some(tail) = yubico::tail(input, whole) {
+            assert_eq!(tail.at + yubico::OTP_LEN, input.len());
+            let key = SecretBytes::from(&[7u8; 16][..]);
+            let private_id = SecretBytes::from(&[1u8; 6][..]);
+            // Any block may open, by chance; it must never panic.
+            let _ = yubico::open(&tail.block, &key, &private_id);
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! `user add` and `user reset-otp`: a TOTP secret, shown once as a QR code, URI and base32.
+//! `user add`, `user reset-otp` and `token add --type totp`: a TOTP secret, shown once as a QR
+//! code, URI and base32.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -12,7 +13,7 @@ use crate::cli::{load_config, open_store};
 use radotp_server::auth::otp::{self, Algorithm, TotpParams};
 use radotp_server::auth::password;
 use radotp_server::config::Config;
-use radotp_server::store::{NewUser, PasswordSource, StoreError, TotpSeed};
+use radotp_server::store::{NewToken, NewUser, PasswordSource, StoreError, TotpSeed};
 
 #[derive(Debug, Args)]
 pub(crate) struct TotpArgs {
@@ -90,7 +91,7 @@ fn params(config: &Config, args: &TotpArgs) -> TotpParams {
     }
 }
 
-fn seed(config: &Config, args: &TotpArgs) -> Result<TotpSeed, Failure> {
+pub(crate) fn seed(config: &Config, args: &TotpArgs) -> Result<TotpSeed, Failure> {
     let secret = match &args.totp_secret {
         Some(text) => otp::parse_base32_secret(text).map_err(Failure::Usage)?,
         None => otp::generate_secret(),
@@ -152,22 +153,21 @@ pub(super) fn add(config_path: &Path, args: AddArgs) -> Result<(), Failure> {
     } else {
         None
     };
+    let token = NewToken {
+        last_used: verified_step,
+        ..NewToken::app(seed)
+    };
     let user = NewUser {
         name: &args.name,
         password_hash: &hash,
         password_source: source,
-        totp: &seed,
+        token: Some(&token),
         now: now(),
     };
     store.add_users(&[user]).map_err(|e| match e {
         StoreError::UserExists(name) => exists(&name),
         other => store_failure(other),
     })?;
-    if let Some(step) = verified_step {
-        store
-            .consume_totp_step(&args.name, step, 0, now())
-            .map_err(store_failure)?;
-    }
     if let Some(delivery) = &delivery {
         store
             .set_delivery(&args.name, Some(delivery))
@@ -206,26 +206,38 @@ pub(super) fn reset_otp(config_path: &Path, args: ResetOtpArgs) -> Result<(), Fa
     {
         return Err(store_failure(StoreError::UserNotFound(args.name)));
     }
-    let seed = seed(&config, &args.totp)?;
-    show_enrollment(&config, &args.name, &seed, &args.totp)?;
-    let verified_step = if args.totp.verify {
-        Some(verify_first_code(&config, &seed)?)
-    } else {
-        None
-    };
-    store.set_totp(&args.name, &seed).map_err(store_failure)?;
-    if let Some(step) = verified_step {
-        store
-            .consume_totp_step(&args.name, step, 0, now())
-            .map_err(store_failure)?;
-    }
+    let token = enroll_totp(&config, &args.name, &args.totp)?;
+    let id = store
+        .replace_tokens(&args.name, &token, now())
+        .map_err(store_failure)?;
     if !args.totp.json {
         println!(
-            "New TOTP secret saved for {}; codes from the old one no longer work.",
+            "New TOTP secret saved for {} as token {id}; codes from their earlier tokens no \
+             longer work.",
             args.name
         );
     }
     Ok(())
+}
+
+/// A new TOTP app token: the secret shown (and, with `--verify`, its first code checked and
+/// marked used).
+pub(crate) fn enroll_totp(
+    config: &Config,
+    name: &str,
+    args: &TotpArgs,
+) -> Result<NewToken, Failure> {
+    let seed = seed(config, args)?;
+    show_enrollment(config, name, &seed, args)?;
+    let verified_step = if args.verify {
+        Some(verify_first_code(config, &seed)?)
+    } else {
+        None
+    };
+    Ok(NewToken {
+        last_used: verified_step,
+        ..NewToken::app(seed)
+    })
 }
 
 /// Print what the user needs to set up their app: QR code, secret, URI; or the JSON object.

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use radotp_server::store::{LockoutPolicy, PasswordSource, UserRecord};
+use radotp_server::store::{LockoutPolicy, PasswordSource, Token, TokenSecret, UserRecord};
 use radotp_server::timefmt::civil;
 
 /// `2026-11-25 17:30:00 UTC`, or `-` for none.
@@ -49,21 +49,107 @@ pub(super) fn source(user: &UserRecord) -> &'static str {
     }
 }
 
-pub(super) fn totp(user: &UserRecord) -> String {
-    user.totp.as_ref().map_or_else(
-        || "none".to_owned(),
-        |s| {
+/// The kinds of the user's tokens, for `user list`: `totp,yubico`, or `none`.
+pub(super) fn token_kinds(user: &UserRecord) -> String {
+    let kinds: Vec<String> = user
+        .tokens
+        .iter()
+        .map(|t| match t.disabled {
+            true => format!("{}(disabled)", t.kind()),
+            false => t.kind().to_string(),
+        })
+        .collect();
+    match kinds.is_empty() {
+        true => "none".to_owned(),
+        false => kinds.join(","),
+    }
+}
+
+/// What a token is, in a few words (never a secret): `6 digits/30 s/SHA1`, `8 digits, next
+/// counter 12`, `public id ccccccbchvth`.
+pub(crate) fn token_details(token: &Token) -> String {
+    match &token.secret {
+        TokenSecret::Totp(seed) => {
+            let p = seed.params;
+            let mut text = format!("{} digits/{} s/{}", p.digits, p.period, p.algorithm);
+            if token.drift != 0 {
+                text.push_str(&format!(", clock drift {:+} steps", token.drift));
+            }
+            text
+        }
+        TokenSecret::Hotp { digits, .. } => format!(
+            "{digits} digits, next counter {}",
+            token.last_used.map_or(0, |c| c + 1)
+        ),
+        TokenSecret::Yubico { public_id, .. } => format!("public id {public_id}"),
+    }
+}
+
+/// `user show`'s tokens: one line each.
+pub(super) fn tokens(user: &UserRecord) -> String {
+    if user.tokens.is_empty() {
+        return "none (enroll one: radotp token add NAME --type totp)".to_owned();
+    }
+    user.tokens
+        .iter()
+        .map(|t| {
             format!(
-                "{}/{}s/{}",
-                s.params.digits, s.params.period, s.params.algorithm
+                "{} \"{}\"{}: {}{}",
+                t.name(),
+                t.label,
+                t.serial
+                    .as_ref()
+                    .map_or_else(String::new, |s| format!(" serial {s}")),
+                token_details(t),
+                if t.disabled { " (disabled)" } else { "" }
             )
-        },
-    )
+        })
+        .collect::<Vec<_>>()
+        .join("\n                     ")
+}
+
+/// One token as JSON: what an administrator may see, never a secret.
+pub(crate) fn token_json(token: &Token) -> Value {
+    let mut value = json!({
+        "id": token.id,
+        "type": token.kind().as_str(),
+        "label": token.label,
+        "serial": token.serial,
+        "enabled": !token.disabled,
+        "created": rfc3339(Some(token.created_at)),
+        "last_used": rfc3339(token.last_used_at),
+    });
+    let extra = match &token.secret {
+        TokenSecret::Totp(seed) => json!({
+            "digits": seed.params.digits,
+            "period": seed.params.period,
+            "algorithm": seed.params.algorithm.as_str(),
+            "drift_steps": token.drift,
+        }),
+        TokenSecret::Hotp { digits, .. } => json!({
+            "digits": digits,
+            "next_counter": token.last_used.map_or(0, |c| c + 1),
+        }),
+        TokenSecret::Yubico { public_id, .. } => json!({ "public_id": public_id }),
+    };
+    if let (Value::Object(map), Value::Object(more)) = (&mut value, extra) {
+        map.extend(more);
+    }
+    value
+}
+
+/// The user's first TOTP token (what `totp` in the JSON describes, as before several tokens).
+fn first_totp(user: &UserRecord) -> Option<(&Token, &radotp_server::store::TotpSeed)> {
+    user.tokens.iter().find_map(|t| match &t.secret {
+        TokenSecret::Totp(seed) => Some((t, seed)),
+        _ => None,
+    })
 }
 
 /// One user as JSON: everything an administrator may see, nothing secret.
 pub(super) fn user_json(user: &UserRecord, policy: LockoutPolicy, now: i64) -> Value {
     let (wrong_passwords, throttled_until) = policy.standing(user.guesses, user.guessed_at, now);
+    let totp = first_totp(user);
     json!({
         "name": user.name,
         "enabled": !user.disabled,
@@ -75,21 +161,21 @@ pub(super) fn user_json(user: &UserRecord, policy: LockoutPolicy, now: i64) -> V
         "last_login": rfc3339(user.last_login_at),
         "created": rfc3339(Some(user.created_at)),
         "password_expires_at": rfc3339(user.password_expires_at),
-        "totp": user.totp.as_ref().map(|s| json!({
+        "tokens": user.tokens.iter().map(token_json).collect::<Vec<_>>(),
+        "totp": totp.map(|(_, s)| json!({
             "digits": s.params.digits,
             "period": s.params.period,
             "algorithm": s.params.algorithm.as_str(),
         })),
-        "last_used_step_at": rfc3339(user.last_step.and_then(|step| {
-            let period = user.totp.as_ref()?.params.period;
-            i64::try_from(step * period).ok()
+        "last_used_step_at": rfc3339(totp.and_then(|(t, s)| {
+            i64::try_from(t.last_used? * s.params.period).ok()
         })),
         "recovery_codes_left": user.recovery_codes_left,
         "delivery": user.delivery.as_ref().map(|d| json!({
             "channel": d.channel.as_str(),
             "destination": d.destination,
         })),
-        "drift_steps": user.drift,
+        "drift_steps": totp.map_or(0, |(t, _)| t.drift),
         "groups": user.groups,
         "reply": user.reply,
     })

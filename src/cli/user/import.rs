@@ -16,7 +16,7 @@ use radotp_server::auth::otp::{self, Algorithm, TotpParams};
 use radotp_server::auth::password;
 use radotp_server::config::Config;
 use radotp_server::secret::SecretBytes;
-use radotp_server::store::{NewUser, PasswordSource, StoreError, TotpSeed};
+use radotp_server::store::{NewToken, NewUser, PasswordSource, StoreError, TotpSeed};
 
 pub(super) const HELP: &str = "Examples:\n  \
     radotp user import staff.csv\n  \
@@ -79,17 +79,21 @@ pub(super) fn run(config_path: &Path, args: ImportArgs) -> Result<(), Failure> {
 
     let hashes = hash_all(&config, &prepared)?;
     let now = now();
+    let tokens: Vec<NewToken> = prepared
+        .iter()
+        .map(|p| NewToken::app(p.seed.clone()))
+        .collect();
     let users: Vec<NewUser> = prepared
         .iter()
-        .zip(&hashes)
-        .map(|(p, hash)| NewUser {
+        .zip(hashes.iter().zip(&tokens))
+        .map(|(p, (hash, token))| NewUser {
             name: &p.name,
             password_hash: hash,
             password_source: match p.credential {
                 Credential::Elsewhere(source) => source,
                 _ => PasswordSource::Local,
             },
-            totp: &p.seed,
+            token: Some(token),
             now,
         })
         .collect();

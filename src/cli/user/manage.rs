@@ -101,7 +101,7 @@ pub(super) fn list(config_path: &Path, args: ListArgs) -> Result<(), Failure> {
                 u.password_source.as_str().to_owned(),
                 format::time(format::locked(u, now)),
                 format::time(u.last_login_at),
-                format::totp(u),
+                format::token_kinds(u),
                 u.groups.join(","),
             ]
         })
@@ -113,7 +113,7 @@ pub(super) fn list(config_path: &Path, args: ListArgs) -> Result<(), Failure> {
             "PASSWORD",
             "LOCKED UNTIL",
             "LAST LOGIN",
-            "TOTP",
+            "TOKENS",
             "GROUPS",
         ],
         &rows,
@@ -148,7 +148,7 @@ pub(super) fn show(config_path: &Path, args: NameJson) -> Result<(), Failure> {
         ("Last login", format::time(user.last_login_at)),
         ("Created", format::time(Some(user.created_at))),
         ("Password expires", expires),
-        ("TOTP", format::totp(&user)),
+        ("Tokens", format::tokens(&user)),
         ("Recovery codes left", user.recovery_codes_left.to_string()),
         (
             "Codes sent to",
@@ -157,7 +157,6 @@ pub(super) fn show(config_path: &Path, args: NameJson) -> Result<(), Failure> {
                 |d| format!("{} {}", d.channel.as_str(), d.destination),
             ),
         ),
-        ("Clock drift", format!("{:+} steps", user.drift)),
         (
             "Groups",
             if user.groups.is_empty() {
@@ -185,10 +184,7 @@ pub(super) fn passwd(config_path: &Path, args: PasswdArgs) -> Result<(), Failure
     let store = open_store(&config)?;
     let user = find(store.as_ref(), &args.name)?;
     not_in_directory(&user, "passwd")?;
-    let digits = user
-        .totp
-        .as_ref()
-        .map_or(config.otp.defaults.digits, |s| s.params.digits);
+    let digits = super::longest_code(&user).unwrap_or(config.otp.defaults.digits);
     let example = format!("radotp user passwd {}", args.name);
     let password = read_new_password(args.password_stdin, digits, &example)?;
     let hash = hash(&config, &password)?;

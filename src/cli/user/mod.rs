@@ -1,8 +1,8 @@
 //! `radotp user …`: enrollment and account care. Changes go straight to the database, so a
 //! running server sees them on its next request.
 
-mod enroll;
-pub(super) mod format;
+pub(crate) mod enroll;
+pub(crate) mod format;
 mod import;
 mod manage;
 mod settings;
@@ -41,7 +41,8 @@ pub(crate) enum UserCommand {
     /// Issue a strong temporary password that replaces the password until it expires.
     #[command(after_help = "Example:\n  radotp user temp-password alice --ttl 8h")]
     TempPassword(manage::TempPasswordArgs),
-    /// Give the user a new TOTP secret; codes from the old one stop working at once.
+    /// Start over with a new TOTP secret: it replaces all the user's tokens, whose codes stop
+    /// working at once (to replace one token of several: radotp token remove / token add).
     #[command(after_help = "Example:\n  radotp user reset-otp alice")]
     ResetOtp(enroll::ResetOtpArgs),
     /// Generate 10 single-use recovery codes, replacing any earlier set. Shown once.
@@ -64,7 +65,8 @@ pub(crate) enum UserCommand {
         after_help = "Examples:\n  radotp user set alice --sms +41791234567\n  radotp user set alice --no-delivery"
     )]
     Set(settings::SetArgs),
-    /// Fix a drifted token clock from two consecutive codes of the app.
+    /// Fix a drifted token from two consecutive codes (a user with one TOTP or HOTP token; else
+    /// radotp token resync NAME ID CODE1 CODE2).
     #[command(after_help = "Example:\n  radotp user resync alice 123456 654321")]
     Resync(settings::ResyncArgs),
     /// Create many users from CSV or JSON lines, all or nothing.
@@ -92,9 +94,11 @@ pub(super) fn run(config_path: &Path, command: UserCommand) -> Result<(), Failur
 }
 
 /// Store errors as the administrator should read them: a missing user is their mistake.
-fn store_failure(e: StoreError) -> Failure {
+pub(crate) fn store_failure(e: StoreError) -> Failure {
     match e {
-        StoreError::UserNotFound(_) => Failure::Usage(e.to_string()),
+        StoreError::UserNotFound(_) | StoreError::TokenNotFound { .. } => {
+            Failure::Usage(e.to_string())
+        }
         other => Failure::Runtime(other.to_string()),
     }
 }
@@ -144,7 +148,7 @@ fn in_directory(config: &Config, name: &str) -> Result<(), Failure> {
     }
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     radotp_server::clock::unix_now_signed()
 }
 
@@ -219,7 +223,7 @@ fn read_new_password(from_stdin: bool, digits: u8, example: &str) -> Result<Secr
     Ok(password)
 }
 
-fn read_stdin_line() -> Result<SecretBytes, Failure> {
+pub(crate) fn read_stdin_line() -> Result<SecretBytes, Failure> {
     let mut line = String::new();
     std::io::stdin()
         .lock()
@@ -240,7 +244,20 @@ fn prompt_hidden(prompt: &str) -> Result<SecretBytes, Failure> {
         .map_err(|e| Failure::Runtime(format!("cannot read the password: {e}")))
 }
 
+/// The longest code the user's tokens type (a YubiKey's OTP is 44 characters): a password
+/// must leave room for it in User-Password.
+pub(crate) fn longest_code(user: &radotp_server::store::UserRecord) -> Option<u8> {
+    user.tokens
+        .iter()
+        .map(|t| {
+            t.secret
+                .digits()
+                .unwrap_or(radotp_server::tokens::yubico::OTP_LEN as u8)
+        })
+        .max()
+}
+
 /// Print one JSON document on stdout.
-fn print_json(value: &serde_json::Value) {
+pub(crate) fn print_json(value: &serde_json::Value) {
     println!("{value}");
 }

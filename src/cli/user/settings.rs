@@ -6,7 +6,6 @@ use clap::Args;
 
 use super::{Failure, store_failure};
 use crate::cli::{load_config, open_store};
-use radotp_server::auth::otp;
 use radotp_server::store::{Channel, Delivery, StoreError};
 
 /// Where sent codes go (for `add` and `set`).
@@ -173,40 +172,32 @@ fn list_or_none(items: &[String]) -> String {
     }
 }
 
-/// Seconds either way that `resync` searches.
-const RESYNC_RANGE_SECS: u64 = 24 * 3600;
-
 pub(super) fn resync(config_path: &Path, args: ResyncArgs) -> Result<(), Failure> {
     let store = open_store(&load_config(config_path)?)?;
-    let user = store
-        .find_user(&args.name)
-        .map_err(store_failure)?
-        .ok_or_else(|| store_failure(StoreError::UserNotFound(args.name.clone())))?;
-    let seed = user.totp.ok_or_else(|| {
-        Failure::Usage(format!(
-            "{} has no TOTP secret; see: radotp user reset-otp",
-            args.name
-        ))
-    })?;
-    let now = u64::try_from(super::now()).unwrap_or(0);
-    let range = RESYNC_RANGE_SECS / seed.params.period;
-    let step = otp::consecutive_steps(&seed.secret, seed.params, args.code1.trim(), args.code2.trim(), now, range)
-        .ok_or_else(|| {
-            Failure::Runtime(format!(
-                "no two consecutive codes of {}'s token match within ±24 h; check the order and take two codes in a row",
-                args.name
-            ))
-        })?;
-    let drift = step as i64 - otp::step_at(now, seed.params.period) as i64;
-    store
-        .set_drift(&args.name, drift, step)
-        .map_err(store_failure)?;
-    let seconds = drift * seed.params.period as i64;
-    println!(
-        "{}'s token is {} s {} (drift {drift:+} steps); codes are checked around that from now on.",
-        args.name,
-        seconds.abs(),
-        if seconds < 0 { "behind" } else { "ahead" }
-    );
+    let user = crate::cli::token::find(store.as_ref(), &args.name)?;
+    let oath: Vec<_> = user
+        .tokens
+        .iter()
+        .filter(|t| t.secret.digits().is_some())
+        .collect();
+    let token = match oath.as_slice() {
+        [one] => *one,
+        [] => {
+            return Err(Failure::Usage(format!(
+                "{} has no TOTP or HOTP token to resync; see: radotp token list {}",
+                args.name, args.name
+            )));
+        }
+        _ => {
+            return Err(Failure::Usage(format!(
+                "{} has several tokens; say which: radotp token resync {} ID CODE1 CODE2 (ids: \
+                 radotp token list {})",
+                args.name, args.name, args.name
+            )));
+        }
+    };
+    let message =
+        crate::cli::token::resync(store.as_ref(), &user, token, &args.code1, &args.code2)?;
+    println!("{message}");
     Ok(())
 }

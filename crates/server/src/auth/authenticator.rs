@@ -364,9 +364,9 @@ impl Authenticator {
     /// One atomic conditional statement: whoever wins it owns the code.
     fn consume(&self, name: &str, consume: &Consume, now: i64) -> Result<Committed, StoreError> {
         let won = match consume {
-            Consume::TotpStep { step, drift } => self
+            Consume::Token { id, value, drift } => self
                 .store
-                .consume_totp_step(name, *step, *drift, now)?
+                .consume_token(name, *id, *value, *drift, now)?
                 .then_some(None),
             Consume::SentCode(code) => self
                 .store

@@ -8,7 +8,7 @@ use crate::auth::otp::{self, Algorithm, TotpParams, code_at};
 use crate::auth::password::{self, DummyHash};
 use crate::auth::{CHALLENGE_TTL_SECS, LocalHashes};
 use crate::secret::SecretBytes;
-use crate::store::Challenge;
+use crate::store::{Challenge, NewToken};
 use crate::store::{
     Channel, Claim, Delivery, Gate, LockoutPolicy, NewUser, SendLimits, SqliteStore, TotpSeed,
 };
@@ -62,12 +62,13 @@ fn setup_with(send: bool, lockout: LockoutPolicy) -> Setup {
             name: "alice",
             password_hash: &hash,
             password_source: crate::store::PasswordSource::Local,
-            totp: &seed,
+            token: Some(&NewToken::app(seed.clone())),
             now: 0,
         }])
         .unwrap();
     let policy = Policy {
         window: 1,
+        hotp_window: 10,
         send_limits: send.then_some(SendLimits {
             ttl: 300,
             cooldown: 60,
@@ -145,7 +146,7 @@ fn every_class_costs_one_check_and_replays_fail() {
     let code = code_at(&s.seed.secret, s.seed.params, NOW);
     assert_eq!(
         attempt(&s.auth, "alice", &format!("hunter2{code}")),
-        (Outcome::Accept, "TOTP code".into())
+        (Outcome::Accept, "TOTP code (token 1 (totp))".into())
     );
     assert_eq!(
         attempt(&s.auth, "alice", &format!("hunter2{code}")),
@@ -166,7 +167,10 @@ fn every_class_costs_one_check_and_replays_fail() {
     let next = code_at(&s.seed.secret, s.seed.params, NOW + 30);
     assert_eq!(
         attempt(&s.auth, "alice", &format!("hunter2{next}")),
-        (Outcome::Accept, "TOTP code (clock drift +1 steps)".into())
+        (
+            Outcome::Accept,
+            "TOTP code (token 1 (totp); clock drift +1 steps)".into()
+        )
     );
 }
 
@@ -352,7 +356,8 @@ fn a_temporary_password_is_named_and_its_expiry_explained() {
         attempt(&s.auth, "alice", &format!("temp-pw{code}")),
         (
             Outcome::Accept,
-            "TOTP code (temporary password, valid until 2023-11-14T22:14:35Z)".into()
+            "TOTP code (token 1 (totp); temporary password, valid until 2023-11-14T22:14:35Z)"
+                .into()
         )
     );
     let later = code_at(&s.seed.secret, s.seed.params, NOW + 90);
@@ -592,6 +597,7 @@ fn a_password_source_that_cannot_answer_fails_the_request() {
     let s = setup(false);
     let policy = Policy {
         window: 1,
+        hotp_window: 10,
         send_limits: None,
         lockout: RELAXED,
         authorization: Arc::default(),
@@ -603,7 +609,7 @@ fn a_password_source_that_cannot_answer_fails_the_request() {
     assert!(matches!(failed, Err(AuthError::Source(_))), "{failed:?}");
     let user = s.store.find_user("alice").unwrap().unwrap();
     assert_eq!(
-        (user.failures, user.last_step),
+        (user.failures, user.tokens[0].last_used),
         (0, None),
         "nothing recorded"
     );
@@ -622,6 +628,7 @@ fn on_faulty_store(
     };
     let policy = Policy {
         window: 1,
+        hotp_window: 10,
         send_limits: None,
         lockout: RELAXED,
         authorization: Arc::default(),
@@ -653,9 +660,10 @@ macro_rules! delegate {
 }
 
 impl Store for FaultyStore {
-    fn consume_totp_step(
+    fn consume_token(
         &self,
         name: &str,
+        id: u32,
         step: u64,
         drift: i64,
         now: i64,
@@ -663,10 +671,10 @@ impl Store for FaultyStore {
         match self.lose_step {
             Some(taken) => {
                 // The other node's commit.
-                self.inner.consume_totp_step(name, taken, 0, now)?;
+                self.inner.consume_token(name, id, taken, 0, now)?;
                 Ok(false)
             }
-            None => self.inner.consume_totp_step(name, step, drift, now),
+            None => self.inner.consume_token(name, id, step, drift, now),
         }
     }
     fn trust_station(
@@ -687,7 +695,10 @@ impl Store for FaultyStore {
         list_users() -> Vec<UserRecord>;
         add_users(users: &[NewUser<'_>]) -> ();
         set_password(name: &str, hash: &str, expires_at: Option<i64>) -> ();
-        set_totp(name: &str, seed: &TotpSeed) -> ();
+        add_tokens(tokens: &[(&str, NewToken)], now: i64) -> Vec<u32>;
+        replace_tokens(name: &str, token: &NewToken, now: i64) -> u32;
+        remove_token(name: &str, id: u32) -> ();
+        set_token_disabled(name: &str, id: u32, disabled: bool) -> ();
         set_disabled(name: &str, disabled: bool) -> ();
         unlock(name: &str) -> ();
         remove_user(name: &str) -> ();
@@ -702,7 +713,7 @@ impl Store for FaultyStore {
         count_code_attempt(name: &str, now: i64) -> ();
         create_challenge(state: &[u8], name: &str, client: &str, groups: &[String], relay: Option<&crate::store::Relay>, expires_at: i64, now: i64) -> ();
         take_challenge(state: &[u8], client: &str, now: i64) -> Option<Challenge>;
-        set_drift(name: &str, drift: i64, last_step: u64) -> ();
+        resync_token(name: &str, id: u32, drift: i64, last_used: u64) -> ();
         record_failure(name: &str, now: i64, policy: LockoutPolicy) -> Option<i64>;
         set_groups(name: &str, groups: &[String]) -> ();
         set_reply(name: &str, reply: &[String]) -> ();

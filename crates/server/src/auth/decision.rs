@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::check::{Answer, Checked};
 use super::reason::{AcceptedBy, Reason, StateProblem};
-use super::tails::{Factor, Tails, classify};
+use super::tails::{Factor, Tails, Windows, classify};
 use super::{Mode, Unenrolled};
 use crate::authz::Authorization;
 use crate::dictionary::EncodedAttribute;
@@ -21,6 +21,8 @@ use crate::store::{Claim, Gate, LockoutPolicy, Proven, Relay, SendLimits, UserRe
 pub struct Policy {
     /// TOTP steps accepted either side of the (drift-corrected) current one.
     pub window: u8,
+    /// HOTP counters looked at ahead of a token's last used one.
+    pub hotp_window: u8,
     /// Codes are sent out of band only when delivery is configured.
     pub send_limits: Option<SendLimits>,
     pub lockout: LockoutPolicy,
@@ -106,9 +108,11 @@ pub struct Plan {
 /// A commit that must win for an Accept to stand: one atomic conditional statement.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Consume {
-    /// Mark `step` used (and remember `drift`), if it is newer than the last used step.
-    TotpStep {
-        step: u64,
+    /// Mark `value` used by token `id` (and remember `drift`), if it is newer than the
+    /// token's last used one.
+    Token {
+        id: u32,
+        value: u64,
         drift: i64,
     },
     SentCode(SecretBytes),
@@ -186,7 +190,7 @@ impl Verdict {
     /// A wrong code also counts against the codes sent to the user.
     fn reject_code(reason: Reason, tails: &Tails) -> Verdict {
         let mut verdict = Verdict::reject(reason);
-        if tails.numeric.is_some() {
+        if tails.sent_code().is_some() {
             verdict.effects.insert(0, Effect::CountCodeAttempt);
         }
         verdict
@@ -247,7 +251,10 @@ impl Inputs<'_> {
             self.tails,
             seen.sent,
             seen.recovery,
-            self.policy.window,
+            Windows {
+                totp: self.policy.window,
+                hotp: self.policy.hotp_window,
+            },
             self.now,
         )
     }
@@ -369,7 +376,7 @@ fn judge(inputs: &Inputs<'_>, plan: &Plan, answer: Option<&Answer>) -> Verdict {
     }
     let groups = groups_of(user, &answer.groups);
     match plan.factor {
-        Factor::UsedTotp { .. } => Verdict::reject(Reason::CodeAlreadyUsed),
+        Factor::UsedToken { .. } => Verdict::reject(Reason::CodeAlreadyUsed),
         Factor::UsedRecovery => Verdict::reject(Reason::RecoveryCodeAlreadyUsed),
         factor => match commit_for(factor, inputs.tails) {
             Some((by, consume)) => {
@@ -406,7 +413,7 @@ fn relay_challenge(
     // question. An upstream asks its question of a password it accepted, so this counts
     // towards the lock as a replayed code after a right password does.
     match plan.factor {
-        Factor::UsedTotp { .. } => return Verdict::reject(Reason::CodeAlreadyUsed),
+        Factor::UsedToken { .. } => return Verdict::reject(Reason::CodeAlreadyUsed),
         Factor::UsedRecovery => return Verdict::reject(Reason::RecoveryCodeAlreadyUsed),
         _ => {}
     }
@@ -499,7 +506,7 @@ fn granted_gate(inputs: &Inputs<'_>) -> Option<Gate> {
 
 fn proven_by(by: AcceptedBy) -> Proven {
     match by {
-        AcceptedBy::Totp { drift } => Proven::Totp { drift },
+        AcceptedBy::Token { id, kind, drift } => Proven::Token { id, kind, drift },
         AcceptedBy::SentCode => Proven::SentCode,
         AcceptedBy::RecoveryCode => Proven::RecoveryCode,
     }
@@ -507,7 +514,7 @@ fn proven_by(by: AcceptedBy) -> Proven {
 
 fn accepted_by(proven: Proven) -> AcceptedBy {
     match proven {
-        Proven::Totp { drift } => AcceptedBy::Totp { drift },
+        Proven::Token { id, kind, drift } => AcceptedBy::Token { id, kind, drift },
         Proven::SentCode => AcceptedBy::SentCode,
         Proven::RecoveryCode => AcceptedBy::RecoveryCode,
     }
@@ -540,7 +547,7 @@ pub fn lost_race(consume: &Consume, user: Option<&UserRecord>, now: u64) -> Verd
     }
     Verdict::reject(match consume {
         Consume::RecoveryCode(_) => Reason::RecoveryCodeAlreadyUsed,
-        Consume::TotpStep { .. } | Consume::SentCode(_) => Reason::CodeAlreadyUsed,
+        Consume::Token { .. } | Consume::SentCode(_) => Reason::CodeAlreadyUsed,
     })
 }
 
@@ -549,8 +556,8 @@ fn account_allows(user: &UserRecord, now: i64) -> Result<(), Reason> {
     if user.disabled {
         return Err(Reason::Disabled);
     }
-    if user.totp.is_none() {
-        return Err(Reason::NoTotpEnrolled);
+    if !user.has_active_token() {
+        return Err(Reason::NoToken);
     }
     match user.password_expires_at {
         Some(at) if now >= at => Err(Reason::PasswordExpired { at }),
@@ -561,9 +568,14 @@ fn account_allows(user: &UserRecord, now: i64) -> Result<(), Reason> {
 /// How a live factor is named and committed; `None` for a factor that proves nothing.
 fn commit_for(factor: Factor, tails: &Tails) -> Option<(AcceptedBy, Consume)> {
     match factor {
-        Factor::Totp { step, drift } => Some((
-            AcceptedBy::Totp { drift },
-            Consume::TotpStep { step, drift },
+        Factor::Token {
+            id,
+            kind,
+            value,
+            drift,
+        } => Some((
+            AcceptedBy::Token { id, kind, drift },
+            Consume::Token { id, value, drift },
         )),
         Factor::Sent => tails
             .sent_code()
@@ -574,7 +586,7 @@ fn commit_for(factor: Factor, tails: &Tails) -> Option<(AcceptedBy, Consume)> {
                 Consume::RecoveryCode(code.clone()),
             )
         }),
-        Factor::UsedTotp { .. } | Factor::UsedRecovery | Factor::None => None,
+        Factor::UsedToken { .. } | Factor::UsedRecovery | Factor::None => None,
     }
 }
 
@@ -622,8 +634,9 @@ fn password_only(inputs: &Inputs<'_>, user: &UserRecord, groups: &[String]) -> V
     }
     let mut effects = Vec::new();
     if inputs.policy.send_limits.is_some() && user.delivery.is_some() {
-        let digits = user.totp.as_ref().map_or(6, |seed| seed.params.digits);
-        effects.push(Effect::IssueCode { digits });
+        effects.push(Effect::IssueCode {
+            digits: user.code_digits(),
+        });
     }
     let (outcome, reason) = match inputs.request.mode {
         Mode::Challenge => {
@@ -676,7 +689,7 @@ fn answer_challenge(inputs: &Inputs<'_>) -> Verdict {
         Err(verdict) => return verdict,
     };
     match inputs.factor(user).map(|(_, factor)| factor) {
-        Some(Factor::UsedTotp { .. }) => Verdict::reject(Reason::CodeAlreadyUsed),
+        Some(Factor::UsedToken { .. }) => Verdict::reject(Reason::CodeAlreadyUsed),
         Some(Factor::UsedRecovery) => Verdict::reject(Reason::RecoveryCodeAlreadyUsed),
         Some(factor) => match commit_for(factor, inputs.tails) {
             Some((by, consume)) => {

@@ -9,7 +9,7 @@ use crate::auth::reason::{AcceptedBy, StateProblem};
 use crate::auth::tails::Factor;
 use crate::authz;
 use crate::dictionary::{AttributeValue, Dictionary};
-use crate::store::{Channel, Delivery, Gate, TotpSeed};
+use crate::store::{Channel, Delivery, Gate, Token, TokenKind, TokenSecret, TotpSeed};
 
 const NOW: u64 = 1_700_000_015;
 const WINDOW: u8 = 1;
@@ -19,15 +19,24 @@ fn user(digits: u8, last_step: Option<u64>) -> UserRecord {
         name: "alice".into(),
         password_source: crate::store::PasswordSource::Local,
         password_hash: "unused by the core".into(),
-        totp: Some(TotpSeed {
-            secret: SecretBytes::new(b"12345678901234567890".to_vec()),
-            params: TotpParams {
-                algorithm: Algorithm::Sha1,
-                digits,
-                period: 30,
-            },
-        }),
-        last_step,
+        tokens: vec![Token {
+            id: 1,
+            label: "app".into(),
+            serial: None,
+            secret: TokenSecret::Totp(TotpSeed {
+                secret: SecretBytes::new(b"12345678901234567890".to_vec()),
+                params: TotpParams {
+                    algorithm: Algorithm::Sha1,
+                    digits,
+                    period: 30,
+                },
+            }),
+            last_used: last_step,
+            drift: 0,
+            disabled: false,
+            created_at: 0,
+            last_used_at: None,
+        }],
         disabled: false,
         created_at: 0,
         last_login_at: None,
@@ -39,14 +48,35 @@ fn user(digits: u8, last_step: Option<u64>) -> UserRecord {
         guessed_at: None,
         recovery_codes_left: 0,
         delivery: None,
-        drift: 0,
         groups: Vec::new(),
         reply: Vec::new(),
     }
 }
 
+/// The user's TOTP token's seed.
+fn seed(u: &UserRecord) -> &TotpSeed {
+    match &u.tokens[0].secret {
+        TokenSecret::Totp(seed) => seed,
+        _ => unreachable!("the fixture's first token is TOTP"),
+    }
+}
+
+/// A user whose TOTP token has this drift.
+fn drifted(drift: i64) -> UserRecord {
+    let mut u = user(6, None);
+    u.tokens[0].drift = drift;
+    u
+}
+
+/// How the fixture's TOTP token names an Accept.
+const BY_TOTP: AcceptedBy = AcceptedBy::Token {
+    id: 1,
+    kind: TokenKind::Totp,
+    drift: 0,
+};
+
 fn code(u: &UserRecord, offset_steps: i64) -> String {
-    let seed = u.totp.as_ref().unwrap();
+    let seed = seed(u);
     code_at(
         &seed.secret,
         seed.params,
@@ -59,6 +89,7 @@ fn policy(send: bool) -> Policy {
     let vpn = authz::encode(&dictionary, "Class", &[AttributeValue::from("vpn")]).unwrap();
     Policy {
         window: WINDOW,
+        hotp_window: 10,
         send_limits: send.then_some(SendLimits {
             ttl: 300,
             cooldown: 60,
@@ -133,7 +164,7 @@ fn summary(v: &Verdict) -> (Outcome, &'static str, Vec<&'static str>) {
         .effects
         .iter()
         .map(|e| match e {
-            Effect::Consume(Consume::TotpStep { .. }) => "consume step",
+            Effect::Consume(Consume::Token { .. }) => "consume step",
             Effect::Consume(Consume::SentCode(_)) => "consume sent code",
             Effect::Consume(Consume::RecoveryCode(_)) => "consume recovery code",
             Effect::RecordFailure => "record failure",
@@ -341,7 +372,7 @@ fn accounts_table() {
         ..user(6, None)
     };
     let no_totp = UserRecord {
-        totp: None,
+        tokens: Vec::new(),
         ..user(6, None)
     };
     let locked = UserRecord {
@@ -425,7 +456,7 @@ fn accounts_table() {
                 "hunter123456".into(),
                 Check::User { len: 12 },
             ),
-            (Reject, "no TOTP enrolled", &[]),
+            (Reject, "no active token", &[]),
             (Reject, "wrong password or code", NOTHING),
         ),
     ]);
@@ -439,7 +470,7 @@ fn accounts_table() {
     assert_eq!(
         d.right.reason,
         Reason::Accepted {
-            by: AcceptedBy::Totp { drift: 0 },
+            by: BY_TOTP,
             temporary_until: Some(NOW as i64 + 1)
         }
     );
@@ -536,7 +567,7 @@ fn recovery_and_sent_codes() {
             .map(|(at, c)| (*at, c.expose().to_vec())),
         Some((7, b"abcdefghjk".to_vec()))
     );
-    assert!(t.numeric.is_none());
+    assert!(t.numeric.is_empty());
 }
 
 #[test]
@@ -757,17 +788,20 @@ fn drift_is_learned_and_bounded() {
     let cur = step_at(NOW, 30);
     let factor = |u: &UserRecord, input: String| {
         let tails = Tails::of(u, input.as_bytes(), false);
-        classify(u, &tails, false, RecoveryCodeState::NotFound, WINDOW, NOW).map(|(_, f)| f)
+        let windows = Windows {
+            totp: WINDOW,
+            hotp: 10,
+        };
+        classify(u, &tails, false, RecoveryCodeState::NotFound, windows, NOW).map(|(_, f)| f)
     };
     // A token 3 steps behind, after a resync stored drift -3: its code is found around -3.
-    let behind = UserRecord {
-        drift: -3,
-        ..user(6, None)
-    };
+    let behind = drifted(-3);
     assert_eq!(
         factor(&behind, format!("pw{}", code(&behind, -3))),
-        Some(Factor::Totp {
-            step: cur - 3,
+        Some(Factor::Token {
+            id: 1,
+            kind: TokenKind::Totp,
+            value: cur - 3,
             drift: -3
         })
     );
@@ -775,14 +809,13 @@ fn drift_is_learned_and_bounded() {
     let fresh = user(6, None);
     assert_eq!(factor(&fresh, format!("pw{}", code(&fresh, -3))), None);
     // A drift set by resync far beyond the automatic bound is kept, not clamped back.
-    let far = UserRecord {
-        drift: 40,
-        ..user(6, None)
-    };
+    let far = drifted(40);
     assert_eq!(
         factor(&far, format!("pw{}", code(&far, 41))),
-        Some(Factor::Totp {
-            step: cur + 41,
+        Some(Factor::Token {
+            id: 1,
+            kind: TokenKind::Totp,
+            value: cur + 41,
             drift: 41
         })
     );
@@ -792,7 +825,11 @@ fn drift_is_learned_and_bounded() {
 fn a_lost_race_is_a_replay_or_a_lock() {
     assert_eq!(
         summary(&lost_race(
-            &Consume::TotpStep { step: 1, drift: 0 },
+            &Consume::Token {
+                id: 1,
+                value: 1,
+                drift: 0
+            },
             None,
             NOW
         )),
@@ -1184,7 +1221,7 @@ fn an_upstream_challenge_uses_the_code_now_and_relays_the_question() {
     assert_eq!(verdict.attributes, prompt);
     assert!(matches!(
         verdict.effects[0],
-        Effect::Consume(Consume::TotpStep { .. })
+        Effect::Consume(Consume::Token { .. })
     ));
     assert_eq!(
         verdict.effects[1],
@@ -1193,7 +1230,11 @@ fn an_upstream_challenge_uses_the_code_now_and_relays_the_question() {
             relay: Some(Relay {
                 server: 1,
                 state: b"up-state".to_vec(),
-                proven: Some(Proven::Totp { drift: 0 }),
+                proven: Some(Proven::Token {
+                    id: 1,
+                    kind: TokenKind::Totp,
+                    drift: 0
+                }),
                 gate: Some(Gate::Station),
             }),
         }

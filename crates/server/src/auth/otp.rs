@@ -109,6 +109,8 @@ pub struct OtpPolicy {
     pub defaults: TotpParams,
     /// Steps accepted either side of now.
     pub window: u8,
+    /// HOTP counters looked at ahead of a token's last used one.
+    pub hotp_window: u8,
 }
 
 impl OtpPolicy {
@@ -126,6 +128,16 @@ impl OtpPolicy {
                 format!(
                     "{} steps either side is too lax; use 0 to {MAX_WINDOW} (1 is usual)",
                     self.window
+                ),
+            ));
+        }
+        let hotp_max = crate::tokens::hotp::MAX_WINDOW;
+        if !(1..=hotp_max).contains(&self.hotp_window) {
+            problems.push(Invalid::new(
+                "hotp_window",
+                format!(
+                    "{} counters ahead is out of bounds; use 1 to {hotp_max} (10 is usual)",
+                    self.hotp_window
                 ),
             ));
         }

@@ -6,14 +6,19 @@
 
 use std::fmt;
 
-use crate::store::Gate;
+use crate::store::{Gate, TokenKind};
 use crate::timefmt::rfc3339;
 
 /// How the second factor of an Accept was proven.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AcceptedBy {
-    /// A TOTP code of a step newer than the last used; `drift` is the token's offset in steps.
-    Totp { drift: i64 },
+    /// A code of token `id`, newer than the token's last used; `drift` is a TOTP token's
+    /// offset in steps.
+    Token {
+        id: u32,
+        kind: TokenKind,
+        drift: i64,
+    },
     /// A code radotp sent out of band.
     SentCode,
     /// One of the user's recovery codes.
@@ -57,7 +62,8 @@ pub enum Reason {
     UpstreamChallenge,
     UnknownUser,
     Disabled,
-    NoTotpEnrolled,
+    /// The user has no token that may log in (none enrolled, or all disabled).
+    NoToken,
     /// A valid code, a wrong password.
     WrongPassword,
     /// A valid code, and the upstream RADIUS server refused the password (or the answer to its
@@ -103,7 +109,11 @@ impl Reason {
     pub fn label(&self) -> &'static str {
         match self {
             Reason::Accepted { by, .. } => match by {
-                AcceptedBy::Totp { .. } => "TOTP code",
+                AcceptedBy::Token { kind, .. } => match kind {
+                    TokenKind::Totp => "TOTP code",
+                    TokenKind::Hotp => "HOTP code",
+                    TokenKind::Yubico => "Yubico OTP",
+                },
                 AcceptedBy::SentCode => "sent code",
                 AcceptedBy::RecoveryCode => "recovery code",
             },
@@ -112,7 +122,7 @@ impl Reason {
             Reason::UpstreamChallenge => "upstream challenge",
             Reason::UnknownUser => "unknown user",
             Reason::Disabled => "disabled",
-            Reason::NoTotpEnrolled => "no TOTP enrolled",
+            Reason::NoToken => "no active token",
             Reason::WrongPassword => "wrong password",
             Reason::UpstreamRejected => "wrong password (upstream)",
             Reason::WrongPasswordOrCode => "wrong password or code",
@@ -145,10 +155,11 @@ impl Reason {
                 temporary_until,
             } => {
                 let mut parts = Vec::new();
-                if let AcceptedBy::Totp { drift } = by
-                    && *drift != 0
-                {
-                    parts.push(format!("clock drift {drift:+} steps"));
+                if let AcceptedBy::Token { id, kind, drift } = by {
+                    parts.push(format!("token {id} ({})", kind.device()));
+                    if *drift != 0 {
+                        parts.push(format!("clock drift {drift:+} steps"));
+                    }
                 }
                 if let Some(until) = temporary_until {
                     parts.push(format!(
@@ -214,6 +225,8 @@ impl Reason {
     /// Every label, for documentation and for tests that keep the README in step.
     pub const LABELS: &'static [&'static str] = &[
         "TOTP code",
+        "HOTP code",
+        "Yubico OTP",
         "sent code",
         "recovery code",
         "accepted without a second factor (not enrolled)",
@@ -221,7 +234,7 @@ impl Reason {
         "upstream challenge",
         "unknown user",
         "disabled",
-        "no TOTP enrolled",
+        "no active token",
         "wrong password",
         "wrong password (upstream)",
         "wrong password or code",
@@ -262,7 +275,27 @@ mod tests {
         use Reason::*;
         let mut all = vec![
             Accepted {
-                by: AcceptedBy::Totp { drift: 0 },
+                by: AcceptedBy::Token {
+                    id: 1,
+                    kind: TokenKind::Totp,
+                    drift: 0,
+                },
+                temporary_until: None,
+            },
+            Accepted {
+                by: AcceptedBy::Token {
+                    id: 2,
+                    kind: TokenKind::Hotp,
+                    drift: 0,
+                },
+                temporary_until: None,
+            },
+            Accepted {
+                by: AcceptedBy::Token {
+                    id: 3,
+                    kind: TokenKind::Yubico,
+                    drift: 0,
+                },
                 temporary_until: None,
             },
             Accepted {
@@ -278,7 +311,7 @@ mod tests {
             UpstreamChallenge,
             UnknownUser,
             Disabled,
-            NoTotpEnrolled,
+            NoToken,
             WrongPassword,
             UpstreamRejected,
             WrongPasswordOrCode,
@@ -335,12 +368,16 @@ mod tests {
     #[test]
     fn details_say_what_happened() {
         let temporary = Reason::Accepted {
-            by: AcceptedBy::Totp { drift: 1 },
+            by: AcceptedBy::Token {
+                id: 2,
+                kind: TokenKind::Totp,
+                drift: 1,
+            },
             temporary_until: Some(86_400),
         };
         assert_eq!(
             temporary.to_string(),
-            "TOTP code (clock drift +1 steps; temporary password, valid until 1970-01-02T00:00:00Z)"
+            "TOTP code (token 2 (totp); clock drift +1 steps; temporary password, valid until 1970-01-02T00:00:00Z)"
         );
         let expired = Reason::PasswordExpired { at: 0 }.to_string();
         assert!(

@@ -1,38 +1,62 @@
 //! Which codes the end of the input could be, and what each would mean: the cheap part of the
-//! decision (shapes, then at most a few HMACs), done before the one password check.
+//! decision (shapes, then a few HMACs or one AES block per token), done before the one
+//! password check.
+//!
+//! A user may have several tokens. The shape of the tail says which could have made it: 44
+//! modhex characters for a YubiKey, a token's number of digits for HOTP and TOTP, the
+//! recovery-code shape. Each candidate token is checked; the first that matches chooses where
+//! the password ends.
 
 use super::codes::{RECOVERY_TYPED_LEN, normalize_recovery_code};
 use super::otp;
 use super::split::split;
 use crate::secret::SecretBytes;
-use crate::store::{RecoveryCodeState, UserRecord};
+use crate::store::{RecoveryCodeState, Token, TokenKind, TokenSecret, UserRecord};
+use crate::tokens::hotp::Hotp;
+use crate::tokens::yubico::{self, OtpTail};
 
-/// Learned drift may wander this far (in steps) on its own; `user resync` may set more.
+/// Learned drift may wander this far (in steps) on its own; `resync` may set more.
 pub const MAX_AUTO_DRIFT: i64 = 10;
 
-/// Codes at the end of the input that are worth a (cheap) store lookup.
+/// Codes at the end of the input that are worth a (cheap) check.
 #[derive(Debug, Default)]
 pub struct Tails {
-    /// The last `digits` characters, when they are digits: TOTP or a sent code.
-    pub numeric: Option<(usize, String)>,
+    /// The last characters, when they are digits: one tail for each code length among the
+    /// user's tokens and sent codes, shortest first.
+    pub numeric: Vec<(usize, String)>,
+    /// How long a code radotp sends the user is.
+    sent_digits: usize,
+    /// The last 44 characters, when they are modhex and the user has a YubiKey.
+    pub yubico: Option<OtpTail>,
     /// The last characters, when they have the shape of a recovery code (normalised).
     pub recovery: Option<(usize, SecretBytes)>,
 }
 
 impl Tails {
     /// The candidate tails of `input` for `user`. With `whole`, the input must be the code
-    /// alone (a challenge answer); otherwise a password must come before it.
+    /// alone (a challenge answer); otherwise a password must come before it. A user without
+    /// an active token has none: nothing they type is a code.
     pub fn of(user: &UserRecord, input: &[u8], whole: bool) -> Tails {
-        let Some(seed) = &user.totp else {
+        if !user.has_active_token() {
             return Tails::default();
-        };
-        let digits = usize::from(seed.params.digits);
-        let numeric = if whole {
-            (input.len() == digits && input.iter().all(u8::is_ascii_digit))
-                .then(|| (0, String::from_utf8_lossy(input).into_owned()))
-        } else {
-            split(input, seed.params.digits).map(|(pw, code)| (pw.len(), code.to_owned()))
-        };
+        }
+        let sent_digits = user.code_digits();
+        let mut lengths: Vec<u8> = user
+            .active_tokens()
+            .filter_map(|t| t.secret.digits())
+            .chain([sent_digits])
+            .collect();
+        lengths.sort_unstable();
+        lengths.dedup();
+        let numeric = lengths
+            .into_iter()
+            .filter_map(|digits| numeric_tail(input, digits, whole))
+            .collect();
+        let yubico = user
+            .active_tokens()
+            .any(|t| t.kind() == TokenKind::Yubico)
+            .then(|| yubico::tail(input, whole))
+            .flatten();
         let recovery = if whole {
             normalize_recovery_code(input).map(|c| (0, c))
         } else if input.len() > RECOVERY_TYPED_LEN {
@@ -41,30 +65,50 @@ impl Tails {
         } else {
             None
         };
-        debug_assert!(
-            numeric
-                .as_ref()
-                .is_none_or(|(at, _)| *at + digits == input.len())
-        );
-        Tails { numeric, recovery }
+        Tails {
+            numeric,
+            sent_digits: usize::from(sent_digits),
+            yubico,
+            recovery,
+        }
+    }
+
+    /// The numeric tail of `digits` digits, if the input ends in one.
+    pub fn numeric_of(&self, digits: usize) -> Option<&(usize, String)> {
+        self.numeric.iter().find(|(_, code)| code.len() == digits)
     }
 
     /// The numeric tail as the store compares sent codes.
     pub fn sent_code(&self) -> Option<SecretBytes> {
-        self.numeric
-            .as_ref()
+        self.numeric_of(self.sent_digits)
             .map(|(_, code)| SecretBytes::from(code.as_bytes()))
     }
+}
+
+/// The last `digits` characters of `input`, when they are digits (and, unless `whole`,
+/// something comes before them); with `whole`, the input must be exactly those digits.
+fn numeric_tail(input: &[u8], digits: u8, whole: bool) -> Option<(usize, String)> {
+    if whole {
+        return (input.len() == usize::from(digits) && input.iter().all(u8::is_ascii_digit))
+            .then(|| (0, String::from_utf8_lossy(input).into_owned()));
+    }
+    split(input, digits).map(|(pw, code)| (pw.len(), code.to_owned()))
 }
 
 /// The second factor the input carries, as far as the cheap checks can tell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Factor {
-    /// The tail is the TOTP code of `step`, newer than the last step used; `drift` is the
-    /// offset to remember if it is accepted.
-    Totp { step: u64, drift: i64 },
-    /// The tail is the TOTP code of a step that was already used: a replay.
-    UsedTotp { step: u64 },
+    /// The tail is a code of token `id`, at `value` (TOTP step, HOTP counter, Yubico
+    /// counter), newer than the token's last used; `drift` is the offset to remember if it is
+    /// accepted.
+    Token {
+        id: u32,
+        kind: TokenKind,
+        value: u64,
+        drift: i64,
+    },
+    /// The tail is a code of token `id` that was already used: a replay.
+    UsedToken { id: u32, kind: TokenKind },
     /// The tail is a code we sent the user and that is still live.
     Sent,
     /// The tail is one of the user's unused recovery codes.
@@ -75,40 +119,114 @@ pub enum Factor {
     None,
 }
 
-/// The TOTP factor of a numeric code, if it is one: checked around the user's learned drift.
-pub(crate) fn totp_factor(user: &UserRecord, code: &str, window: u8, now: u64) -> Option<Factor> {
-    let seed = user.totp.as_ref()?;
-    let step = otp::matching_step_around(&seed.secret, seed.params, code, now, user.drift, window)?;
-    if user.last_step.is_some_and(|last| step <= last) {
-        return Some(Factor::UsedTotp { step });
-    }
-    let offset = step as i64 - otp::step_at(now, seed.params.period) as i64;
-    // Learning follows a token that really drifts (each step backed by a valid code), but on
-    // its own never strays past MAX_AUTO_DRIFT unless a resync already put it there.
-    let bound = MAX_AUTO_DRIFT.max(user.drift.abs() + i64::from(window));
-    Some(Factor::Totp {
-        step,
-        drift: offset.clamp(-bound, bound),
-    })
+/// How far around the expected value codes are looked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Windows {
+    /// TOTP steps either side of the (drift-corrected) current one.
+    pub totp: u8,
+    /// HOTP counters ahead of the last one used.
+    pub hotp: u8,
 }
 
-/// The factor a tail proves, and where the password ends: TOTP first, then a sent code, then a
-/// recovery code. `None` when no tail is a code of the user's.
+/// The factor a token's tail proves, and where the password then ends.
+fn token_factor(
+    token: &Token,
+    tails: &Tails,
+    windows: Windows,
+    now: u64,
+) -> Option<(usize, Factor)> {
+    let (at, value, drift) = match &token.secret {
+        TokenSecret::Totp(seed) => {
+            let (at, code) = tails.numeric_of(usize::from(seed.params.digits))?;
+            let step = otp::matching_step_around(
+                &seed.secret,
+                seed.params,
+                code,
+                now,
+                token.drift,
+                windows.totp,
+            )?;
+            let offset = step as i64 - otp::step_at(now, seed.params.period) as i64;
+            // Learning follows a token that really drifts (each step backed by a valid code),
+            // but on its own never strays past MAX_AUTO_DRIFT unless a resync put it there.
+            let bound = MAX_AUTO_DRIFT.max(token.drift.abs() + i64::from(windows.totp));
+            (*at, step, offset.clamp(-bound, bound))
+        }
+        TokenSecret::Hotp { secret, digits } => {
+            let (at, code) = tails.numeric_of(usize::from(*digits))?;
+            let hotp = Hotp::new(secret, *digits)?;
+            let next = token.last_used.map_or(0, |last| last.saturating_add(1));
+            let window = u64::from(windows.hotp);
+            match hotp.matching_counter(code, next, window) {
+                Some(counter) => (*at, counter, 0),
+                // Only when nothing newer matched: is it a code already used?
+                None => {
+                    let back = next.min(window);
+                    hotp.matching_counter(code, next - back, back)?;
+                    return Some((*at, used(token)));
+                }
+            }
+        }
+        TokenSecret::Yubico {
+            public_id,
+            private_id,
+            aes_key,
+        } => {
+            let tail = tails
+                .yubico
+                .as_ref()
+                .filter(|t| &t.public_id == public_id)?;
+            let decoded = yubico::open(&tail.block, aes_key, private_id)?;
+            (tail.at, decoded.counter(), 0)
+        }
+    };
+    if token.last_used.is_some_and(|last| value <= last) {
+        return Some((at, used(token)));
+    }
+    Some((
+        at,
+        Factor::Token {
+            id: token.id,
+            kind: token.kind(),
+            value,
+            drift,
+        },
+    ))
+}
+
+fn used(token: &Token) -> Factor {
+    Factor::UsedToken {
+        id: token.id,
+        kind: token.kind(),
+    }
+}
+
+/// The factor a tail proves, and where the password ends: a live code of one of the user's
+/// tokens first, then a sent code, then a used token code (a replay), then a recovery code.
+/// `None` when no tail is a code of the user's.
 pub(crate) fn classify(
     user: &UserRecord,
     tails: &Tails,
     sent: bool,
     recovery: RecoveryCodeState,
-    window: u8,
+    windows: Windows,
     now: u64,
 ) -> Option<(usize, Factor)> {
-    if let Some((at, code)) = &tails.numeric {
-        if let Some(factor) = totp_factor(user, code, window, now) {
-            return Some((*at, factor));
+    let mut replay = None;
+    for token in user.active_tokens() {
+        match token_factor(token, tails, windows, now) {
+            Some(live @ (_, Factor::Token { .. })) => return Some(live),
+            Some(found) => {
+                replay.get_or_insert(found);
+            }
+            None => {}
         }
-        if sent {
-            return Some((*at, Factor::Sent));
-        }
+    }
+    if sent && let Some((at, _)) = tails.numeric_of(tails.sent_digits) {
+        return Some((*at, Factor::Sent));
+    }
+    if replay.is_some() {
+        return replay;
     }
     let (at, _) = tails.recovery.as_ref()?;
     match recovery {
@@ -117,3 +235,7 @@ pub(crate) fn classify(
         RecoveryCodeState::NotFound => None,
     }
 }
+
+#[cfg(test)]
+#[path = "tails_tests.rs"]
+mod tests;

@@ -18,6 +18,8 @@ pub(super) struct RawOtp {
     pub algorithm: String,
     #[serde(default = "default_window")]
     pub window: u64,
+    #[serde(default = "default_hotp_window")]
+    pub hotp_window: u64,
 }
 
 impl Default for RawOtp {
@@ -28,6 +30,7 @@ impl Default for RawOtp {
             period: default_period(),
             algorithm: default_algorithm(),
             window: default_window(),
+            hotp_window: default_hotp_window(),
         }
     }
 }
@@ -52,6 +55,11 @@ fn default_window() -> u64 {
     1
 }
 
+/// Presses of an HOTP fob that were not used for a login (RFC 4226 §7.4's look-ahead).
+fn default_hotp_window() -> u64 {
+    10
+}
+
 pub(super) fn policy(raw: &RawOtp, problems: &mut Problems) -> Option<OtpPolicy> {
     let algorithm = raw
         .algorithm
@@ -71,6 +79,7 @@ pub(super) fn policy(raw: &RawOtp, problems: &mut Problems) -> Option<OtpPolicy>
             period: 30,
         }),
         window: u8::try_from(raw.window).unwrap_or(u8::MAX),
+        hotp_window: u8::try_from(raw.hotp_window).unwrap_or(u8::MAX),
     };
     problems.extend("otp", policy.check());
     (algorithm.is_some() && params.is_some()).then_some(policy)

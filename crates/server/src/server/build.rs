@@ -143,6 +143,7 @@ pub fn build_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Server
 fn policy(config: &Config) -> Policy {
     Policy {
         window: config.otp.window,
+        hotp_window: config.otp.hotp_window,
         send_limits: config.delivery.as_ref().map(|d| d.limits),
         lockout: config.lockout,
         authorization: Arc::clone(&config.authorization),

@@ -174,6 +174,12 @@ pub(super) fn changes(old: &Config, new: &Config) -> Vec<String> {
             old.otp.window, new.otp.window
         ));
     }
+    if old.otp.hotp_window != new.otp.hotp_window {
+        out.push(format!(
+            "otp.hotp_window {} → {}",
+            old.otp.hotp_window, new.otp.hotp_window
+        ));
+    }
     if old.server.reject_delay != new.server.reject_delay {
         out.push(format!(
             "server.reject_delay_ms {} → {}",

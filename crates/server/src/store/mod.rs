@@ -1,4 +1,4 @@
-//! Persistent state behind one trait: users, their seeds and the last TOTP step each used.
+//! Persistent state behind one trait: users, their tokens and the last code each token used.
 //!
 //! Every state change that guards security is a single conditional statement, so it holds
 //! under concurrency and across restarts. SQLite (`sqlite`) is the embedded default;
@@ -12,6 +12,7 @@ mod row;
 mod sqlite;
 #[cfg(test)]
 mod suite;
+pub mod token;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -24,6 +25,7 @@ use crate::secret::SecretBytes;
 pub use keys::{KeyError, Keys, MacPurpose};
 pub use postgres::{PostgresStore, PostgresUrl};
 pub use sqlite::SqliteStore;
+pub use token::{HOTP_DIGITS, NewToken, Token, TokenKind, TokenSecret};
 
 /// A user's TOTP seed and its parameters.
 #[derive(Clone, Debug)]
@@ -285,9 +287,8 @@ pub struct UserRecord {
     pub password_hash: String,
     /// A temporary password stops working at this time (unix seconds).
     pub password_expires_at: Option<i64>,
-    pub totp: Option<TotpSeed>,
-    /// The newest TOTP step already accepted; only newer steps may log in.
-    pub last_step: Option<u64>,
+    /// The user's tokens, by id.
+    pub tokens: Vec<Token>,
     /// Consecutive wrong codes after a right password, the locks they caused, and the current
     /// lock.
     pub failures: u32,
@@ -303,13 +304,34 @@ pub struct UserRecord {
     pub recovery_codes_left: u32,
     /// Where out-of-band codes go, if anywhere.
     pub delivery: Option<Delivery>,
-    /// Learned clock offset of the user's token, in steps (positive: the token runs ahead).
-    pub drift: i64,
     /// Groups the user belongs to (their reply attributes go on every Accept).
     pub groups: Vec<String>,
     /// Per-user reply attributes, `Name=value` as the administrator wrote them; they override
     /// the groups' values of the same attribute.
     pub reply: Vec<String>,
+}
+
+impl UserRecord {
+    /// The tokens that may log in.
+    pub fn active_tokens(&self) -> impl Iterator<Item = &Token> {
+        self.tokens.iter().filter(|t| !t.disabled)
+    }
+
+    pub fn has_active_token(&self) -> bool {
+        self.active_tokens().next().is_some()
+    }
+
+    pub fn token(&self, id: u32) -> Option<&Token> {
+        self.tokens.iter().find(|t| t.id == id)
+    }
+
+    /// How many digits a code sent to the user has: those of their first active token with
+    /// numeric codes, else 6.
+    pub fn code_digits(&self) -> u8 {
+        self.active_tokens()
+            .find_map(|t| t.secret.digits())
+            .unwrap_or(6)
+    }
 }
 
 // The hash is not a secret in the way a seed is, but it has no business in a log line either.
@@ -318,8 +340,7 @@ impl fmt::Debug for UserRecord {
         f.debug_struct("UserRecord")
             .field("name", &self.name)
             .field("password_hash", &"[redacted]")
-            .field("totp", &self.totp)
-            .field("last_step", &self.last_step)
+            .field("tokens", &self.tokens)
             .field("disabled", &self.disabled)
             .finish_non_exhaustive()
     }
@@ -376,7 +397,11 @@ pub struct Challenge {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "by", rename_all = "snake_case")]
 pub enum Proven {
-    Totp { drift: i64 },
+    Token {
+        id: u32,
+        kind: TokenKind,
+        drift: i64,
+    },
     SentCode,
     RecoveryCode,
 }
@@ -433,7 +458,8 @@ pub struct NewUser<'a> {
     /// Empty for a user whose password is the directory's.
     pub password_hash: &'a str,
     pub password_source: PasswordSource,
-    pub totp: &'a TotpSeed,
+    /// Its first token (`None`: the user enrolls later).
+    pub token: Option<&'a NewToken>,
     pub now: i64,
 }
 
@@ -445,6 +471,12 @@ pub enum StoreError {
     UserExists(String),
     #[error("user \"{0}\" does not exist (see: radotp user list)")]
     UserNotFound(String),
+    #[error("user \"{user}\" has no token {id} (see: radotp token list {user})")]
+    TokenNotFound { user: String, id: u32 },
+    #[error(
+        "a YubiKey with public id {public_id} is already enrolled (see: radotp token list; remove it there first)"
+    )]
+    YubikeyTaken { public_id: String },
     #[error("the database holds an invalid record for user \"{user}\": {reason}")]
     Corrupt { user: String, reason: String },
     #[error(transparent)]
@@ -473,8 +505,18 @@ pub trait Store: Send + Sync + fmt::Debug {
         expires_at: Option<i64>,
     ) -> Result<(), StoreError>;
 
-    /// Replace the TOTP seed; codes of the old seed stop working at once.
-    fn set_totp(&self, name: &str, seed: &TotpSeed) -> Result<(), StoreError>;
+    /// Give users more tokens, all or none; each gets the next id of its user (returned in
+    /// order). `YubikeyTaken` when a YubiKey's public id is already enrolled.
+    fn add_tokens(&self, tokens: &[(&str, NewToken)], now: i64) -> Result<Vec<u32>, StoreError>;
+
+    /// Replace all the user's tokens with this one (`user reset-otp`): the codes of the old
+    /// ones stop working at once. Its id.
+    fn replace_tokens(&self, name: &str, token: &NewToken, now: i64) -> Result<u32, StoreError>;
+
+    /// Delete one token: its codes stop working at once.
+    fn remove_token(&self, name: &str, id: u32) -> Result<(), StoreError>;
+
+    fn set_token_disabled(&self, name: &str, id: u32, disabled: bool) -> Result<(), StoreError>;
 
     fn set_disabled(&self, name: &str, disabled: bool) -> Result<(), StoreError>;
 
@@ -499,13 +541,16 @@ pub trait Store: Send + Sync + fmt::Debug {
         now: i64,
     ) -> Result<Option<u32>, StoreError>;
 
-    /// Record `step` as used, `drift` as the token's offset and `now` as the last login, but only
-    /// if `step` is newer than the last used step — one atomic statement. `false` means another
-    /// request (or node) used this step or a later one first: a replay.
-    fn consume_totp_step(
+    /// Record `value` — a TOTP step, an HOTP counter, a Yubico counter — as the token's newest
+    /// used, `drift` as its offset and `now` as the last login, but only if `value` is newer
+    /// than the token's last used one, the token is enabled and the user is not locked — one
+    /// atomic conditional update. `false` means another request (or node) used this value or
+    /// a later one first (a replay), or the user was locked at that moment.
+    fn consume_token(
         &self,
         name: &str,
-        step: u64,
+        id: u32,
+        value: u64,
         drift: i64,
         now: i64,
     ) -> Result<bool, StoreError>;
@@ -573,8 +618,15 @@ pub trait Store: Send + Sync + fmt::Debug {
         now: i64,
     ) -> Result<Option<Challenge>, StoreError>;
 
-    /// Set the learned drift and the last used step (resynchronisation).
-    fn set_drift(&self, name: &str, drift: i64, last_step: u64) -> Result<(), StoreError>;
+    /// Resynchronisation: set the token's drift, and mark `last_used` used (the newest used
+    /// never goes back).
+    fn resync_token(
+        &self,
+        name: &str,
+        id: u32,
+        drift: i64,
+        last_used: u64,
+    ) -> Result<(), StoreError>;
 
     /// Count a failed login; every `max_failures`-th consecutive one locks the user (each lock
     /// twice as long as the one before). Returns the time the user is locked until, if this

@@ -7,16 +7,23 @@
 //! counters clamped) are written once. `db copy` copies a [`UserRow`] as read, without
 //! unsealing or checking anything: rows move exactly as stored.
 
+use super::token::{Token, TokenKind, TokenSecret, YUBICO_SEALED_LEN};
 use super::{Keys, PasswordSource, StoreError, TotpSeed, UserRecord, delivery, totp_params};
+use crate::secret::SecretBytes;
 
-/// `SELECT` of users, each with the count of their unused recovery codes (what a
-/// [`UserRecord`] shows), followed by `$tail`: the `WHERE` or `ORDER BY` in the backend's
-/// placeholder syntax. A macro, so each backend's statement stays a `&'static str`.
+/// `SELECT` of users, each with the count of their unused recovery codes and their tokens as
+/// a JSON list (one round trip for what a [`UserRecord`] shows), followed by `$tail`: the
+/// `WHERE` or `ORDER BY` in the backend's placeholder syntax. `$tokens` is the backend's JSON
+/// aggregate of the user's `tokens` rows ([`TokenRow`]'s fields). A macro, so each backend's
+/// statement stays a `&'static str`.
 macro_rules! select_user {
-    ($tail:literal) => {
+    ($tokens:expr, $tail:literal) => {
         concat!(
             "SELECT u.*, (SELECT COUNT(*) FROM recovery_codes r
-                          WHERE r.user_id = u.id AND r.used_at IS NULL) AS recovery_codes_left
+                          WHERE r.user_id = u.id AND r.used_at IS NULL) AS recovery_codes_left,
+                     (",
+            $tokens,
+            ") AS tokens
              FROM users u ",
             $tail
         )
@@ -26,7 +33,7 @@ pub(crate) use select_user;
 
 /// One sealed seed to check a key file against (`check` of either backend).
 pub(crate) const SAMPLE_SEALED: &str =
-    "SELECT name, totp_sealed FROM users WHERE totp_sealed IS NOT NULL LIMIT 1";
+    "SELECT u.name, t.sealed FROM tokens t JOIN users u ON u.id = t.user_id LIMIT 1";
 
 /// A Rust type both drivers can read a column into.
 pub(crate) trait Value:
@@ -51,11 +58,6 @@ pub(crate) struct UserRow {
     pub password_hash: String,
     pub password_source: String,
     pub password_expires_at: Option<i64>,
-    pub totp_sealed: Option<Vec<u8>>,
-    pub totp_algorithm: String,
-    pub totp_digits: i64,
-    pub totp_period: i64,
-    pub last_step: Option<i64>,
     pub failures: i64,
     pub locks: i64,
     pub locked_until: Option<i64>,
@@ -66,12 +68,15 @@ pub(crate) struct UserRow {
     pub last_login_at: Option<i64>,
     pub delivery_channel: Option<String>,
     pub delivery_destination: Option<String>,
-    pub drift_steps: i64,
     /// JSON arrays of text.
     pub groups: String,
     pub reply: String,
+    /// Token ids handed out so far (the next token gets one more).
+    pub token_ids: i64,
     /// Unused recovery codes: computed by `select_user!`, not a column (`None` elsewhere).
     pub recovery_codes_left: Option<i64>,
+    /// The user's tokens, a JSON list: computed by `select_user!`, not a column.
+    pub tokens: Option<String>,
 }
 
 impl UserRow {
@@ -85,11 +90,6 @@ impl UserRow {
             password_hash: get(row, user, "password_hash")?,
             password_source: get(row, user, "password_source")?,
             password_expires_at: get(row, user, "password_expires_at")?,
-            totp_sealed: get(row, user, "totp_sealed")?,
-            totp_algorithm: get(row, user, "totp_algorithm")?,
-            totp_digits: get(row, user, "totp_digits")?,
-            totp_period: get(row, user, "totp_period")?,
-            last_step: get(row, user, "last_step")?,
             failures: get(row, user, "failures")?,
             locks: get(row, user, "locks")?,
             locked_until: get(row, user, "locked_until")?,
@@ -102,10 +102,11 @@ impl UserRow {
             last_login_at: get(row, user, "last_login_at")?,
             delivery_channel: get(row, user, "delivery_channel")?,
             delivery_destination: get(row, user, "delivery_destination")?,
-            drift_steps: get(row, user, "drift_steps")?,
             groups: get(row, user, "groups")?,
             reply: get(row, user, "reply")?,
+            token_ids: get(row, user, "token_ids")?,
             recovery_codes_left: None,
+            tokens: None,
             name,
         })
     }
@@ -114,6 +115,7 @@ impl UserRow {
     pub(crate) fn read_user(row: &impl Columns, keys: &Keys) -> Result<UserRecord, StoreError> {
         let mut user = Self::read(row)?;
         user.recovery_codes_left = Some(get(row, &user.name, "recovery_codes_left")?);
+        user.tokens = Some(get(row, &user.name, "tokens")?);
         user.into_record(keys)
     }
 
@@ -124,13 +126,17 @@ impl UserRow {
             user: self.name.clone(),
             reason,
         };
-        let totp = match &self.totp_sealed {
-            None => None,
-            Some(sealed) => {
-                let params = totp_params(&self.totp_algorithm, self.totp_digits, self.totp_period)
-                    .map_err(corrupt)?;
-                let secret = keys.unseal(&self.name, sealed)?;
-                Some(TotpSeed { secret, params })
+        let tokens = match &self.tokens {
+            None => Vec::new(),
+            Some(json) => {
+                let rows: Vec<TokenRow> = serde_json::from_str(json)
+                    .map_err(|e| corrupt(format!("its tokens are not what radotp writes: {e}")))?;
+                let mut tokens = rows
+                    .into_iter()
+                    .map(|row| row.into_token(&self.name, keys))
+                    .collect::<Result<Vec<_>, _>>()?;
+                tokens.sort_by_key(|t| t.id);
+                tokens
             }
         };
         let list = |column: &str, text: &str| -> Result<Vec<String>, StoreError> {
@@ -152,8 +158,7 @@ impl UserRow {
             reply: list("reply", &self.reply)?,
             password_hash: self.password_hash,
             password_expires_at: self.password_expires_at,
-            totp,
-            last_step: self.last_step.and_then(|s| u64::try_from(s).ok()),
+            tokens,
             failures: count(self.failures),
             locks: count(self.locks),
             locked_until: self.locked_until,
@@ -164,10 +169,96 @@ impl UserRow {
             last_login_at: self.last_login_at,
             recovery_codes_left: count(self.recovery_codes_left.unwrap_or(0)),
             delivery: delivery(self.delivery_channel, self.delivery_destination),
-            drift: self.drift_steps,
             name: self.name,
         })
     }
+}
+
+/// A `tokens` row, as the backends' JSON aggregate in `select_user!` spells it (the sealed
+/// bytes in hex, `disabled` as a JSON boolean).
+#[derive(serde::Deserialize)]
+pub(crate) struct TokenRow {
+    id: i64,
+    kind: String,
+    label: String,
+    serial: Option<String>,
+    sealed: String,
+    algorithm: String,
+    digits: i64,
+    period: i64,
+    public_id: Option<String>,
+    last_used: Option<i64>,
+    drift: i64,
+    disabled: bool,
+    created_at: i64,
+    last_used_at: Option<i64>,
+}
+
+impl TokenRow {
+    /// The token this row stores for `user`: unsealed, every value checked.
+    fn into_token(self, user: &str, keys: &Keys) -> Result<Token, StoreError> {
+        let corrupt = |reason: String| StoreError::Corrupt {
+            user: user.to_owned(),
+            reason: format!("token {}: {reason}", self.id),
+        };
+        let id = u32::try_from(self.id).map_err(|_| corrupt("id out of range".into()))?;
+        let kind = TokenKind::parse(&self.kind)
+            .ok_or_else(|| corrupt(format!("kind \"{}\" is not one radotp writes", self.kind)))?;
+        let sealed = hex_decode(&self.sealed).ok_or_else(|| corrupt("sealed is not hex".into()))?;
+        let secret = keys.unseal(user, &sealed)?;
+        let secret = match kind {
+            TokenKind::Totp => TokenSecret::Totp(TotpSeed {
+                secret,
+                params: totp_params(&self.algorithm, self.digits, self.period).map_err(corrupt)?,
+            }),
+            TokenKind::Hotp => TokenSecret::Hotp {
+                secret,
+                digits: match self.digits {
+                    6 => 6,
+                    8 => 8,
+                    other => return Err(corrupt(format!("HOTP digits {other} out of range"))),
+                },
+            },
+            TokenKind::Yubico => {
+                let public_id = self
+                    .public_id
+                    .ok_or_else(|| corrupt("a YubiKey without a public id".into()))?;
+                if secret.len() != YUBICO_SEALED_LEN {
+                    return Err(corrupt(
+                        "a YubiKey's sealed key has the wrong length".into(),
+                    ));
+                }
+                let (aes_key, private_id) = secret.expose().split_at(16);
+                TokenSecret::Yubico {
+                    public_id,
+                    aes_key: SecretBytes::from(aes_key),
+                    private_id: SecretBytes::from(private_id),
+                }
+            }
+        };
+        Ok(Token {
+            id,
+            label: self.label,
+            serial: self.serial,
+            secret,
+            last_used: self.last_used.and_then(|v| u64::try_from(v).ok()),
+            drift: self.drift,
+            disabled: self.disabled,
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+        })
+    }
+}
+
+/// Hex, either case (SQLite's `hex()` writes upper case, PostgreSQL's `encode` lower).
+pub(crate) fn hex_decode(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 fn get<T: Value>(row: &impl Columns, user: &str, column: &str) -> Result<T, StoreError> {

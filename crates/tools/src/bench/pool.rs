@@ -32,9 +32,10 @@ impl UserState {
 
     pub fn from_record(record: Option<&UserRecord>) -> Self {
         match record {
-            Some(user) if !user.disabled && user.totp.is_some() => UserState {
+            // The bench's TOTP token is the user's last (after any decoy fobs).
+            Some(user) if !user.disabled && user.has_active_token() => UserState {
                 usable: true,
-                last_step: user.last_step,
+                last_step: user.tokens.last().and_then(|t| t.last_used),
                 failures: user.failures,
                 locked_until: user.locked_until,
             },

@@ -71,6 +71,7 @@ fn factory(scenario: Scenario, users: u64) -> (Factory, BenchUsers, tempfile::Te
         cost: TEST_COST,
         now: NOW as i64,
         source: radotp_server::store::PasswordSource::Local,
+        tokens: 1,
     };
     setup(store.as_ref(), &file, ask, &mut |_, _| {}).unwrap();
     let bench = BenchUsers::load(&file).unwrap().unwrap();

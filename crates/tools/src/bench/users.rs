@@ -21,7 +21,9 @@ use radotp_server::auth::otp::{self, Algorithm, TotpParams};
 use radotp_server::auth::password;
 use radotp_server::auth::password::PasswordCost;
 use radotp_server::secret::{SecretBytes, random_bytes};
-use radotp_server::store::{DatabaseConfig, NewUser, PasswordSource, Store, TotpSeed};
+use radotp_server::store::{
+    DatabaseConfig, NewToken, NewUser, PasswordSource, Store, TokenSecret, TotpSeed,
+};
 
 /// Rows per `add_users` transaction: each commit is one fsync.
 const BATCH: u64 = 20_000;
@@ -222,6 +224,24 @@ pub struct Setup {
     /// Where their password is checked: with `Directory`, radotp stores no hash (the
     /// directory must hold the users, with the recorded password).
     pub source: PasswordSource,
+    /// Tokens of each new user: the bench's TOTP token comes last, after `tokens - 1` HOTP
+    /// fobs that never log in, so each login checks them all first.
+    pub tokens: u32,
+}
+
+/// HOTP fobs of a bench user that are never used: only checked, as a user's other tokens are.
+fn decoys(users: &BenchUsers, name: &str, count: u32) -> Vec<NewToken> {
+    (1..count)
+        .map(|i| NewToken {
+            label: format!("decoy {i}"),
+            serial: None,
+            secret: TokenSecret::Hotp {
+                secret: users.seed(&format!("{name}/decoy-{i}")),
+                digits: users.params.digits,
+            },
+            last_used: None,
+        })
+        .collect()
 }
 
 /// What `--setup-users` did.
@@ -281,11 +301,13 @@ pub fn setup(
         while start < setup.count {
             let end = (start + BATCH).min(setup.count);
             let names: Vec<String> = (start..end).map(|i| users.name(i)).collect();
-            let seeds: Vec<TotpSeed> = names
+            let seeds: Vec<NewToken> = names
                 .iter()
-                .map(|name| TotpSeed {
-                    secret: users.seed(name),
-                    params: users.params,
+                .map(|name| {
+                    NewToken::app(TotpSeed {
+                        secret: users.seed(name),
+                        params: users.params,
+                    })
                 })
                 .collect();
             let rows: Vec<NewUser> = names
@@ -295,11 +317,24 @@ pub fn setup(
                     name,
                     password_hash: &hash,
                     password_source: setup.source,
-                    totp: seed,
+                    token: (setup.tokens <= 1).then_some(seed),
                     now: setup.now,
                 })
                 .collect();
             store.add_users(&rows)?;
+            if setup.tokens > 1 {
+                let tokens: Vec<(&str, NewToken)> = names
+                    .iter()
+                    .zip(&seeds)
+                    .flat_map(|(name, seed)| {
+                        decoys(&users, name, setup.tokens)
+                            .into_iter()
+                            .chain([seed.clone()])
+                            .map(move |t| (name.as_str(), t))
+                    })
+                    .collect();
+                store.add_tokens(&tokens, setup.now)?;
+            }
             users.count = end;
             users.save(file)?;
             progress(end - first, todo);

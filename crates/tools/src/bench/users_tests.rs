@@ -1,7 +1,7 @@
 use super::*;
 use crate::bench::TEST_COST;
 use radotp_server::auth::otp::{Algorithm, TotpParams};
-use radotp_server::store::{Keys, PostgresUrl, SqliteStore};
+use radotp_server::store::{Keys, PostgresUrl, SqliteStore, TokenKind, TokenSecret};
 
 const PARAMS: TotpParams = TotpParams {
     algorithm: Algorithm::Sha1,
@@ -22,6 +22,34 @@ fn ask(count: u64, prefix: &str, password: Option<&str>) -> Setup {
         cost: TEST_COST,
         now: 1_700_000_000,
         source: PasswordSource::Local,
+        tokens: 1,
+    }
+}
+
+#[test]
+fn with_several_tokens_the_bench_token_comes_last_after_hotp_decoys() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("db.bench.json");
+    let store = SqliteStore::open_in_memory(Keys::from_master(&[2; 32])).unwrap();
+    let setup_ask = Setup {
+        tokens: 3,
+        ..ask(2, "bench", Some("pw"))
+    };
+    setup(&store, &file, setup_ask, &mut |_, _| {}).unwrap();
+    let users = BenchUsers::load(&file).unwrap().unwrap();
+    let record = store.find_user(&users.name(1)).unwrap().unwrap();
+    let kinds: Vec<_> = record.tokens.iter().map(|t| (t.id, t.kind())).collect();
+    assert_eq!(
+        kinds,
+        [
+            (1, TokenKind::Hotp),
+            (2, TokenKind::Hotp),
+            (3, TokenKind::Totp)
+        ]
+    );
+    match &record.tokens[2].secret {
+        TokenSecret::Totp(seed) => assert_eq!(seed.secret, users.seed(&users.name(1))),
+        other => panic!("{other:?}"),
     }
 }
 
@@ -62,7 +90,10 @@ fn setup_creates_users_whose_seeds_and_password_the_file_reproduces() {
     assert_eq!(users.count(), 30);
     assert_eq!(users.name(7), "bench-0000007");
     let record = store.find_user("bench-0000007").unwrap().unwrap();
-    let seed = record.totp.unwrap();
+    let seed = match &record.tokens[0].secret {
+        TokenSecret::Totp(seed) => seed.clone(),
+        other => panic!("not TOTP: {other:?}"),
+    };
     assert_eq!(seed.secret, users.seed("bench-0000007"));
     assert_eq!(seed.params, PARAMS);
     assert_ne!(users.seed("bench-0000007"), users.seed("bench-0000008"));

@@ -2,8 +2,8 @@
 //! nothing (one transaction on the target).
 //!
 //! Rows are copied as stored: seeds stay sealed and codes stay MACs, so the nodes must use the
-//! key file the SQLite installation used. Users come with everything that guards them (used
-//! steps, drift, failures and locks, recovery codes with their use, groups and reply
+//! key file the SQLite installation used. Users come with everything that guards them (their
+//! tokens with each one's last used code and drift, failures and locks, recovery codes with their use, groups and reply
 //! attributes). Sent codes and challenges are not copied: they live minutes, and a user
 //! mid-login simply asks again.
 
@@ -21,6 +21,7 @@ use crate::store::{Keys, SqliteStore, StoreError};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CopySummary {
     pub users: u64,
+    pub tokens: u64,
     pub recovery_codes: u64,
 }
 
@@ -28,11 +29,18 @@ pub struct CopySummary {
 type RecoveryCodes = HashMap<i64, Vec<(Vec<u8>, Option<i64>)>>;
 
 const INSERT_USER: &str = "INSERT INTO users (id, name, password_hash, password_expires_at,
-        totp_sealed, totp_algorithm, totp_digits, totp_period, last_step, failures, locks,
-        locked_until, disabled, created_at, last_login_at, delivery_channel,
-        delivery_destination, drift_steps, groups, reply, guesses, guessed_at, password_source)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-            $19, $20, $21, $22, $23)";
+        failures, locks, locked_until, disabled, created_at, last_login_at, delivery_channel,
+        delivery_destination, groups, reply, guesses, guessed_at, password_source, token_ids)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
+
+/// The `tokens` columns, in this order, on both sides.
+const TOKEN_COLUMNS: &str = "user_id, id, kind, label, serial, sealed, algorithm, digits, period,
+        public_id, last_used, drift, disabled, created_at, last_used_at";
+
+const INSERT_TOKEN: &str = "INSERT INTO tokens (user_id, id, kind, label, serial, sealed,
+        algorithm, digits, period, public_id, last_used, drift, disabled, created_at,
+        last_used_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
 
 const INSERT_STATION: &str = "INSERT INTO stations (user_id, station, trusted_at, guesses,
         guessed_at) VALUES ($1, $2, $3, $4, $5)";
@@ -56,7 +64,7 @@ pub fn copy_from_sqlite(
         });
     }
     SqliteStore::check(source, keys)?;
-    let (users, codes, stations) = read_sqlite(source)?;
+    let (users, codes, stations, tokens) = read_sqlite(source)?;
     let store = PostgresStore::open(target, keys.clone())?;
     let pool = store.pool();
     let total = users.len() as u64;
@@ -66,7 +74,7 @@ pub fn copy_from_sqlite(
         let tx = conn.client.transaction().await?;
         // Nodes already pointed at the target wait until the copy is whole.
         tx.batch_execute(
-            "LOCK TABLE users, recovery_codes, sent_codes, challenges, stations
+            "LOCK TABLE users, recovery_codes, sent_codes, challenges, stations, tokens
              IN EXCLUSIVE MODE",
         )
         .await?;
@@ -87,8 +95,10 @@ pub fn copy_from_sqlite(
         let insert_user = tx.prepare(INSERT_USER).await?;
         let insert_code = tx.prepare(INSERT_RECOVERY_CODE).await?;
         let insert_station = tx.prepare(INSERT_STATION).await?;
+        let insert_token = tx.prepare(INSERT_TOKEN).await?;
         let mut summary = CopySummary {
             users: 0,
+            tokens: 0,
             recovery_codes: 0,
         };
         progress(0, total);
@@ -100,11 +110,6 @@ pub fn copy_from_sqlite(
                     &user.name,
                     &user.password_hash,
                     &user.password_expires_at,
-                    &user.totp_sealed,
-                    &user.totp_algorithm,
-                    &user.totp_digits,
-                    &user.totp_period,
-                    &user.last_step,
                     &user.failures,
                     &user.locks,
                     &user.locked_until,
@@ -113,15 +118,36 @@ pub fn copy_from_sqlite(
                     &user.last_login_at,
                     &user.delivery_channel,
                     &user.delivery_destination,
-                    &user.drift_steps,
                     &user.groups,
                     &user.reply,
                     &user.guesses,
                     &user.guessed_at,
                     &user.password_source,
+                    &user.token_ids,
                 ],
             )
             .await?;
+            for t in tokens.get(&user.id).into_iter().flatten() {
+                let params: [&(dyn tokio_postgres::types::ToSql + Sync); 15] = [
+                    &user.id,
+                    &t.id,
+                    &t.kind,
+                    &t.label,
+                    &t.serial,
+                    &t.sealed,
+                    &t.algorithm,
+                    &t.digits,
+                    &t.period,
+                    &t.public_id,
+                    &t.last_used,
+                    &t.drift,
+                    &t.disabled,
+                    &t.created_at,
+                    &t.last_used_at,
+                ];
+                tx.execute(&insert_token, &params).await?;
+                summary.tokens += 1;
+            }
             for (mac, used_at) in codes.get(&user.id).into_iter().flatten() {
                 tx.execute(&insert_code, &[&user.id, mac, used_at]).await?;
                 summary.recovery_codes += 1;
@@ -153,15 +179,17 @@ pub fn copy_from_sqlite(
 
 /// Every user row as stored (nothing unsealed: the rows are copied, not interpreted) and the
 /// recovery codes. A row whose columns cannot be read refuses the copy, naming its user.
-fn read_sqlite(path: &Path) -> Result<(Vec<UserRow>, RecoveryCodes, Stations), StoreError> {
-    let (users, codes, stations) = read_sqlite_rows(path).map_err(|e| StoreError::Open {
-        path: path.to_owned(),
-        reason: e.to_string(),
-    })?;
+fn read_sqlite(path: &Path) -> Result<(Vec<UserRow>, RecoveryCodes, Stations, Tokens), StoreError> {
+    let (users, codes, stations, tokens) =
+        read_sqlite_rows(path).map_err(|e| StoreError::Open {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
     Ok((
         users.into_iter().collect::<Result<_, _>>()?,
         codes,
         stations,
+        tokens,
     ))
 }
 
@@ -178,7 +206,28 @@ struct StationRow {
 /// The stations of each user, by user id.
 type Stations = HashMap<i64, Vec<StationRow>>;
 
-fn read_sqlite_rows(path: &Path) -> rusqlite::Result<(UserRows, RecoveryCodes, Stations)> {
+/// A token of a user, as stored (sealed).
+struct TokenCopy {
+    id: i64,
+    kind: String,
+    label: String,
+    serial: Option<String>,
+    sealed: Vec<u8>,
+    algorithm: String,
+    digits: i64,
+    period: i64,
+    public_id: Option<String>,
+    last_used: Option<i64>,
+    drift: i64,
+    disabled: bool,
+    created_at: i64,
+    last_used_at: Option<i64>,
+}
+
+/// The tokens of each user, by user id.
+type Tokens = HashMap<i64, Vec<TokenCopy>>;
+
+fn read_sqlite_rows(path: &Path) -> rusqlite::Result<(UserRows, RecoveryCodes, Stations, Tokens)> {
     let conn = rusqlite::Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let users = conn
         .prepare("SELECT * FROM users ORDER BY id")?
@@ -209,5 +258,32 @@ fn read_sqlite_rows(path: &Path) -> rusqlite::Result<(UserRows, RecoveryCodes, S
         let (user_id, station) = row?;
         stations.entry(user_id).or_default().push(station);
     }
-    Ok((users, codes, stations))
+    let mut tokens = Tokens::new();
+    let mut statement = conn.prepare(&format!("SELECT {TOKEN_COLUMNS} FROM tokens"))?;
+    let rows = statement.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            TokenCopy {
+                id: r.get(1)?,
+                kind: r.get(2)?,
+                label: r.get(3)?,
+                serial: r.get(4)?,
+                sealed: r.get(5)?,
+                algorithm: r.get(6)?,
+                digits: r.get(7)?,
+                period: r.get(8)?,
+                public_id: r.get(9)?,
+                last_used: r.get(10)?,
+                drift: r.get(11)?,
+                disabled: r.get::<_, i64>(12)? != 0,
+                created_at: r.get(13)?,
+                last_used_at: r.get(14)?,
+            },
+        ))
+    })?;
+    for row in rows {
+        let (user_id, token) = row?;
+        tokens.entry(user_id).or_default().push(token);
+    }
+    Ok((users, codes, stations, tokens))
 }

@@ -15,6 +15,7 @@ mod store_impl;
 mod tests;
 mod throttle;
 pub mod tls;
+mod tokens;
 mod url;
 
 use tokio_postgres::Row;
@@ -25,8 +26,7 @@ use self::pool::{Conn, Pool};
 use super::row::{self, Columns, UserRow, Value, json_list};
 use super::{
     Claim, Delivery, Gate, IssueOutcome, KEEP_EXPIRED_SECS, Keys, LockoutPolicy, MAX_CODE_ATTEMPTS,
-    MacPurpose, NewUser, RecoveryCodeState, SendLimits, Store, StoreError, TotpSeed, UserRecord,
-    step_param,
+    MacPurpose, NewUser, RecoveryCodeState, SendLimits, Store, StoreError, UserRecord, step_param,
 };
 use crate::secret::SecretBytes;
 
@@ -142,6 +142,31 @@ impl PostgresStore {
         self.run(async |conn: &mut Conn| {
             let statement = conn.statement(sql).await?;
             Ok(conn.client.execute(&statement, params).await?)
+        })
+    }
+
+    /// `UPDATE … WHERE` the user's token `$2`: no row changed means the token, or the user,
+    /// does not exist.
+    fn update_token(
+        &self,
+        name: &str,
+        id: u32,
+        sql: &'static str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<(), StoreError> {
+        if self.execute(sql, params)? > 0 {
+            return Ok(());
+        }
+        let exists: bool = self.run(async |conn: &mut Conn| {
+            let statement = conn.statement(sql::USER_EXISTS).await?;
+            Ok(conn.client.query_one(&statement, &[&name]).await?.get(0))
+        })?;
+        Err(match exists {
+            true => StoreError::TokenNotFound {
+                user: name.to_owned(),
+                id,
+            },
+            false => StoreError::UserNotFound(name.to_owned()),
         })
     }
 

@@ -8,24 +8,55 @@
 
 use crate::store::row::select_user;
 
-pub(super) const FIND_USER: &str = select_user!("WHERE u.name = $1");
-/// `COLLATE "C"`: byte order, as SQLite sorts.
-pub(super) const LIST_USERS: &str = select_user!("ORDER BY u.name COLLATE \"C\"");
+/// The user's tokens as `row::TokenRow` reads them.
+macro_rules! tokens_json {
+    () => {
+        "SELECT COALESCE(json_agg(json_build_object(
+             'id', t.id, 'kind', t.kind, 'label', t.label, 'serial', t.serial,
+             'sealed', encode(t.sealed, 'hex'), 'algorithm', t.algorithm, 'digits', t.digits,
+             'period', t.period, 'public_id', t.public_id, 'last_used', t.last_used,
+             'drift', t.drift, 'disabled', t.disabled,
+             'created_at', t.created_at, 'last_used_at', t.last_used_at)), '[]'::json)::text
+         FROM tokens t WHERE t.user_id = u.id"
+    };
+}
 
-pub(super) const ADD_USER: &str = "INSERT INTO users (name, password_hash, totp_sealed,
-                                                      totp_algorithm, totp_digits, totp_period,
-                                                      created_at, password_source)
-                                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+pub(super) const FIND_USER: &str = select_user!(tokens_json!(), "WHERE u.name = $1");
+/// `COLLATE "C"`: byte order, as SQLite sorts.
+pub(super) const LIST_USERS: &str = select_user!(tokens_json!(), "ORDER BY u.name COLLATE \"C\"");
+
+pub(super) const ADD_USER: &str = "INSERT INTO users (name, password_hash, created_at,
+                                                      password_source)
+                                   VALUES ($1, $2, $3, $4)";
+
+/// The next token id of the user; the row stays locked until the transaction ends.
+pub(super) const NEXT_TOKEN_ID: &str =
+    "UPDATE users SET token_ids = token_ids + 1 WHERE name = $1 RETURNING id, token_ids";
+
+pub(super) const ADD_TOKEN: &str = "INSERT INTO tokens (user_id, id, kind, label, serial, sealed,
+                                                        algorithm, digits, period, public_id,
+                                                        last_used, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+pub(super) const DELETE_TOKENS: &str = "DELETE FROM tokens WHERE user_id = $1";
+
+pub(super) const REMOVE_TOKEN: &str = "DELETE FROM tokens
+     WHERE user_id = (SELECT id FROM users WHERE name = $1) AND id = $2";
+
+pub(super) const SET_TOKEN_DISABLED: &str = "UPDATE tokens SET disabled = $3
+     WHERE user_id = (SELECT id FROM users WHERE name = $1) AND id = $2";
+
+/// The newest used never goes back.
+pub(super) const RESYNC_TOKEN: &str =
+    "UPDATE tokens SET drift = $3, last_used = GREATEST(COALESCE(last_used, $4), $4)
+     WHERE user_id = (SELECT id FROM users WHERE name = $1) AND id = $2";
+
+pub(super) const USER_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM users WHERE name = $1)";
 
 pub(super) const SET_PASSWORD: &str =
     "UPDATE users SET password_hash = $2, password_expires_at = $3 WHERE name = $1";
 
 /// A new seed starts a new step history: the old one described other codes.
-pub(super) const SET_TOTP: &str = "UPDATE users SET totp_sealed = $2, totp_algorithm = $3,
-                                                   totp_digits = $4, totp_period = $5,
-                                                   last_step = NULL
-                                   WHERE name = $1";
-
 pub(super) const SET_DISABLED: &str = "UPDATE users SET disabled = $2 WHERE name = $1";
 
 pub(super) const UNLOCK: &str = "UPDATE users SET failures = 0, locks = 0, locked_until = NULL,
@@ -64,11 +95,20 @@ pub(super) const RECOVERY_CODE_STATE: &str = "SELECT used_at IS NOT NULL FROM re
 pub(super) const TOUCH_LOGIN: &str =
     "UPDATE users SET last_login_at = $2, failures = 0, locks = 0 WHERE name = $1";
 
-pub(super) const CONSUME_TOTP_STEP: &str =
-    "UPDATE users SET last_step = $2, drift_steps = $3, last_login_at = $4,
-                      failures = 0, locks = 0
-     WHERE name = $1 AND (last_step IS NULL OR last_step < $2)
-       AND (locked_until IS NULL OR locked_until <= $4)";
+/// One statement, one round trip: the token's update decides (re-checked against a row
+/// another node just changed, so a value is used once), and the login is recorded only for a
+/// user not locked at that moment; one row changed means both happened. A locked user's
+/// code is not used (it works once the lock has run out); should a lock be committed between
+/// the two, the code is burned and the login refused: typed by someone the lock is for.
+pub(super) const CONSUME_TOKEN: &str = "WITH used AS (
+         UPDATE tokens SET last_used = $3, drift = $4, last_used_at = $5
+         WHERE user_id = (SELECT id FROM users WHERE name = $1
+                          AND (locked_until IS NULL OR locked_until <= $5))
+           AND id = $2
+           AND NOT disabled AND (last_used IS NULL OR last_used < $3)
+         RETURNING user_id)
+     UPDATE users SET last_login_at = $5, failures = 0, locks = 0
+     WHERE id = (SELECT user_id FROM used) AND (locked_until IS NULL OR locked_until <= $5)";
 
 pub(super) const SET_DELIVERY: &str =
     "UPDATE users SET delivery_channel = $2, delivery_destination = $3 WHERE name = $1";
@@ -112,10 +152,6 @@ pub(super) const CREATE_CHALLENGE: &str =
 pub(super) const TAKE_CHALLENGE: &str = "DELETE FROM challenges c USING users u
      WHERE c.state_mac = $1 AND c.client = $2 AND c.expires_at > $3 AND u.id = c.user_id
      RETURNING u.name, c.groups, c.relay";
-
-pub(super) const SET_DRIFT: &str =
-    "UPDATE users SET drift_steps = $2, last_step = GREATEST(COALESCE(last_step, 0), $3)
-     WHERE name = $1";
 
 /// Every SET is computed from the row's old values, so the counter, the lock count and the
 /// lock agree even when nodes race. Every `$3`-th consecutive failure locks.

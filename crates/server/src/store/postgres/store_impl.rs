@@ -2,8 +2,9 @@
 
 use super::pool::Conn;
 use super::throttle;
+use super::tokens::{self, Sealed};
 use super::*;
-use crate::store::{Challenge, Relay, Session, SessionChange};
+use crate::store::{Challenge, NewToken, Relay, Session, SessionChange};
 
 impl Store for PostgresStore {
     fn find_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -27,27 +28,22 @@ impl Store for PostgresStore {
 
     fn add_users(&self, users: &[NewUser<'_>]) -> Result<(), StoreError> {
         // Sealed once, outside the retry loop of the pool.
-        let sealed: Vec<Vec<u8>> = users
+        let tokens: Vec<Option<Sealed<'_>>> = users
             .iter()
-            .map(|u| self.keys.seal(u.name, &u.totp.secret))
+            .map(|u| u.token.map(|t| Sealed::new(&self.keys, u.name, t)))
             .collect();
         // A big import may take a while; each statement keeps its own timeout.
         let budget = self.pool.operation_timeout() * 60;
         self.pool.run(budget, async |conn: &mut Conn| {
             let statement = conn.statement(sql::ADD_USER).await?;
             let tx = conn.client.transaction().await?;
-            for (user, sealed) in users.iter().zip(&sealed) {
-                let params = user.totp.params;
+            for (user, token) in users.iter().zip(&tokens) {
                 let inserted = tx
                     .execute(
                         &statement,
                         &[
                             &user.name,
                             &user.password_hash,
-                            sealed,
-                            &params.algorithm.as_str(),
-                            &i64::from(params.digits),
-                            &(params.period as i64),
                             &user.now,
                             &user.password_source.as_str(),
                         ],
@@ -59,10 +55,61 @@ impl Store for PostgresStore {
                     }
                     other => other?,
                 };
+                if let Some(token) = token {
+                    tokens::insert(&tx, token, user.now).await?;
+                }
             }
             tx.commit().await?;
             Ok(())
         })
+    }
+
+    fn add_tokens(&self, new: &[(&str, NewToken)], now: i64) -> Result<Vec<u32>, StoreError> {
+        let sealed: Vec<Sealed<'_>> = new
+            .iter()
+            .map(|(name, token)| Sealed::new(&self.keys, name, token))
+            .collect();
+        let budget = self.pool.operation_timeout() * 60;
+        self.pool.run(budget, async |conn: &mut Conn| {
+            let tx = conn.client.transaction().await?;
+            let mut ids = Vec::with_capacity(sealed.len());
+            for token in &sealed {
+                ids.push(tokens::insert(&tx, token, now).await?);
+            }
+            tx.commit().await?;
+            Ok(ids)
+        })
+    }
+
+    fn replace_tokens(&self, name: &str, token: &NewToken, now: i64) -> Result<u32, StoreError> {
+        let sealed = Sealed::new(&self.keys, name, token);
+        self.run(async |conn: &mut Conn| {
+            let tx = conn.client.transaction().await?;
+            let id: i64 = tx
+                .query_opt(sql::LOCK_USER, &[&name])
+                .await?
+                .ok_or_else(|| StoreError::UserNotFound(name.to_owned()))?
+                .get(0);
+            tx.execute(sql::DELETE_TOKENS, &[&id]).await?;
+            let token_id = tokens::insert(&tx, &sealed, now).await?;
+            tx.commit().await?;
+            Ok(token_id)
+        })
+    }
+
+    fn remove_token(&self, name: &str, id: u32) -> Result<(), StoreError> {
+        let token = i64::from(id);
+        self.update_token(name, id, sql::REMOVE_TOKEN, &[&name, &token])
+    }
+
+    fn set_token_disabled(&self, name: &str, id: u32, disabled: bool) -> Result<(), StoreError> {
+        let token = i64::from(id);
+        self.update_token(
+            name,
+            id,
+            sql::SET_TOKEN_DISABLED,
+            &[&name, &token, &disabled],
+        )
     }
 
     fn set_password(
@@ -75,21 +122,6 @@ impl Store for PostgresStore {
             name,
             sql::SET_PASSWORD,
             &[&name, &password_hash, &expires_at],
-        )
-    }
-
-    fn set_totp(&self, name: &str, seed: &TotpSeed) -> Result<(), StoreError> {
-        let sealed = self.keys.seal(name, &seed.secret);
-        self.update(
-            name,
-            sql::SET_TOTP,
-            &[
-                &name,
-                &sealed,
-                &seed.params.algorithm.as_str(),
-                &i64::from(seed.params.digits),
-                &(seed.params.period as i64),
-            ],
         )
     }
 
@@ -164,15 +196,17 @@ impl Store for PostgresStore {
         })
     }
 
-    fn consume_totp_step(
+    fn consume_token(
         &self,
         name: &str,
-        step: u64,
+        id: u32,
+        value: u64,
         drift: i64,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let step = step_param(step)?;
-        let changed = self.execute(sql::CONSUME_TOTP_STEP, &[&name, &step, &drift, &now])?;
+        let value = step_param(value)?;
+        let token = i64::from(id);
+        let changed = self.execute(sql::CONSUME_TOKEN, &[&name, &token, &value, &drift, &now])?;
         Ok(changed == 1)
     }
 
@@ -336,9 +370,21 @@ impl Store for PostgresStore {
             .transpose()
     }
 
-    fn set_drift(&self, name: &str, drift: i64, last_step: u64) -> Result<(), StoreError> {
-        let step = i64::try_from(last_step).unwrap_or(i64::MAX);
-        self.update(name, sql::SET_DRIFT, &[&name, &drift, &step])
+    fn resync_token(
+        &self,
+        name: &str,
+        id: u32,
+        drift: i64,
+        last_used: u64,
+    ) -> Result<(), StoreError> {
+        let last_used = step_param(last_used)?;
+        let token = i64::from(id);
+        self.update_token(
+            name,
+            id,
+            sql::RESYNC_TOKEN,
+            &[&name, &token, &drift, &last_used],
+        )
     }
 
     fn record_failure(

@@ -14,6 +14,7 @@ use super::*;
 use crate::auth::otp::{Algorithm, TotpParams};
 use crate::secret::random_bytes;
 use crate::store::suite::{self, Backend};
+use crate::store::{NewToken, TotpSeed};
 
 const HOW_TO_START: &str = "RADOTP_TEST_POSTGRES_URL is not set, and the PostgreSQL store tests \
     need a server. Start one (installs Debian's postgresql if needed, starts the cluster, creates \
@@ -115,7 +116,13 @@ impl Backend for PgBackend {
     fn raw_contents(&self) -> Vec<u8> {
         use tokio_postgres::types::Type;
         let mut bytes = Vec::new();
-        for table in ["users", "recovery_codes", "sent_codes", "challenges"] {
+        for table in [
+            "users",
+            "tokens",
+            "recovery_codes",
+            "sent_codes",
+            "challenges",
+        ] {
             for row in query(&self.url, &format!("SELECT * FROM {table}")).unwrap() {
                 for (i, column) in row.columns().iter().enumerate() {
                     match *column.type_() {
@@ -150,6 +157,23 @@ impl Backend for PgBackend {
             &format!("UPDATE schema_version SET version = {version};"),
         )
         .unwrap();
+    }
+
+    fn create_at_version(&self, version: usize) {
+        let mut sql = format!(
+            "CREATE TABLE schema_version (version BIGINT NOT NULL);
+             INSERT INTO schema_version (version) VALUES ({version});"
+        );
+        for step in &schema::MIGRATIONS[..version] {
+            sql.push_str(step);
+            sql.push(';');
+        }
+        execute(&self.url, &sql).unwrap();
+    }
+
+    fn blob(&self, bytes: &[u8]) -> String {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        format!("'\\x{hex}'::bytea")
     }
 
     fn execute(&self, sql: &str) {
@@ -221,7 +245,7 @@ fn check_reads_without_changing() {
             name: "olga",
             password_hash: "h",
             password_source: crate::store::PasswordSource::Local,
-            totp: &seed,
+            token: Some(&NewToken::app(seed.clone())),
             now: 0,
         }])
         .unwrap();

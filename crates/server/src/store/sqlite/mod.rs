@@ -5,6 +5,7 @@ mod store_impl;
 #[cfg(test)]
 mod tests;
 mod throttle;
+mod tokens;
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -14,8 +15,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::row::{self, Columns, UserRow, Value, json_list, select_user};
 use super::{
     Claim, Delivery, Gate, IssueOutcome, KEEP_EXPIRED_SECS, Keys, LockoutPolicy, MAX_CODE_ATTEMPTS,
-    MacPurpose, NewUser, RecoveryCodeState, SendLimits, Store, StoreError, TotpSeed, UserRecord,
-    step_param,
+    MacPurpose, NewUser, RecoveryCodeState, SendLimits, Store, StoreError, UserRecord, step_param,
 };
 use crate::secret::SecretBytes;
 
@@ -44,9 +44,22 @@ fn one_row(name: &str, changed: usize) -> Result<(), StoreError> {
     Ok(())
 }
 
-const FIND_USER: &str = select_user!("WHERE u.name = ?1");
+/// The user's tokens as `row::TokenRow` reads them.
+macro_rules! tokens_json {
+    () => {
+        "SELECT json_group_array(json_object(
+             'id', t.id, 'kind', t.kind, 'label', t.label, 'serial', t.serial,
+             'sealed', hex(t.sealed), 'algorithm', t.algorithm, 'digits', t.digits,
+             'period', t.period, 'public_id', t.public_id, 'last_used', t.last_used,
+             'drift', t.drift, 'disabled', json(CASE WHEN t.disabled != 0 THEN 'true' ELSE 'false' END),
+             'created_at', t.created_at, 'last_used_at', t.last_used_at))
+         FROM tokens t WHERE t.user_id = u.id"
+    };
+}
+
+const FIND_USER: &str = select_user!(tokens_json!(), "WHERE u.name = ?1");
 /// SQLite's default collation (BINARY) sorts names by their bytes.
-const LIST_USERS: &str = select_user!("ORDER BY u.name");
+const LIST_USERS: &str = select_user!(tokens_json!(), "ORDER BY u.name");
 
 /// SQLite is dynamically typed, so every value is checked on the way out; `disabled` is an
 /// INTEGER, 0 or 1.

@@ -7,7 +7,7 @@ use rusqlite::Connection;
 use crate::store::StoreError;
 
 /// Each entry upgrades the schema by one version. Once released, append, never edit.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: users (TOTP seed sealed with the key file), replay marker, lockout state, recovery codes.
     "CREATE TABLE users (
         id                  INTEGER PRIMARY KEY,
@@ -92,6 +92,40 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (nas, session_id)
     );
     CREATE INDEX sessions_by_updated ON sessions (updated);",
+    // 10: several tokens per user (TOTP apps, HOTP and TOTP fobs, YubiKeys), each with its
+    // own replay state; each user's TOTP seed becomes their token 1, sealed as it was.
+    // `token_ids` counts the ids handed out, so that an id is never reused.
+    "CREATE TABLE tokens (
+        user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        id           INTEGER NOT NULL,
+        kind         TEXT NOT NULL,
+        label        TEXT NOT NULL,
+        serial       TEXT,
+        sealed       BLOB NOT NULL,
+        algorithm    TEXT NOT NULL DEFAULT 'SHA1',
+        digits       INTEGER NOT NULL DEFAULT 6,
+        period       INTEGER NOT NULL DEFAULT 30,
+        public_id    TEXT UNIQUE,
+        last_used    INTEGER,
+        drift        INTEGER NOT NULL DEFAULT 0,
+        disabled     INTEGER NOT NULL DEFAULT 0,
+        created_at   INTEGER NOT NULL,
+        last_used_at INTEGER,
+        PRIMARY KEY (user_id, id)
+    );
+    INSERT INTO tokens (user_id, id, kind, label, sealed, algorithm, digits, period, last_used,
+                        drift, created_at, last_used_at)
+        SELECT id, 1, 'totp', 'app', totp_sealed, totp_algorithm, totp_digits, totp_period,
+               last_step, drift_steps, created_at, last_login_at
+        FROM users WHERE totp_sealed IS NOT NULL;
+    ALTER TABLE users ADD COLUMN token_ids INTEGER NOT NULL DEFAULT 0;
+    UPDATE users SET token_ids = 1 WHERE totp_sealed IS NOT NULL;
+    ALTER TABLE users DROP COLUMN totp_sealed;
+    ALTER TABLE users DROP COLUMN totp_algorithm;
+    ALTER TABLE users DROP COLUMN totp_digits;
+    ALTER TABLE users DROP COLUMN totp_period;
+    ALTER TABLE users DROP COLUMN last_step;
+    ALTER TABLE users DROP COLUMN drift_steps;",
 ];
 
 /// Open (creating file, folder and schema on first use) the database at `path`.

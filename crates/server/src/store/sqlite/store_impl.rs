@@ -1,8 +1,9 @@
 //! `Store` for `SqliteStore`: each method one statement, or one transaction, on the shared
 //! connection; `postgres/sql.rs` holds their PostgreSQL twins and says why each is atomic.
 
+use super::tokens;
 use super::*;
-use crate::store::{Challenge, Relay, Session, SessionChange};
+use crate::store::{Challenge, NewToken, Relay, Session, SessionChange};
 
 impl Store for SqliteStore {
     fn find_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -33,22 +34,15 @@ impl Store for SqliteStore {
         {
             let mut insert = tx
                 .prepare(
-                    "INSERT INTO users (name, password_hash, totp_sealed, totp_algorithm,
-                                        totp_digits, totp_period, created_at, password_source)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    "INSERT INTO users (name, password_hash, created_at, password_source)
+                     VALUES (?1, ?2, ?3, ?4)",
                 )
                 .map_err(db_error)?;
             for user in users {
-                let params = user.totp.params;
-                let sealed = self.keys.seal(user.name, &user.totp.secret);
                 insert
                     .execute(params![
                         user.name,
                         user.password_hash,
-                        sealed,
-                        params.algorithm.as_str(),
-                        params.digits,
-                        params.period as i64,
                         user.now,
                         user.password_source.as_str(),
                     ])
@@ -60,9 +54,56 @@ impl Store for SqliteStore {
                         }
                         other => db_error(other),
                     })?;
+                if let Some(token) = user.token {
+                    tokens::insert(&tx, &self.keys, user.name, token, user.now)?;
+                }
             }
         }
         tx.commit().map_err(db_error)
+    }
+
+    fn add_tokens(&self, new: &[(&str, NewToken)], now: i64) -> Result<Vec<u32>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db_error)?;
+        let ids = new
+            .iter()
+            .map(|(name, token)| tokens::insert(&tx, &self.keys, name, token, now))
+            .collect::<Result<Vec<_>, _>>()?;
+        tx.commit().map_err(db_error)?;
+        Ok(ids)
+    }
+
+    fn replace_tokens(&self, name: &str, token: &NewToken, now: i64) -> Result<u32, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db_error)?;
+        tokens::delete_all(&tx, name)?;
+        let id = tokens::insert(&tx, &self.keys, name, token, now)?;
+        tx.commit().map_err(db_error)?;
+        Ok(id)
+    }
+
+    fn remove_token(&self, name: &str, id: u32) -> Result<(), StoreError> {
+        let conn = self.conn();
+        let changed = conn
+            .execute(
+                "DELETE FROM tokens
+                 WHERE user_id = (SELECT id FROM users WHERE name = ?1) AND id = ?2",
+                params![name, id],
+            )
+            .map_err(db_error)?;
+        tokens::one_token(&conn, name, id, changed)
+    }
+
+    fn set_token_disabled(&self, name: &str, id: u32, disabled: bool) -> Result<(), StoreError> {
+        let conn = self.conn();
+        let changed = conn
+            .execute(
+                "UPDATE tokens SET disabled = ?3
+                 WHERE user_id = (SELECT id FROM users WHERE name = ?1) AND id = ?2",
+                params![name, id, disabled],
+            )
+            .map_err(db_error)?;
+        tokens::one_token(&conn, name, id, changed)
     }
 
     fn set_password(
@@ -75,24 +116,6 @@ impl Store for SqliteStore {
             name,
             "UPDATE users SET password_hash = ?2, password_expires_at = ?3 WHERE name = ?1",
             &[&name, &password_hash, &expires_at],
-        )
-    }
-
-    fn set_totp(&self, name: &str, seed: &TotpSeed) -> Result<(), StoreError> {
-        let sealed = self.keys.seal(name, &seed.secret);
-        // A new seed starts a new step history: the old one described other codes.
-        self.update(
-            name,
-            "UPDATE users SET totp_sealed = ?2, totp_algorithm = ?3, totp_digits = ?4,
-                              totp_period = ?5, last_step = NULL
-             WHERE name = ?1",
-            &[
-                &name,
-                &sealed,
-                &seed.params.algorithm.as_str(),
-                &seed.params.digits,
-                &(seed.params.period as i64),
-            ],
         )
     }
 
@@ -200,25 +223,16 @@ impl Store for SqliteStore {
         Ok(Some(u32::try_from(left).unwrap_or(0)))
     }
 
-    fn consume_totp_step(
+    fn consume_token(
         &self,
         name: &str,
-        step: u64,
+        id: u32,
+        value: u64,
         drift: i64,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let step = step_param(step)?;
-        let conn = self.conn();
-        let changed = conn
-            .prepare_cached(
-                "UPDATE users SET last_step = ?2, drift_steps = ?3, last_login_at = ?4,
-                                  failures = 0, locks = 0
-                 WHERE name = ?1 AND (last_step IS NULL OR last_step < ?2)
-                   AND (locked_until IS NULL OR locked_until <= ?4)",
-            )
-            .and_then(|mut stmt| stmt.execute(params![name, step, drift, now]))
-            .map_err(db_error)?;
-        Ok(changed == 1)
+        let value = step_param(value)?;
+        tokens::consume(&mut self.conn(), name, id, value, drift, now)
     }
 
     fn set_delivery(&self, name: &str, delivery: Option<&Delivery>) -> Result<(), StoreError> {
@@ -401,15 +415,23 @@ impl Store for SqliteStore {
             .transpose()
     }
 
-    fn set_drift(&self, name: &str, drift: i64, last_step: u64) -> Result<(), StoreError> {
-        let step = i64::try_from(last_step).unwrap_or(i64::MAX);
-        self.update(
-            name,
-            "UPDATE users SET drift_steps = ?2,
-                              last_step = MAX(COALESCE(last_step, 0), ?3)
-             WHERE name = ?1",
-            &[&name, &drift, &step],
-        )
+    fn resync_token(
+        &self,
+        name: &str,
+        id: u32,
+        drift: i64,
+        last_used: u64,
+    ) -> Result<(), StoreError> {
+        let last_used = step_param(last_used)?;
+        let conn = self.conn();
+        let changed = conn
+            .execute(
+                "UPDATE tokens SET drift = ?3, last_used = MAX(COALESCE(last_used, ?4), ?4)
+                 WHERE user_id = (SELECT id FROM users WHERE name = ?1) AND id = ?2",
+                params![name, id, drift, last_used],
+            )
+            .map_err(db_error)?;
+        tokens::one_token(&conn, name, id, changed)
     }
 
     fn record_failure(

@@ -54,6 +54,21 @@ impl Backend for SqliteBackend {
             .unwrap();
     }
 
+    fn create_at_version(&self, version: usize) {
+        std::fs::create_dir_all(self.dir.path().join("sub")).unwrap();
+        let conn = self.connection();
+        for step in &schema::MIGRATIONS[..version] {
+            conn.execute_batch(step).unwrap();
+        }
+        conn.execute_batch(&format!("PRAGMA user_version = {version}"))
+            .unwrap();
+    }
+
+    fn blob(&self, bytes: &[u8]) -> String {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        format!("X'{hex}'")
+    }
+
     fn execute(&self, sql: &str) {
         self.connection().execute_batch(sql).unwrap();
     }

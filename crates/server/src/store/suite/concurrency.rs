@@ -40,7 +40,7 @@ pub(crate) fn racing_nodes_use_a_step_once(backend: &dyn Backend) {
     add(&*nodes[0], "ivan", &seed(1));
     for step in 1..=ROUNDS {
         let wins = race(&nodes, |store, _| {
-            store.consume_totp_step("ivan", step, 0, 1_000).unwrap()
+            store.consume_token("ivan", 1, step, 0, 1_000).unwrap()
         });
         assert_eq!(
             wins.iter().filter(|&&w| w).count(),
@@ -49,7 +49,7 @@ pub(crate) fn racing_nodes_use_a_step_once(backend: &dyn Backend) {
         );
     }
     assert_eq!(
-        nodes[1].find_user("ivan").unwrap().unwrap().last_step,
+        nodes[1].find_user("ivan").unwrap().unwrap().tokens[0].last_used,
         Some(ROUNDS)
     );
 }

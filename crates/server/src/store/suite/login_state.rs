@@ -131,7 +131,11 @@ pub(crate) fn a_challenge_keeps_its_groups_and_relay(backend: &dyn Backend) {
     let relay = Relay {
         server: 1,
         state: vec![0, 255, 7],
-        proven: Some(Proven::Totp { drift: -1 }),
+        proven: Some(Proven::Token {
+            id: 1,
+            kind: crate::store::TokenKind::Totp,
+            drift: -1,
+        }),
         gate: Some(Gate::User),
     };
     let groups = vec!["staff".to_string()];
@@ -155,10 +159,14 @@ pub(crate) fn delivery_and_drift_are_stored(backend: &dyn Backend) {
         destination: "carol@example.org".into(),
     };
     store.set_delivery("carol", Some(&delivery)).unwrap();
-    store.set_drift("carol", -3, 500).unwrap();
+    store.resync_token("carol", 1, -3, 500).unwrap();
     let carol = store.find_user("carol").unwrap().unwrap();
     assert_eq!(
-        (carol.delivery, carol.drift, carol.last_step),
+        (
+            carol.delivery,
+            carol.tokens[0].drift,
+            carol.tokens[0].last_used
+        ),
         (Some(delivery), -3, Some(500))
     );
     store.set_delivery("carol", None).unwrap();
@@ -171,8 +179,11 @@ pub(crate) fn delivery_and_drift_are_stored(backend: &dyn Backend) {
             .is_none()
     );
     // A successful TOTP login stores the drift it matched at.
-    assert!(store.consume_totp_step("carol", 501, -2, 9).unwrap());
-    assert_eq!(store.find_user("carol").unwrap().unwrap().drift, -2);
+    assert!(store.consume_token("carol", 1, 501, -2, 9).unwrap());
+    assert_eq!(
+        store.find_user("carol").unwrap().unwrap().tokens[0].drift,
+        -2
+    );
 }
 
 pub(crate) fn groups_and_reply_attributes_are_stored(backend: &dyn Backend) {

@@ -13,17 +13,19 @@ mod concurrency;
 mod login_state;
 mod sessions;
 mod throttle;
+mod tokens;
 mod users;
 
 pub(crate) use concurrency::*;
 pub(crate) use login_state::*;
 pub(crate) use sessions::*;
 pub(crate) use throttle::*;
+pub(crate) use tokens::*;
 pub(crate) use users::*;
 
 use crate::auth::otp::{Algorithm, TotpParams};
 use crate::secret::SecretBytes;
-use crate::store::{Keys, NewUser, Store, StoreError, TotpSeed};
+use crate::store::{Keys, NewToken, NewUser, Store, StoreError, TokenSecret, TotpSeed, UserRecord};
 
 /// One empty database of a backend, dropped with it.
 pub(crate) trait Backend {
@@ -40,6 +42,13 @@ pub(crate) trait Backend {
 
     /// Write `version` as the schema version, as a newer radotp would have.
     fn set_schema_version(&self, version: i64);
+
+    /// Create the schema as radotp's schema `version` left it, with nothing in it (what an
+    /// older installation holds before an upgrade).
+    fn create_at_version(&self, version: usize);
+
+    /// `bytes` as a literal of the backend's SQL.
+    fn blob(&self, bytes: &[u8]) -> String;
 
     /// Run one statement on the database past the store: what a hand edit or a damaged
     /// database would leave behind.
@@ -80,6 +89,11 @@ macro_rules! store_suite {
             no_code_is_accepted_while_the_account_is_locked,
             sessions_open_update_close_and_clear_with_their_nas,
             sessions_beyond_the_bound_go_least_recently_updated_first,
+            a_schema_9_totp_secret_becomes_token_1,
+            tokens_have_ids_kinds_and_replay_state_of_their_own,
+            a_yubikey_belongs_to_one_user_and_imports_are_all_or_nothing,
+            disabled_and_removed_tokens_log_no_one_in,
+            resync_moves_a_token_forward_only,
         );
     };
     (@cases $backend:expr; $($case:ident),* $(,)?) => {
@@ -149,10 +163,18 @@ fn add(store: &dyn Store, name: &str, seed: &TotpSeed) {
             name,
             password_hash: "$argon2id$x",
             password_source: crate::store::PasswordSource::Local,
-            totp: seed,
+            token: Some(&NewToken::app(seed.clone())),
             now: 100,
         }])
         .unwrap();
+}
+
+/// The seed of the user's first token, a TOTP one.
+fn first_seed(user: &UserRecord) -> &TotpSeed {
+    match &user.tokens[0].secret {
+        TokenSecret::Totp(seed) => seed,
+        other => panic!("token 1 is not TOTP: {other:?}"),
+    }
 }
 
 /// A store holding one user `name` (SHA1, 6 digits, 30 s).
@@ -171,7 +193,7 @@ fn store_with(backend: &dyn Backend, name: &str) -> Box<dyn Store> {
             name,
             password_hash: "h",
             password_source: crate::store::PasswordSource::Local,
-            totp: &seed,
+            token: Some(&NewToken::app(seed.clone())),
             now: 0,
         }])
         .unwrap();

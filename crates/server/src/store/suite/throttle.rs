@@ -205,7 +205,7 @@ pub(crate) fn no_code_is_accepted_while_the_account_is_locked(backend: &dyn Back
         store.record_failure("tess", 1_000, lock).unwrap(),
         Some(1_060)
     );
-    assert!(!store.consume_totp_step("tess", 7, 0, 1_030).unwrap());
+    assert!(!store.consume_token("tess", 1, 7, 0, 1_030).unwrap());
     assert_eq!(
         store
             .consume_recovery_code("tess", &recovery, 1_030)
@@ -214,7 +214,7 @@ pub(crate) fn no_code_is_accepted_while_the_account_is_locked(backend: &dyn Back
     );
     assert!(!store.consume_sent_code("tess", &sent, 1_030).unwrap());
     // The lock over, each works once again.
-    assert!(store.consume_totp_step("tess", 7, 0, 1_060).unwrap());
+    assert!(store.consume_token("tess", 1, 7, 0, 1_060).unwrap());
     assert_eq!(
         store
             .consume_recovery_code("tess", &recovery, 1_061)

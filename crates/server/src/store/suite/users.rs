@@ -12,17 +12,21 @@ pub(crate) fn add_find_and_refuse_duplicates(backend: &dyn Backend) {
         name: "alice",
         password_hash: "h",
         password_source: crate::store::PasswordSource::Local,
-        totp: &seed,
+        token: Some(&NewToken::app(seed.clone())),
         now: 1,
     };
     assert!(matches!(store.add_users(&[again]), Err(StoreError::UserExists(n)) if n == "alice"));
     let found = store.find_user("alice").unwrap().unwrap();
     assert_eq!(found.password_hash, "$argon2id$x");
-    let totp = found.totp.unwrap();
+    let totp = first_seed(&found);
     assert_eq!(totp.params, seed.params);
     assert_eq!(totp.secret, seed.secret);
     assert_eq!(
-        (found.last_step, found.failures, found.disabled),
+        (found.tokens[0].id, found.tokens[0].label.as_str()),
+        (1, "app")
+    );
+    assert_eq!(
+        (found.tokens[0].last_used, found.failures, found.disabled),
         (None, 0, false)
     );
     assert_eq!(found.created_at, 100);
@@ -34,13 +38,14 @@ pub(crate) fn batch_add_is_all_or_nothing(backend: &dyn Backend) {
     let store = open(backend);
     let s = seed(1);
     add(&*store, "taken", &s);
+    let token = NewToken::app(s.clone());
     let batch: Vec<NewUser> = ["a", "b", "taken", "c"]
         .iter()
         .map(|name| NewUser {
             name,
             password_hash: "h",
             password_source: crate::store::PasswordSource::Local,
-            totp: &s,
+            token: Some(&token),
             now: 0,
         })
         .collect();
@@ -79,21 +84,21 @@ pub(crate) fn batch_remove_deletes_the_listed_users_that_exist(backend: &dyn Bac
 pub(crate) fn a_step_is_consumed_once_and_only_forwards(backend: &dyn Backend) {
     let store = open(backend);
     add(&*store, "bob", &seed(2));
-    assert!(store.consume_totp_step("bob", 10, 0, 1).unwrap());
-    assert!(!store.consume_totp_step("bob", 10, 0, 2).unwrap(), "replay");
+    assert!(store.consume_token("bob", 1, 10, 0, 1).unwrap());
+    assert!(!store.consume_token("bob", 1, 10, 0, 2).unwrap(), "replay");
     assert!(
-        !store.consume_totp_step("bob", 9, 0, 3).unwrap(),
+        !store.consume_token("bob", 1, 9, 0, 3).unwrap(),
         "older step"
     );
-    assert!(store.consume_totp_step("bob", 11, 0, 4).unwrap());
-    assert!(!store.consume_totp_step("nobody", 12, 0, 5).unwrap());
+    assert!(store.consume_token("bob", 1, 11, 0, 4).unwrap());
+    assert!(!store.consume_token("nobody", 1, 12, 0, 5).unwrap());
     drop(store);
     // Survives a reopen (a restart).
     let store = open(backend);
     let bob = store.find_user("bob").unwrap().unwrap();
-    assert_eq!(bob.last_step, Some(11));
+    assert_eq!(bob.tokens[0].last_used, Some(11));
     assert_eq!(bob.last_login_at, Some(4));
-    assert!(!store.consume_totp_step("bob", 11, 0, 6).unwrap());
+    assert!(!store.consume_token("bob", 1, 11, 0, 6).unwrap());
 }
 
 pub(crate) fn updates_name_missing_users(backend: &dyn Backend) {
@@ -101,15 +106,19 @@ pub(crate) fn updates_name_missing_users(backend: &dyn Backend) {
     add(&*store, "carol", &seed(3));
     store.set_password("carol", "new", Some(500)).unwrap();
     store.set_disabled("carol", true).unwrap();
-    store.consume_totp_step("carol", 7, 0, 1).unwrap();
-    store.set_totp("carol", &seed(4)).unwrap();
+    store.consume_token("carol", 1, 7, 0, 1).unwrap();
+    let id = store
+        .replace_tokens("carol", &NewToken::app(seed(4)), 2)
+        .unwrap();
+    assert_eq!(id, 2, "ids are never reused");
     let carol = store.find_user("carol").unwrap().unwrap();
     assert_eq!(carol.password_hash, "new");
     assert_eq!(carol.password_expires_at, Some(500));
     assert!(carol.disabled);
-    assert_eq!(carol.totp.unwrap().secret, seed(4).secret);
+    assert_eq!(carol.tokens.len(), 1, "the old token is gone");
+    assert_eq!(first_seed(&carol).secret, seed(4).secret);
     assert_eq!(
-        carol.last_step, None,
+        carol.tokens[0].last_used, None,
         "a new seed starts a new step history"
     );
     for result in [
@@ -117,10 +126,15 @@ pub(crate) fn updates_name_missing_users(backend: &dyn Backend) {
         store.set_disabled("nobody", false),
         store.unlock("nobody"),
         store.remove_user("nobody"),
-        store.set_totp("nobody", &seed(1)),
+        store
+            .replace_tokens("nobody", &NewToken::app(seed(1)), 0)
+            .map(drop),
+        store
+            .add_tokens(&[("nobody", NewToken::app(seed(1)))], 0)
+            .map(drop),
         store.replace_recovery_codes("nobody", &[]),
         store.set_delivery("nobody", None),
-        store.set_drift("nobody", 0, 1),
+        store.resync_token("nobody", 1, 0, 1),
         store.set_reply("nobody", &[]),
     ] {
         let err = result.unwrap_err().to_string();
@@ -257,7 +271,7 @@ pub(crate) fn invalid_records_are_refused_naming_their_user(backend: &dyn Backen
     let store = open(backend);
     add(&*store, "mallory", &seed(11));
     let corrupt = |set: &str, expect: &str| {
-        backend.execute(&format!("UPDATE users SET {set} WHERE name = 'mallory'"));
+        backend.execute(set);
         for result in [
             store.find_user("mallory").map(drop),
             store.list_users().map(drop),
@@ -271,17 +285,24 @@ pub(crate) fn invalid_records_are_refused_naming_their_user(backend: &dyn Backen
             }
         }
     };
-    corrupt("totp_digits = 7", "digits 7");
-    corrupt("totp_digits = 8, totp_algorithm = 'MD5'", "MD5");
+    corrupt("UPDATE tokens SET digits = 7", "digits 7");
+    corrupt("UPDATE tokens SET digits = 8, algorithm = 'MD5'", "MD5");
     corrupt(
-        "totp_algorithm = 'SHA256', groups = 'admins'",
+        "UPDATE tokens SET algorithm = 'SHA1', kind = 'rsa'",
+        "token 1: kind",
+    );
+    corrupt(
+        "UPDATE tokens SET kind = 'totp'; UPDATE users SET groups = 'admins'",
         "column groups",
     );
-    corrupt("groups = '[]', reply = '[1]'", "column reply");
+    corrupt(
+        "UPDATE users SET groups = '[]', reply = '[1]'",
+        "column reply",
+    );
     backend.execute("UPDATE users SET reply = '[]', failures = 5000000000, locks = -1");
     let mallory = store.find_user("mallory").unwrap().unwrap();
     assert_eq!((mallory.failures, mallory.locks), (u32::MAX, 0));
-    assert_eq!(mallory.totp.unwrap().secret, seed(11).secret);
+    assert_eq!(first_seed(&mallory).secret, seed(11).secret);
 }
 
 pub(crate) fn refuses_a_schema_from_the_future(backend: &dyn Backend) {
@@ -333,8 +354,8 @@ pub(crate) fn failures_lock_and_each_lock_doubles(backend: &dyn Backend) {
     assert_eq!(fail(3_002), Some(3_202), "third lock: capped at max_secs");
     // No code is accepted while the lock runs, however right (lock at the moment of the
     // commit); once it has run out, a success resets the counters.
-    assert!(!store.consume_totp_step("heidi", 5, 0, 3_003).unwrap());
-    assert!(store.consume_totp_step("heidi", 5, 0, 3_202).unwrap());
+    assert!(!store.consume_token("heidi", 1, 5, 0, 3_003).unwrap());
+    assert!(store.consume_token("heidi", 1, 5, 0, 3_202).unwrap());
     let heidi = store.find_user("heidi").unwrap().unwrap();
     assert_eq!(
         (heidi.failures, heidi.locks, heidi.locked_until),

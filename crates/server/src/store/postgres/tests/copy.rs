@@ -3,7 +3,10 @@
 use super::*;
 use crate::auth::otp::{Algorithm, TotpParams};
 use crate::store::postgres::copy::{CopySummary, copy_from_sqlite};
-use crate::store::{Channel, Delivery, LockoutPolicy, SendLimits, SqliteStore, UserRecord};
+use crate::store::{
+    Channel, Delivery, LockoutPolicy, NewToken, SendLimits, SqliteStore, TokenSecret, TotpSeed,
+    UserRecord,
+};
 
 fn seed(byte: u8) -> TotpSeed {
     TotpSeed {
@@ -18,17 +21,27 @@ fn seed(byte: u8) -> TotpSeed {
 
 /// Every field of a user, for comparing two stores.
 fn fields(u: &UserRecord) -> String {
-    let totp = u
-        .totp
-        .as_ref()
-        .map(|t| (t.secret.expose().to_vec(), t.params));
+    let tokens: Vec<String> = u
+        .tokens
+        .iter()
+        .map(|t| {
+            let secret = match &t.secret {
+                TokenSecret::Totp(seed) => format!("{:?} {:?}", seed.secret.expose(), seed.params),
+                other => format!("{other:?}"),
+            };
+            format!(
+                "{} {} {secret} {:?} {} {}",
+                t.id, t.label, t.last_used, t.drift, t.disabled
+            )
+        })
+        .collect();
     format!(
-        "{} {} {:?} {:?} {:?} {} {} {:?} {} {} {:?} {} {:?} {} {:?} {:?}",
+        "{} {} {:?} {:?} {:?} {} {} {:?} {} {} {:?} {} {:?} {:?} {:?} {:?}",
         u.name,
         u.password_hash,
         u.password_expires_at,
-        totp,
-        u.last_step,
+        tokens,
+        u.tokens.len(),
         u.failures,
         u.locks,
         u.locked_until,
@@ -37,7 +50,7 @@ fn fields(u: &UserRecord) -> String {
         u.last_login_at,
         u.recovery_codes_left,
         u.delivery,
-        u.drift,
+        u.tokens.first().map(|t| t.created_at),
         u.groups,
         u.reply
     )
@@ -47,7 +60,9 @@ fn fields(u: &UserRecord) -> String {
 fn sqlite_source(dir: &std::path::Path, names: &[&str]) -> std::path::PathBuf {
     let path = dir.join("radotp.db");
     let store = SqliteStore::open(&path, suite::keys()).unwrap();
-    let seeds: Vec<TotpSeed> = (0..names.len()).map(|i| seed(i as u8 + 1)).collect();
+    let seeds: Vec<NewToken> = (0..names.len())
+        .map(|i| NewToken::app(seed(i as u8 + 1)))
+        .collect();
     let users: Vec<NewUser> = names
         .iter()
         .zip(&seeds)
@@ -55,13 +70,13 @@ fn sqlite_source(dir: &std::path::Path, names: &[&str]) -> std::path::PathBuf {
             name,
             password_hash: "$argon2id$v=19$h",
             password_source: crate::store::PasswordSource::Local,
-            totp: seed,
+            token: Some(seed),
             now: 1_000,
         })
         .collect();
     store.add_users(&users).unwrap();
     let first = names[0];
-    store.consume_totp_step(first, 77, -1, 1_100).unwrap();
+    store.consume_token(first, 1, 77, -1, 1_100).unwrap();
     store.set_password(first, "temp", Some(9_999)).unwrap();
     store
         .set_delivery(
@@ -128,6 +143,7 @@ fn a_copy_keeps_users_steps_locks_and_recovery_codes() {
         summary,
         CopySummary {
             users: 3,
+            tokens: 3,
             recovery_codes: 2
         }
     );
@@ -146,7 +162,7 @@ fn a_copy_keeps_users_steps_locks_and_recovery_codes() {
 
     // What guards the users holds on the copy.
     assert!(
-        !postgres.consume_totp_step("sam", 77, 0, 1_500).unwrap(),
+        !postgres.consume_token("sam", 1, 77, 0, 1_500).unwrap(),
         "used step"
     );
     let used = SecretBytes::from(b"rc-one".as_slice());
@@ -173,7 +189,7 @@ fn a_copy_keeps_users_steps_locks_and_recovery_codes() {
             name: "vic",
             password_hash: "h",
             password_source: crate::store::PasswordSource::Local,
-            totp: &extra,
+            token: Some(&NewToken::app(extra.clone())),
             now: 2_000,
         }])
         .unwrap();
@@ -192,7 +208,7 @@ fn a_copy_refuses_a_target_that_holds_data() {
             name: "already",
             password_hash: "h",
             password_source: crate::store::PasswordSource::Local,
-            totp: &other,
+            token: Some(&NewToken::app(other.clone())),
             now: 0,
         }])
         .unwrap();

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::auth::otp::{Algorithm, TotpParams};
+use crate::store::{NewToken, TotpSeed};
 
 fn user(store: &PostgresStore, name: &str) {
     let seed = TotpSeed {
@@ -20,7 +21,7 @@ fn user(store: &PostgresStore, name: &str) {
         name,
         password_hash: "h",
         password_source: crate::store::PasswordSource::Local,
-        totp: &seed,
+        token: Some(&NewToken::app(seed.clone())),
         now: 0,
     };
     store.add_users(&[new]).unwrap();
@@ -83,7 +84,7 @@ fn killed_connections_are_replaced_at_once() {
         .unwrap();
         assert!(!killed.is_empty(), "round {round}: no connection to kill");
         assert!(
-            store.consume_totp_step("quinn", round, 0, 1).unwrap(),
+            store.consume_token("quinn", 1, round, 0, 1).unwrap(),
             "round {round}"
         );
     }
@@ -105,7 +106,7 @@ fn a_statement_waiting_on_a_lock_times_out() {
     std::thread::sleep(Duration::from_millis(300));
     let started = Instant::now();
     let err = store
-        .consume_totp_step("rita", 1, 0, 1)
+        .consume_token("rita", 1, 1, 0, 1)
         .unwrap_err()
         .to_string();
     assert!(
@@ -116,7 +117,7 @@ fn a_statement_waiting_on_a_lock_times_out() {
     assert!(err.contains("canceling statement due to"), "{err}");
     holder.join().unwrap().unwrap();
     assert!(
-        store.consume_totp_step("rita", 1, 0, 1).unwrap(),
+        store.consume_token("rita", 1, 1, 0, 1).unwrap(),
         "usable again"
     );
 }
