@@ -128,12 +128,15 @@ pub struct Windows {
     pub hotp: u8,
 }
 
-/// The factor a token's tail proves, and where the password then ends.
+/// The factor a token's tail proves, and where the password then ends. With `look_back` (HOTP
+/// only), the code is looked for behind the last used counter instead of ahead (a replay):
+/// a window of HMACs more, spent only when no token took the code.
 fn token_factor(
     token: &Token,
     tails: &Tails,
     windows: Windows,
     now: u64,
+    look_back: bool,
 ) -> Option<(usize, Factor)> {
     let (at, value, drift) = match &token.secret {
         TokenSecret::Totp(seed) => {
@@ -157,15 +160,13 @@ fn token_factor(
             let hotp = Hotp::new(secret, *digits)?;
             let next = token.last_used.map_or(0, |last| last.saturating_add(1));
             let window = u64::from(windows.hotp);
-            match hotp.matching_counter(code, next, window) {
-                Some(counter) => (*at, counter, 0),
-                // Only when nothing newer matched: is it a code already used?
-                None => {
-                    let back = next.min(window);
-                    hotp.matching_counter(code, next - back, back)?;
-                    return Some((*at, used(token)));
-                }
+            if look_back {
+                // Not ahead (pass 1 looked): is it a code already used?
+                let back = next.min(window);
+                hotp.matching_counter(code, next - back, back)?;
+                return Some((*at, used(token)));
             }
+            (*at, hotp.matching_counter(code, next, window)?, 0)
         }
         TokenSecret::Yubico {
             public_id,
@@ -203,7 +204,8 @@ fn used(token: &Token) -> Factor {
 
 /// The factor a tail proves, and where the password ends: a live code of one of the user's
 /// tokens first, then a sent code, then a used token code (a replay), then a recovery code.
-/// `None` when no tail is a code of the user's.
+/// `None` when no tail is a code of the user's. Tokens are tried most recently used first: the
+/// one a person carries is usually the first tried.
 pub(crate) fn classify(
     user: &UserRecord,
     tails: &Tails,
@@ -212,9 +214,12 @@ pub(crate) fn classify(
     windows: Windows,
     now: u64,
 ) -> Option<(usize, Factor)> {
+    let mut tokens: Vec<&Token> = user.active_tokens().collect();
+    // Stable: tokens never used keep their id order, after the used ones.
+    tokens.sort_by_key(|t| std::cmp::Reverse(t.last_used_at));
     let mut replay = None;
-    for token in user.active_tokens() {
-        match token_factor(token, tails, windows, now) {
+    for token in &tokens {
+        match token_factor(token, tails, windows, now, false) {
             Some(live @ (_, Factor::Token { .. })) => return Some(live),
             Some(found) => {
                 replay.get_or_insert(found);
@@ -224,6 +229,13 @@ pub(crate) fn classify(
     }
     if sent && let Some((at, _)) = tails.numeric_of(tails.sent_digits) {
         return Some((*at, Factor::Sent));
+    }
+    if replay.is_none() {
+        // Pass 1 already saw TOTP and Yubico replays; only HOTP looks back.
+        replay = tokens
+            .iter()
+            .filter(|t| t.kind() == TokenKind::Hotp)
+            .find_map(|token| token_factor(token, tails, windows, now, true));
     }
     if replay.is_some() {
         return replay;

@@ -195,3 +195,27 @@ fn numeric_tails_of_every_length_and_the_sent_code() {
             .is_none()
     );
 }
+
+#[test]
+fn the_token_used_last_is_tried_first() {
+    // Two fobs with the same secret: the code matches both; the one used last takes it.
+    let mut u = user();
+    u.tokens.push(token(
+        4,
+        TokenSecret::Hotp {
+            secret: hotp_secret(),
+            digits: 8,
+        },
+        Some(1),
+    ));
+    assert_eq!(
+        classified(&u, &format!("pw{}", hotp(2))),
+        Some((2, live(2, TokenKind::Hotp, 2))),
+        "never used: by id"
+    );
+    u.tokens[3].last_used_at = Some(50);
+    assert_eq!(
+        classified(&u, &format!("pw{}", hotp(2))),
+        Some((2, live(4, TokenKind::Hotp, 2)))
+    );
+}

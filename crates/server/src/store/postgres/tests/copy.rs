@@ -25,10 +25,17 @@ fn fields(u: &UserRecord) -> String {
         .tokens
         .iter()
         .map(|t| {
-            let secret = match &t.secret {
-                TokenSecret::Totp(seed) => format!("{:?} {:?}", seed.secret.expose(), seed.params),
-                other => format!("{other:?}"),
+            let params = match &t.secret {
+                TokenSecret::Totp(seed) => Some(seed.params),
+                _ => None,
             };
+            let secret = format!(
+                "{:?} {:?} {params:?} {:?} {:?}",
+                t.kind(),
+                t.secret.digits(),
+                t.secret.sealed_part().expose(),
+                t.serial
+            );
             format!(
                 "{} {} {secret} {:?} {} {}",
                 t.id, t.label, t.last_used, t.drift, t.disabled
@@ -77,6 +84,31 @@ fn sqlite_source(dir: &std::path::Path, names: &[&str]) -> std::path::PathBuf {
     store.add_users(&users).unwrap();
     let first = names[0];
     store.consume_token(first, 1, 77, -1, 1_100).unwrap();
+    // A fob and a YubiKey besides the app, one of them used, one disabled.
+    let fob = NewToken {
+        label: "fob".into(),
+        serial: Some("F-1".into()),
+        secret: TokenSecret::Hotp {
+            secret: SecretBytes::new(vec![3; 20]),
+            digits: 8,
+        },
+        last_used: Some(9),
+    };
+    let yubikey = NewToken {
+        label: "yubikey".into(),
+        serial: None,
+        secret: TokenSecret::Yubico {
+            public_id: "vvccccrbjnkt".into(),
+            private_id: SecretBytes::new(vec![1; 6]),
+            aes_key: SecretBytes::new(vec![2; 16]),
+        },
+        last_used: None,
+    };
+    store
+        .add_tokens(&[(first, fob), (first, yubikey)], 1_050)
+        .unwrap();
+    store.consume_token(first, 2, 12, 0, 1_060).unwrap();
+    store.set_token_disabled(first, 3, true).unwrap();
     store.set_password(first, "temp", Some(9_999)).unwrap();
     store
         .set_delivery(
@@ -143,7 +175,7 @@ fn a_copy_keeps_users_steps_locks_and_recovery_codes() {
         summary,
         CopySummary {
             users: 3,
-            tokens: 3,
+            tokens: 5,
             recovery_codes: 2
         }
     );
