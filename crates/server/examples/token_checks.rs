@@ -153,14 +153,11 @@ fn main() {
         },
         authorization: Arc::default(),
     };
+    // 3 TOTP, 4 HOTP (the last token among them), 3 YubiKeys of other public ids.
     let mixed = |n: u8| match n % 3 {
         0 => totp(n),
         1 => hotp(n),
-        _ => yubikey(if n == 9 {
-            "vvccccrbjnkt"
-        } else {
-            "vvccccrbjnkb"
-        }),
+        _ => yubikey("vvccccrbjnkb"),
     };
     let sets: Vec<(&str, Vec<TokenSecret>)> = vec![
         ("1 TOTP", vec![totp(1)]),
