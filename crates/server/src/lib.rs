@@ -13,7 +13,10 @@
 //!   the events (one log shape, one count each), health and `/metrics`.
 //! - [`auth`]: the pure decision core (`decision`: plan, then verdict and effects; `reason`;
 //!   `tails`), the `PasswordCheck` seam with the local argon2 source, and the shell that executes
-//!   a verdict against the store (`authenticator`); TOTP, hashes, generated codes.
+//!   a verdict against the store (`authenticator`); TOTP, hashes, generated codes. A user's
+//!   tokens are tried by the shape of the code (`tails`).
+//! - [`tokens`]: the pure parts of hardware tokens — HOTP (RFC 4226), Yubico OTP and YubiKey
+//!   Manager's CSV, PSKC files (RFC 6030); the store keeps each user's tokens (`store::token`).
 //! - [`store`]: users and replay state behind the [`store::Store`] trait: SQLite (embedded
 //!   default) or PostgreSQL (several nodes), one row mapping, the key file, and the storage
 //!   checks `check-config` and `serve` share. Its API is blocking and safe on every thread
