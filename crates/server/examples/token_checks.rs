@@ -15,9 +15,7 @@ use radotp_server::auth::decision::{self, Inputs, Policy, Request, Seen};
 use radotp_server::auth::otp::{self, Algorithm, TotpParams};
 use radotp_server::auth::{Mode, Unenrolled};
 use radotp_server::secret::SecretBytes;
-use radotp_server::store::{
-    LockoutPolicy, PasswordSource, Token, TokenSecret, TotpSeed, UserRecord,
-};
+use radotp_server::store::{LockoutPolicy, Token, TokenSecret, TotpSeed, UserRecord};
 use radotp_server::tokens::hotp::Hotp;
 
 const NOW: u64 = 1_700_000_015;
@@ -74,25 +72,7 @@ fn user(secrets: Vec<TokenSecret>) -> UserRecord {
             last_used_at: None,
         })
         .collect();
-    UserRecord {
-        name: "alice".into(),
-        password_source: PasswordSource::Local,
-        password_hash: String::new(),
-        password_expires_at: None,
-        tokens,
-        failures: 0,
-        locks: 0,
-        locked_until: None,
-        guesses: 0,
-        guessed_at: None,
-        disabled: false,
-        created_at: 0,
-        last_login_at: None,
-        recovery_codes_left: 0,
-        delivery: None,
-        groups: Vec::new(),
-        reply: Vec::new(),
-    }
+    UserRecord::new("alice", "", tokens)
 }
 
 /// The code the token of `secret` shows now (its next code, for HOTP).

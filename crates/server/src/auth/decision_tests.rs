@@ -15,11 +15,10 @@ const NOW: u64 = 1_700_000_015;
 const WINDOW: u8 = 1;
 
 fn user(digits: u8, last_step: Option<u64>) -> UserRecord {
-    UserRecord {
-        name: "alice".into(),
-        password_source: crate::store::PasswordSource::Local,
-        password_hash: "unused by the core".into(),
-        tokens: vec![Token {
+    UserRecord::new(
+        "alice",
+        "unused by the core",
+        vec![Token {
             id: 1,
             label: "app".into(),
             serial: None,
@@ -37,20 +36,7 @@ fn user(digits: u8, last_step: Option<u64>) -> UserRecord {
             created_at: 0,
             last_used_at: None,
         }],
-        disabled: false,
-        created_at: 0,
-        last_login_at: None,
-        password_expires_at: None,
-        failures: 0,
-        locks: 0,
-        locked_until: None,
-        guesses: 0,
-        guessed_at: None,
-        recovery_codes_left: 0,
-        delivery: None,
-        groups: Vec::new(),
-        reply: Vec::new(),
-    }
+    )
 }
 
 /// The user's TOTP token's seed.

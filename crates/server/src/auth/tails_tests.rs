@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::auth::otp::{Algorithm, TotpParams, code_at};
-use crate::store::{PasswordSource, TotpSeed};
+use crate::store::TotpSeed;
 
 const NOW: u64 = 1_700_000_015;
 const WINDOWS: Windows = Windows { totp: 1, hotp: 10 };
@@ -51,12 +51,10 @@ fn user() -> UserRecord {
         private_id: SecretBytes::new(vec![0xa1, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6]),
         aes_key: SecretBytes::new((0..16).collect()),
     };
-    UserRecord {
-        name: "alice".into(),
-        password_source: PasswordSource::Local,
-        password_hash: String::new(),
-        password_expires_at: None,
-        tokens: vec![
+    UserRecord::new(
+        "alice",
+        "",
+        vec![
             token(1, TokenSecret::Totp(totp_seed()), None),
             token(
                 2,
@@ -68,19 +66,7 @@ fn user() -> UserRecord {
             ),
             token(3, yubikey, Some(256)),
         ],
-        failures: 0,
-        locks: 0,
-        locked_until: None,
-        guesses: 0,
-        guessed_at: None,
-        disabled: false,
-        created_at: 0,
-        last_login_at: None,
-        recovery_codes_left: 0,
-        delivery: None,
-        groups: Vec::new(),
-        reply: Vec::new(),
-    }
+    )
 }
 
 fn hotp(counter: u64) -> String {

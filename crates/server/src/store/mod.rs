@@ -312,6 +312,30 @@ pub struct UserRecord {
 }
 
 impl UserRecord {
+    /// A user as `user add` leaves one: enabled, never logged in, no lock, no recovery codes,
+    /// no delivery address, no groups; a local password of `password_hash`.
+    pub fn new(name: &str, password_hash: &str, tokens: Vec<Token>) -> Self {
+        UserRecord {
+            name: name.to_owned(),
+            password_source: PasswordSource::Local,
+            password_hash: password_hash.to_owned(),
+            password_expires_at: None,
+            tokens,
+            failures: 0,
+            locks: 0,
+            locked_until: None,
+            guesses: 0,
+            guessed_at: None,
+            disabled: false,
+            created_at: 0,
+            last_login_at: None,
+            recovery_codes_left: 0,
+            delivery: None,
+            groups: Vec::new(),
+            reply: Vec::new(),
+        }
+    }
+
     /// The tokens that may log in.
     pub fn active_tokens(&self) -> impl Iterator<Item = &Token> {
         self.tokens.iter().filter(|t| !t.disabled)
@@ -397,13 +421,26 @@ pub struct Challenge {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "by", rename_all = "snake_case")]
 pub enum Proven {
+    /// Written before several tokens (`{"by":"totp","drift":…}`) it was token 1, TOTP: a
+    /// challenge open across the upgrade is still answered.
+    #[serde(alias = "totp")]
     Token {
+        #[serde(default = "first_token")]
         id: u32,
+        #[serde(default = "totp_kind")]
         kind: TokenKind,
         drift: i64,
     },
     SentCode,
     RecoveryCode,
+}
+
+fn first_token() -> u32 {
+    1
+}
+
+fn totp_kind() -> TokenKind {
+    TokenKind::Totp
 }
 
 /// An upstream RADIUS server's Access-Challenge, relayed to the NAS: the answer goes back to

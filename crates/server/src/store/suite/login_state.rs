@@ -152,6 +152,21 @@ pub(crate) fn a_challenge_keeps_its_groups_and_relay(backend: &dyn Backend) {
     assert_eq!(taken.relay, None);
 }
 
+/// A relay written before several tokens per user still reads as token 1's TOTP code.
+#[test]
+fn a_relay_written_before_tokens_reads_as_token_1() {
+    let old = r#"{"server":0,"state":[1],"proven":{"by":"totp","drift":-1},"gate":"user"}"#;
+    let challenge = crate::store::Challenge::read("bob".into(), "[]", Some(old)).unwrap();
+    assert_eq!(
+        challenge.relay.unwrap().proven,
+        Some(Proven::Token {
+            id: 1,
+            kind: crate::store::TokenKind::Totp,
+            drift: -1
+        })
+    );
+}
+
 pub(crate) fn delivery_and_drift_are_stored(backend: &dyn Backend) {
     let store = store_with(backend, "carol");
     let delivery = Delivery {
