@@ -53,6 +53,25 @@ impl fmt::Display for SecretBytes {
     }
 }
 
+/// Bytes written in hex (either case; no separators), or `None`. A secret half decoded when a
+/// bad digit turns up is zeroed, not left behind.
+pub fn from_hex(text: &str) -> Option<SecretBytes> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    let digit = |c: u8| {
+        char::from(c)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
+    let mut out = SecretBytes::new(Vec::with_capacity(text.len() / 2));
+    for pair in text.as_bytes().chunks_exact(2) {
+        // Dropping `out` on the way out zeroes what it holds.
+        out.0.push(digit(pair[0])? << 4 | digit(pair[1])?);
+    }
+    Some(out)
+}
+
 /// Fill a buffer from the operating system's CSPRNG.
 ///
 /// A machine without a working entropy source cannot run an authentication server safely, so
@@ -73,6 +92,15 @@ mod tests {
         assert_eq!(format!("{secret:?}"), "[redacted]");
         assert_eq!(format!("{secret}"), "[redacted]");
         assert_eq!(secret.expose(), b"testing123");
+    }
+
+    #[test]
+    fn hex_of_either_case_and_nothing_else() {
+        assert_eq!(from_hex("00fFa1").unwrap().expose(), [0, 255, 161]);
+        assert_eq!(from_hex("").unwrap().expose(), b"");
+        for bad in ["0", "0g", "+1", " 01", "0x01", "é1"] {
+            assert!(from_hex(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

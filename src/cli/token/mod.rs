@@ -255,14 +255,7 @@ fn new_token(config: &radotp_server::config::Config, args: &AddArgs) -> Result<N
 
 /// `len` bytes of hex (either case), or `None`.
 pub(crate) fn hex_secret(text: &str, len: usize) -> Option<SecretBytes> {
-    let text = text.trim();
-    if text.len() != len * 2 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let bytes = (0..len)
-        .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok())
-        .collect::<Option<Vec<u8>>>()?;
-    Some(SecretBytes::new(bytes))
+    radotp_server::secret::from_hex(text.trim()).filter(|s| s.len() == len)
 }
 
 fn add(config_path: &Path, args: AddArgs) -> Result<(), Failure> {

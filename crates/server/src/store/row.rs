@@ -204,8 +204,10 @@ impl TokenRow {
         let id = u32::try_from(self.id).map_err(|_| corrupt("id out of range".into()))?;
         let kind = TokenKind::parse(&self.kind)
             .ok_or_else(|| corrupt(format!("kind \"{}\" is not one radotp writes", self.kind)))?;
-        let sealed = hex_decode(&self.sealed).ok_or_else(|| corrupt("sealed is not hex".into()))?;
-        let secret = keys.unseal(user, &sealed)?;
+        // Hex, either case: SQLite's `hex()` writes upper case, PostgreSQL's `encode` lower.
+        let sealed = crate::secret::from_hex(&self.sealed)
+            .ok_or_else(|| corrupt("sealed is not hex".into()))?;
+        let secret = keys.unseal(user, sealed.expose())?;
         let secret = match kind {
             TokenKind::Totp => TokenSecret::Totp(TotpSeed {
                 secret,
@@ -248,17 +250,6 @@ impl TokenRow {
             last_used_at: self.last_used_at,
         })
     }
-}
-
-/// Hex, either case (SQLite's `hex()` writes upper case, PostgreSQL's `encode` lower).
-pub(crate) fn hex_decode(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 fn get<T: Value>(row: &impl Columns, user: &str, column: &str) -> Result<T, StoreError> {

@@ -225,18 +225,9 @@ pub enum CsvError {
     },
 }
 
-fn hex_digit(c: u8) -> Option<u8> {
-    char::from(c)
-        .to_digit(16)
-        .and_then(|d| u8::try_from(d).ok())
-}
-
-/// `len` bytes of hex, straight into a secret (the exact capacity means no stray copies).
+/// `len` bytes of hex.
 fn hex_secret(text: &str, len: usize) -> Option<SecretBytes> {
-    if text.len() != len * 2 {
-        return None;
-    }
-    decode_pairs(text.as_bytes(), hex_digit).map(SecretBytes::from)
+    crate::secret::from_hex(text).filter(|s| s.len() == len)
 }
 
 /// Every line of the file, or the first problem. Blank lines and lines starting with '#' are
