@@ -503,3 +503,75 @@ fn a_code_used_on_one_node_is_refused_on_the_other() {
     assert!(!logs_in(&a, "hana", &otp));
     assert!(logs_in(&a, "hana", &format!("pw-hana{}", yubico_otp(1, 1))));
 }
+
+#[test]
+fn token_add_mistakes_say_what_to_type() {
+    let server = Server::start();
+    server.add_user("ivy", "pw-ivy");
+    let cases: &[(&[&str], &str)] = &[
+        (&["--type", "hotp"], "--type hotp needs --secret"),
+        (
+            &["--type", "hotp", "--secret", "not base32!"],
+            "--secret: the",
+        ),
+        (
+            &["--type", "hotp", "--secret", FOB_BASE32, "--period", "60"],
+            "--period is not for --type hotp",
+        ),
+        (
+            &["--type", "totp", "--counter", "3"],
+            "--counter is not for --type totp",
+        ),
+        (
+            &["--type", "yubico", "--public-id", "abc"],
+            "--public-id must be 12 modhex characters",
+        ),
+        (
+            &[
+                "--type",
+                "yubico",
+                "--public-id",
+                PUBLIC_ID,
+                "--private-id",
+                "zz",
+                "--aes-key",
+                AES_KEY,
+            ],
+            "--private-id must be 12 hex digits",
+        ),
+    ];
+    for (args, expected) in cases {
+        let mut all = vec!["token", "add", "ivy"];
+        all.extend_from_slice(args);
+        let out = server.cli(&all, "");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+    let out = server.cli(
+        &[
+            "token", "add", "nobody", "--type", "hotp", "--secret", FOB_BASE32,
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    assert_eq!(tokens_json(&server, "ivy").len(), 1, "nothing was added");
+    let out = ok(&server.cli(
+        &[
+            "token",
+            "add",
+            "ivy",
+            "--type",
+            "yubico",
+            "--public-id",
+            PUBLIC_ID,
+            "--private-id",
+            PRIVATE_ID,
+            "--aes-key",
+            AES_KEY,
+        ],
+        "",
+    ));
+    assert!(out.contains("at most 84 bytes"), "{out}");
+}

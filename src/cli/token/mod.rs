@@ -286,6 +286,13 @@ fn add(config_path: &Path, args: AddArgs) -> Result<(), Failure> {
         added.label,
         args.name
     );
+    if added.kind() == radotp_server::store::TokenKind::Yubico {
+        println!(
+            "The YubiKey types 44 characters after the password: RADIUS carries 128 bytes, so \
+             {}'s password may be at most 84 bytes.",
+            args.name
+        );
+    }
     Ok(())
 }
 

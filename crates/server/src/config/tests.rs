@@ -122,6 +122,8 @@ fn bad_values_name_their_key() {
     assert!(otp("period = 45")[0].starts_with("otp.period"));
     assert!(otp("algorithm = \"MD5\"")[0].starts_with("otp.algorithm"));
     assert!(otp("window = 100")[0].starts_with("otp.window"));
+    assert!(otp("hotp_window = 0")[0].starts_with("otp.hotp_window"));
+    assert!(otp("hotp_window = 101")[0].contains("use 1 to 100"));
     let pw = |body: &str| problems(&format!("{MINIMAL}\n[password]\n{body}\n"));
     assert!(pw("memory_kib = 1")[0].starts_with("password.memory_kib"));
     assert!(pw("iterations = 0")[0].starts_with("password.iterations"));
