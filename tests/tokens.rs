@@ -98,6 +98,26 @@ fn yubico_otp(session: u16, use_counter: u8) -> String {
     ok(&run(cmd, "", Duration::from_secs(20))).trim().to_owned()
 }
 
+/// `token add NAME --type yubico` with our YubiKey's identity: what it printed.
+fn add_yubikey(server: &Server, name: &str) -> String {
+    ok(&server.cli(
+        &[
+            "token",
+            "add",
+            name,
+            "--type",
+            "yubico",
+            "--public-id",
+            PUBLIC_ID,
+            "--private-id",
+            PRIVATE_ID,
+            "--aes-key",
+            AES_KEY,
+        ],
+        "",
+    ))
+}
+
 fn tokens_json(server: &Server, name: &str) -> Vec<Value> {
     let out = ok(&server.cli(&["token", "list", name, "--json"], ""));
     serde_json::from_str::<Value>(&out)
@@ -478,22 +498,7 @@ fn a_code_used_on_one_node_is_refused_on_the_other() {
         ],
         "",
     ));
-    ok(&b.cli(
-        &[
-            "token",
-            "add",
-            "hana",
-            "--type",
-            "yubico",
-            "--public-id",
-            PUBLIC_ID,
-            "--private-id",
-            PRIVATE_ID,
-            "--aes-key",
-            AES_KEY,
-        ],
-        "",
-    ));
+    add_yubikey(&b, "hana");
     let fob = format!("pw-hana{}", hotp(0));
     assert!(logs_in(&a, "hana", &fob));
     assert!(!logs_in(&b, "hana", &fob));
@@ -557,21 +562,6 @@ fn token_add_mistakes_say_what_to_type() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
     assert_eq!(tokens_json(&server, "ivy").len(), 1, "nothing was added");
-    let out = ok(&server.cli(
-        &[
-            "token",
-            "add",
-            "ivy",
-            "--type",
-            "yubico",
-            "--public-id",
-            PUBLIC_ID,
-            "--private-id",
-            PRIVATE_ID,
-            "--aes-key",
-            AES_KEY,
-        ],
-        "",
-    ));
+    let out = add_yubikey(&server, "ivy");
     assert!(out.contains("at most 84 bytes"), "{out}");
 }
