@@ -332,16 +332,28 @@ fn yubikeys_from_ykman_log_in_with_ever_newer_otps_only() {
     assert_eq!(listed[1]["serial"], "7654321");
 }
 
+/// How a PSKC file's secrets are protected.
+enum Protect<'a> {
+    Nothing,
+    /// A pre-shared AES-128 key (hex), MAC HMAC-SHA256.
+    Key(&'a str),
+    /// A PBKDF2 password (AES-256, MAC HMAC-SHA1).
+    Password(&'a str),
+}
+
 /// A PSKC file made by python3-pskc: an HOTP fob (serial F-1, counter 10) and a TOTP fob
 /// (serial F-2, 8 digits, 60 s), encrypted with `key` (hex) when given, MAC HMAC-SHA256.
-fn pskc_file(dir: &Path, name: &str, key: Option<&str>) -> String {
+fn pskc_file(dir: &Path, name: &str, protect: Protect) -> String {
     let path = dir.join(name);
-    let encrypt = match key {
-        Some(key) => format!(
+    let encrypt = match protect {
+        Protect::Key(key) => format!(
             "p.encryption.setup_preshared_key(key=unhexlify('{key}'), algorithm='aes128-cbc')\n\
              p.mac.setup(algorithm='hmac-sha256')\n"
         ),
-        None => String::new(),
+        Protect::Password(password) => format!(
+            "p.encryption.setup_pbkdf2('{password}', algorithm='aes256-cbc', iterations=5000)\n"
+        ),
+        Protect::Nothing => String::new(),
     };
     let script = format!(
         "from binascii import unhexlify\n\
@@ -368,7 +380,7 @@ fn pskc_fobs_are_imported_all_or_nothing_and_log_in() {
     server.add_user("finn", "pw-finn");
     let dir = tempfile::tempdir().unwrap();
     let key = "f00dfeedc0ffee0123456789abcdef42";
-    let file = pskc_file(dir.path(), "fobs.pskc", Some(key));
+    let file = pskc_file(dir.path(), "fobs.pskc", Protect::Key(key));
     let key_file = write(dir.path(), "transport.hex", &format!("{key}\n"));
     let map = write(
         dir.path(),
@@ -477,13 +489,28 @@ fn pskc_fobs_are_imported_all_or_nothing_and_log_in() {
         (Some(8), Some(60))
     );
     assert_eq!(finn[1]["serial"], "F-2");
-    // Plaintext files need no key; a password-encrypted one reads it from stdin (covered by
-    // the parser's tests); the plaintext one here goes to a third user.
+    // Plaintext files need no key; a password-encrypted one reads the password from stdin.
     server.add_user("gail", "pw-gail");
-    let plain = pskc_file(dir.path(), "plain.pskc", None);
+    let plain = pskc_file(dir.path(), "plain.pskc", Protect::Nothing);
     let gail = write(dir.path(), "gail.csv", "serial,user\nF-1,gail\nF-2,gail\n");
     ok(&server.cli(&["token", "import-pskc", &plain, "--user-map", &gail], ""));
     assert_eq!(tokens_json(&server, "gail").len(), 3);
+    server.add_user("hugo", "pw-hugo");
+    let locked = pskc_file(dir.path(), "pbkdf2.pskc", Protect::Password("transport pw"));
+    let hugo = write(dir.path(), "hugo.csv", "serial,user\nF-1,hugo\nF-2,hugo\n");
+    let import = [
+        "token",
+        "import-pskc",
+        &locked,
+        "--user-map",
+        &hugo,
+        "--password-stdin",
+    ];
+    let err = failed(&server.cli(&import, "not the password\n"));
+    assert!(err.contains("wrong key or password"), "{err}");
+    assert!(!err.contains("not the password"), "{err}");
+    ok(&server.cli(&import, "transport pw\n"));
+    assert!(logs_in(&server, "hugo", &format!("pw-hugo{}", hotp(10))));
 }
 
 #[test]
