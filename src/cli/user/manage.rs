@@ -7,12 +7,12 @@ use clap::Args;
 use serde_json::json;
 
 use super::format::{self, parse_duration};
-use super::{Failure, now, print_json, read_new_password, store_failure};
+use super::{Failure, find_user, now, print_json, read_new_password, store_failure};
 use crate::cli::{load_config, open_store};
 use radotp_server::auth::codes;
 use radotp_server::auth::password;
 use radotp_server::secret::SecretBytes;
-use radotp_server::store::{PasswordSource, Store, StoreError, UserRecord};
+use radotp_server::store::{PasswordSource, UserRecord};
 
 #[derive(Debug, Args)]
 pub(crate) struct Name {
@@ -67,13 +67,6 @@ fn not_in_directory(user: &UserRecord, command: &str) -> Result<(), Failure> {
     )))
 }
 
-fn find(store: &dyn Store, name: &str) -> Result<UserRecord, Failure> {
-    store
-        .find_user(name)
-        .map_err(store_failure)?
-        .ok_or_else(|| store_failure(StoreError::UserNotFound(name.to_owned())))
-}
-
 pub(super) fn list(config_path: &Path, args: ListArgs) -> Result<(), Failure> {
     let config = load_config(config_path)?;
     let store = open_store(&config)?;
@@ -124,7 +117,7 @@ pub(super) fn list(config_path: &Path, args: ListArgs) -> Result<(), Failure> {
 pub(super) fn show(config_path: &Path, args: NameJson) -> Result<(), Failure> {
     let config = load_config(config_path)?;
     let store = open_store(&config)?;
-    let user = find(store.as_ref(), &args.name)?;
+    let user = find_user(store.as_ref(), &args.name)?;
     let now = now();
     if args.json {
         print_json(&format::user_json(&user, config.lockout, now));
@@ -182,7 +175,7 @@ pub(super) fn show(config_path: &Path, args: NameJson) -> Result<(), Failure> {
 pub(super) fn passwd(config_path: &Path, args: PasswdArgs) -> Result<(), Failure> {
     let config = load_config(config_path)?;
     let store = open_store(&config)?;
-    let user = find(store.as_ref(), &args.name)?;
+    let user = find_user(store.as_ref(), &args.name)?;
     not_in_directory(&user, "passwd")?;
     let digits = super::longest_code(&user).unwrap_or(config.otp.defaults.digits);
     let example = format!("radotp user passwd {}", args.name);
@@ -204,7 +197,7 @@ pub(super) fn temp_password(config_path: &Path, args: TempPasswordArgs) -> Resul
     let ttl = parse_duration(&args.ttl).map_err(|e| Failure::Usage(format!("--ttl: {e}")))?;
     let config = load_config(config_path)?;
     let store = open_store(&config)?;
-    not_in_directory(&find(store.as_ref(), &args.name)?, "temp-password")?;
+    not_in_directory(&find_user(store.as_ref(), &args.name)?, "temp-password")?;
     let password = codes::generate_temporary_password();
     let expires_at = now().saturating_add(ttl);
     let hash = hash(&config, &password)?;

@@ -17,7 +17,7 @@ use radotp_server::config::Config;
 use radotp_server::directory::{Directory, Entries};
 use radotp_server::protocol::password::MAX_LEN as MAX_USER_PASSWORD_LEN;
 use radotp_server::secret::SecretBytes;
-use radotp_server::store::StoreError;
+use radotp_server::store::{Store, StoreError, UserRecord};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum UserCommand {
@@ -101,6 +101,14 @@ pub(crate) fn store_failure(e: StoreError) -> Failure {
         }
         other => Failure::Runtime(other.to_string()),
     }
+}
+
+/// The user named, or what to type to see who exists.
+pub(crate) fn find_user(store: &dyn Store, name: &str) -> Result<UserRecord, Failure> {
+    store
+        .find_user(name)
+        .map_err(store_failure)?
+        .ok_or_else(|| store_failure(StoreError::UserNotFound(name.to_owned())))
 }
 
 /// The directory, as the configuration describes it; an error if there is none.
@@ -246,7 +254,7 @@ fn prompt_hidden(prompt: &str) -> Result<SecretBytes, Failure> {
 
 /// The longest code the user's tokens type (a YubiKey's OTP is 44 characters): a password
 /// must leave room for it in User-Password.
-pub(crate) fn longest_code(user: &radotp_server::store::UserRecord) -> Option<u8> {
+pub(crate) fn longest_code(user: &UserRecord) -> Option<u8> {
     user.tokens
         .iter()
         .map(|t| {

@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::{Failure, store_failure};
 use crate::cli::{load_config, open_store};
-use radotp_server::store::{Channel, Delivery, StoreError};
+use radotp_server::store::{Channel, Delivery};
 
 /// Where sent codes go (for `add` and `set`).
 #[derive(Debug, Args)]
@@ -110,10 +110,7 @@ pub(super) fn set(config_path: &Path, args: SetArgs) -> Result<(), Failure> {
     }
     let config = load_config(config_path)?;
     let store = open_store(&config)?;
-    let user = store
-        .find_user(&args.name)
-        .map_err(store_failure)?
-        .ok_or_else(|| store_failure(StoreError::UserNotFound(args.name.clone())))?;
+    let user = super::find_user(store.as_ref(), &args.name)?;
     let groups = if changes_groups {
         args.authz.groups.clone()
     } else {
@@ -174,7 +171,7 @@ fn list_or_none(items: &[String]) -> String {
 
 pub(super) fn resync(config_path: &Path, args: ResyncArgs) -> Result<(), Failure> {
     let store = open_store(&load_config(config_path)?)?;
-    let user = crate::cli::token::find(store.as_ref(), &args.name)?;
+    let user = super::find_user(store.as_ref(), &args.name)?;
     let oath: Vec<_> = user
         .tokens
         .iter()
