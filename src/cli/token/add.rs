@@ -13,7 +13,8 @@ use radotp_server::secret::SecretBytes;
 use radotp_server::store::{NewToken, StoreError, TokenKind, TokenSecret};
 use radotp_server::tokens::yubico;
 
-#[derive(Debug, Args)]
+/// `Debug` (the parsed command line's) never shows `--secret`, `--private-id` or `--aes-key`.
+#[derive(Args)]
 pub(crate) struct AddArgs {
     pub name: String,
     #[arg(long = "type", value_parser = ["totp", "hotp", "yubico"])]
@@ -41,6 +42,24 @@ pub(crate) struct AddArgs {
     pub aes_key: Option<String>,
     #[command(flatten)]
     pub totp: TotpArgs,
+}
+
+impl std::fmt::Debug for AddArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |v: &Option<String>| v.as_ref().map(|_| "[redacted]");
+        f.debug_struct("AddArgs")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("label", &self.label)
+            .field("serial", &self.serial)
+            .field("secret", &redacted(&self.secret))
+            .field("counter", &self.counter)
+            .field("public_id", &self.public_id)
+            .field("private_id", &redacted(&self.private_id))
+            .field("aes_key", &redacted(&self.aes_key))
+            .field("totp", &self.totp)
+            .finish()
+    }
 }
 
 /// A flag that does not go with `--type`, named with what to do instead.
@@ -186,4 +205,60 @@ pub(super) fn add(config_path: &Path, args: AddArgs) -> Result<(), Failure> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::Cli;
+
+    #[test]
+    fn the_parsed_command_line_never_shows_a_token_secret() {
+        let cli = Cli::parse_from([
+            "radotp",
+            "token",
+            "add",
+            "alice",
+            "--type",
+            "yubico",
+            "--public-id",
+            "vvccccrbjnkt",
+            "--private-id",
+            "a1b2c3d4e5f6",
+            "--aes-key",
+            "000102030405060708090a0b0c0d0e0f",
+        ]);
+        let hotp = Cli::parse_from([
+            "radotp",
+            "token",
+            "add",
+            "bob",
+            "--type",
+            "hotp",
+            "--secret",
+            "GEZDGNBVGY3TQOJQ",
+        ]);
+        let totp = Cli::parse_from([
+            "radotp",
+            "user",
+            "add",
+            "carol",
+            "--totp-secret",
+            "JBSWY3DPEHPK3PXP",
+        ]);
+        let shown = format!("{cli:?} {hotp:?} {totp:?}");
+        for secret in [
+            "a1b2c3d4e5f6",
+            "000102030405",
+            "GEZDGNBVGY3TQOJQ",
+            "JBSWY3DPEHPK3PXP",
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(
+            shown.contains("vvccccrbjnkt"),
+            "the public id is not a secret: {shown}"
+        );
+    }
 }

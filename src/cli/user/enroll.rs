@@ -15,7 +15,8 @@ use radotp_server::auth::password;
 use radotp_server::config::Config;
 use radotp_server::store::{NewToken, NewUser, PasswordSource, StoreError, TotpSeed};
 
-#[derive(Debug, Args)]
+/// `Debug` (the parsed command line's) never shows `--totp-secret`.
+#[derive(Args)]
 pub(crate) struct TotpArgs {
     /// Import an existing TOTP secret (base32; case, spaces, dashes and padding are ignored)
     /// instead of generating one.
@@ -41,6 +42,23 @@ pub(crate) struct TotpArgs {
     /// Print one JSON object {"name", "secret", "otpauth_uri"} and nothing else on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+impl std::fmt::Debug for TotpArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpArgs")
+            .field(
+                "totp_secret",
+                &self.totp_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field("digits", &self.digits)
+            .field("period", &self.period)
+            .field("algorithm", &self.algorithm)
+            .field("qr_png", &self.qr_png)
+            .field("verify", &self.verify)
+            .field("json", &self.json)
+            .finish()
+    }
 }
 
 #[derive(Debug, Args)]

@@ -18,8 +18,9 @@ use crate::tokens::yubico::{self, OtpTail};
 /// Learned drift may wander this far (in steps) on its own; `resync` may set more.
 pub const MAX_AUTO_DRIFT: i64 = 10;
 
-/// Codes at the end of the input that are worth a (cheap) check.
-#[derive(Debug, Default)]
+/// Codes at the end of the input that are worth a (cheap) check. `Debug` shows where each
+/// would start, never the code.
+#[derive(Default)]
 pub struct Tails {
     /// The last characters, when they are digits: one tail for each code length among the
     /// user's tokens and sent codes, shortest first.
@@ -30,6 +31,19 @@ pub struct Tails {
     pub yubico: Option<OtpTail>,
     /// The last characters, when they have the shape of a recovery code (normalised).
     pub recovery: Option<(usize, SecretBytes)>,
+}
+
+impl std::fmt::Debug for Tails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let at = |tails: &[(usize, String)]| -> Vec<(usize, usize)> {
+            tails.iter().map(|(at, code)| (*at, code.len())).collect()
+        };
+        f.debug_struct("Tails")
+            .field("numeric (at, digits)", &at(&self.numeric))
+            .field("yubico at", &self.yubico.as_ref().map(|t| t.at))
+            .field("recovery at", &self.recovery.as_ref().map(|(at, _)| *at))
+            .finish()
+    }
 }
 
 impl Tails {

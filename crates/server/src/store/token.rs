@@ -103,7 +103,9 @@ impl TokenSecret {
                 aes_key,
                 ..
             } => {
-                let mut both = aes_key.expose().to_vec();
+                // Exactly the room both need: no reallocation leaves a copy of the key behind.
+                let mut both = Vec::with_capacity(aes_key.len() + private_id.len());
+                both.extend_from_slice(aes_key.expose());
                 both.extend_from_slice(private_id.expose());
                 SecretBytes::new(both)
             }

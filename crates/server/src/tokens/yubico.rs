@@ -69,7 +69,8 @@ fn decode_pairs(text: &[u8], digit: fn(u8) -> Option<u8>) -> Option<Vec<u8>> {
 }
 
 /// The OTP at the end of a typed input: where it starts, whose token it names, its ciphertext.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// `Debug` leaves the ciphertext out: until it is used, it is a live code.
+#[derive(Clone, PartialEq, Eq)]
 pub struct OtpTail {
     /// Byte offset in the input where the 44 characters begin.
     pub at: usize,
@@ -77,6 +78,16 @@ pub struct OtpTail {
     pub public_id: String,
     /// The AES-128 block the token encrypted.
     pub block: [u8; 16],
+}
+
+impl fmt::Debug for OtpTail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OtpTail")
+            .field("at", &self.at)
+            .field("public_id", &self.public_id)
+            .field("block", &"[redacted]")
+            .finish()
+    }
 }
 
 /// The OTP at the end of a typed input, if the last 44 bytes have the shape (all modhex letters,
