@@ -7,7 +7,7 @@
 //! counters clamped) are written once. `db copy` copies a [`UserRow`] as read, without
 //! unsealing or checking anything: rows move exactly as stored.
 
-use super::token::{Token, TokenKind, TokenSecret, YUBICO_SEALED_LEN};
+use super::token::{HOTP_DIGITS, Token, TokenKind, TokenSecret, YUBICO_SEALED_LEN};
 use super::{Keys, PasswordSource, StoreError, TotpSeed, UserRecord, delivery, totp_params};
 use crate::secret::SecretBytes;
 
@@ -215,11 +215,10 @@ impl TokenRow {
             }),
             TokenKind::Hotp => TokenSecret::Hotp {
                 secret,
-                digits: match self.digits {
-                    6 => 6,
-                    8 => 8,
-                    other => return Err(corrupt(format!("HOTP digits {other} out of range"))),
-                },
+                digits: u8::try_from(self.digits)
+                    .ok()
+                    .filter(|d| HOTP_DIGITS.contains(d))
+                    .ok_or_else(|| corrupt(format!("HOTP digits {} out of range", self.digits)))?,
             },
             TokenKind::Yubico => {
                 let public_id = self
