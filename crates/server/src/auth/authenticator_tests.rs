@@ -723,5 +723,14 @@ impl Store for FaultyStore {
         refund_guess(name: &str, station: &str, gate: Gate) -> ();
         record_session(change: crate::store::SessionChange<'_>, max_sessions: u64) -> ();
         list_sessions() -> Vec<crate::store::Session>;
+        create_invitation(name: &str, secret: &SecretBytes, expires_at: i64, now: i64) -> ();
+        invitation_for_user(name: &str) -> Option<crate::store::Invitation>;
+        find_invitation(secret: &SecretBytes, now: i64) -> Option<crate::store::Invitation>;
+        count_invitation_failure(secret: &SecretBytes, now: i64) -> Option<u32>;
+        complete_invitation(secret: &SecretBytes, token: &NewToken, now: i64) -> (String, u32);
+        create_api_token(name: &str, secret: &SecretBytes, now: i64) -> ();
+        remove_api_token(name: &str) -> ();
+        list_api_tokens() -> Vec<crate::store::ApiToken>;
+        authenticate_api_token(secret: &SecretBytes, now: i64) -> Option<String>;
     }
 }

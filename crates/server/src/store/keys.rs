@@ -1,5 +1,5 @@
 //! The key file, and what the store does with it: TOTP seeds sealed with ChaCha20-Poly1305,
-//! recovery codes stored as HMAC-SHA256. A copy of the database alone reveals neither.
+//! recovery codes, invitation links and API tokens stored as HMAC-SHA256. A copy of the database alone reveals neither.
 //!
 //! The file holds 32 random bytes as hex. It is created with mode 0600 on first use, and
 //! refused when other users can read it.
@@ -48,6 +48,10 @@ pub enum MacPurpose {
     Sent,
     /// A challenge's State attribute (`challenges.state_mac`).
     Challenge,
+    /// The random part of an enrollment link (`invitations.mac`).
+    Invitation,
+    /// An administrator's API token (`api_tokens.mac`).
+    ApiToken,
 }
 
 impl MacPurpose {
@@ -58,6 +62,8 @@ impl MacPurpose {
             MacPurpose::Recovery => b"recovery",
             MacPurpose::Sent => b"sent",
             MacPurpose::Challenge => b"challenge",
+            MacPurpose::Invitation => b"invitation",
+            MacPurpose::ApiToken => b"api token",
         }
     }
 }
@@ -276,7 +282,8 @@ mod tests {
     }
 
     /// Stored MACs outlive releases: these values (computed independently, with Python's hmac,
-    /// from the labels "recovery", "sent" and "challenge") must never change.
+    /// from the labels "recovery", "sent", "challenge", "invitation" and "api token") must never
+    /// change.
     #[test]
     fn code_macs_are_pinned() {
         let keys = Keys::from_master(b"master");
@@ -292,6 +299,14 @@ mod tests {
         assert_eq!(
             hex(keys.code_mac(MacPurpose::Challenge, "", b"state")),
             "927b31f265aa0ca72562758be79ae0254f827a1290bf97ad71c4828c96dc234b"
+        );
+        assert_eq!(
+            hex(keys.code_mac(MacPurpose::Invitation, "", b"link-secret")),
+            "057672473f54fc1a4e0d2082b96bd7486eaed941ad53e08c92dba75fb8f26f95"
+        );
+        assert_eq!(
+            hex(keys.code_mac(MacPurpose::ApiToken, "", b"api-secret")),
+            "eaccb66277c7cbeca952406bc9546f52609bcaadc89ca504b78ad1b17e37f91f"
         );
     }
 

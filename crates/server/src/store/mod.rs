@@ -1,4 +1,5 @@
-//! Persistent state behind one trait: users, their tokens and the last code each token used.
+//! Persistent state behind one trait: users, their tokens and the last code each token used,
+//! enrollment invitations and administrators' API tokens.
 //!
 //! Every state change that guards security is a single conditional statement, so it holds
 //! under concurrency and across restarts. SQLite (`sqlite`) is the embedded default;
@@ -6,6 +7,7 @@
 //! (`row`), and one test suite (`suite`) runs against both.
 
 pub mod check;
+mod invitation;
 pub mod keys;
 pub mod postgres;
 mod row;
@@ -22,6 +24,7 @@ use crate::auth::otp::{Algorithm, TotpParams};
 use crate::invalid::Invalid;
 use crate::secret::SecretBytes;
 
+pub use invitation::{ApiToken, INVITATION_MAX_FAILURES, Invitation};
 pub use keys::{KeyError, Keys, MacPurpose};
 pub use postgres::{PostgresStore, PostgresUrl};
 pub use sqlite::SqliteStore;
@@ -514,6 +517,18 @@ pub enum StoreError {
         "a YubiKey with public id {public_id} is already enrolled (see: radotp token list; remove it there first)"
     )]
     YubikeyTaken { public_id: String },
+    #[error("the invitation is no longer valid (used, expired, replaced, or tried too often)")]
+    InvitationGone,
+    #[error(
+        "user \"{0}\" already has an active token; to enroll a new one, first: radotp user reset-otp {0}, or radotp token remove {0} ID"
+    )]
+    HasActiveToken(String),
+    #[error(
+        "an API token named \"{0}\" already exists (see: radotp api-token list; remove it first with: radotp api-token remove {0})"
+    )]
+    ApiTokenExists(String),
+    #[error("there is no API token named \"{0}\" (see: radotp api-token list)")]
+    ApiTokenNotFound(String),
     #[error("the database holds an invalid record for user \"{user}\": {reason}")]
     Corrupt { user: String, reason: String },
     #[error(transparent)]
@@ -726,6 +741,71 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// file or a standby database still answer reads). It writes more than any login does
     /// (`PROBE_BYTES` of fresh random data), so a write that fits is not a lucky small one.
     fn probe(&self, now: i64) -> Result<(), StoreError>;
+
+    /// Make `secret` (the link's random part) the user's invitation until `expires_at`,
+    /// replacing any earlier one (whose link stops working at once). UserNotFound if no user.
+    fn create_invitation(
+        &self,
+        name: &str,
+        secret: &SecretBytes,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError>;
+
+    /// The user's invitation, live or not (None if there is none or it was completed).
+    fn invitation_for_user(&self, name: &str) -> Result<Option<Invitation>, StoreError>;
+
+    /// The live invitation `secret` belongs to (unexpired at `now`, failures < MAX), else None.
+    fn find_invitation(
+        &self,
+        secret: &SecretBytes,
+        now: i64,
+    ) -> Result<Option<Invitation>, StoreError>;
+
+    /// A wrong password or code on the page: one atomic increment of a live invitation's
+    /// failures. Returns the failures after it (None if the invitation was not live: nothing
+    /// counted).
+    fn count_invitation_failure(
+        &self,
+        secret: &SecretBytes,
+        now: i64,
+    ) -> Result<Option<u32>, StoreError>;
+
+    /// Finish an enrollment, in one transaction: the invitation `secret` must be live
+    /// (else InvitationGone), its user must have no active (enabled) token (else
+    /// HasActiveToken, and the invitation is kept); then `token` is added with the user's next
+    /// token id exactly as add_tokens does (its `last_used` kept: the first code is marked
+    /// used), the invitation is deleted, and (name, token id) returned. Two concurrent calls
+    /// with the same secret: exactly one wins.
+    fn complete_invitation(
+        &self,
+        secret: &SecretBytes,
+        token: &NewToken,
+        now: i64,
+    ) -> Result<(String, u32), StoreError>;
+
+    /// Store a new API token (only a keyed MAC of `secret`). ApiTokenExists if the name is
+    /// taken.
+    fn create_api_token(
+        &self,
+        name: &str,
+        secret: &SecretBytes,
+        now: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Revoke it: requests with it are refused at once. ApiTokenNotFound if no such name.
+    fn remove_api_token(&self, name: &str) -> Result<(), StoreError>;
+
+    /// Every API token, by name.
+    fn list_api_tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
+
+    /// The name of the token whose value is `secret`, recording `now` as its last use; None if
+    /// none.
+    fn authenticate_api_token(
+        &self,
+        secret: &SecretBytes,
+        now: i64,
+    ) -> Result<Option<String>, StoreError>;
 }
 
 /// `[database]`: where the store is, and the key file that seals it.

@@ -264,7 +264,7 @@ fn unreadable(user: &str, column: &str, reason: String) -> StoreError {
 }
 
 /// A stored counter as a `u32`: the columns are 64-bit, the record's fields are not.
-fn count(value: i64) -> u32 {
+pub(crate) fn count(value: i64) -> u32 {
     u32::try_from(value).unwrap_or(if value < 0 { 0 } else { u32::MAX })
 }
 

@@ -3,9 +3,10 @@
 //!
 //! Rows are copied as stored: seeds stay sealed and codes stay MACs, so the nodes must use the
 //! key file the SQLite installation used. Users come with everything that guards them (their
-//! tokens with each one's last used code and drift, failures and locks, recovery codes with their use, groups and reply
-//! attributes). Sent codes and challenges are not copied: they live minutes, and a user
-//! mid-login simply asks again.
+//! tokens with each one's last used code and drift, failures and locks, recovery codes with
+//! their use, groups and reply attributes) and their pending invitation (its failures too);
+//! administrators' API tokens come as they are. Sent codes and challenges are not copied: they
+//! live minutes, and a user mid-login simply asks again.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -23,6 +24,8 @@ pub struct CopySummary {
     pub users: u64,
     pub tokens: u64,
     pub recovery_codes: u64,
+    pub invitations: u64,
+    pub api_tokens: u64,
 }
 
 /// `(mac, used_at)` of each recovery code, by user id.
@@ -48,6 +51,12 @@ const INSERT_STATION: &str = "INSERT INTO stations (user_id, station, trusted_at
 const INSERT_RECOVERY_CODE: &str =
     "INSERT INTO recovery_codes (user_id, mac, used_at) VALUES ($1, $2, $3)";
 
+const INSERT_INVITATION: &str = "INSERT INTO invitations (user_id, mac, created_at, expires_at,
+        failures) VALUES ($1, $2, $3, $4, $5)";
+
+const INSERT_API_TOKEN: &str =
+    "INSERT INTO api_tokens (name, mac, created_at, last_used_at) VALUES ($1, $2, $3, $4)";
+
 /// Copy the SQLite database at `source` into the (empty) PostgreSQL database at `target`,
 /// creating its schema first. `keys` must open the source's seeds: the target is only useful
 /// with the same key file. `progress(done, total)` is called as users are written.
@@ -64,7 +73,14 @@ pub fn copy_from_sqlite(
         });
     }
     SqliteStore::check(source, keys)?;
-    let (users, codes, stations, tokens) = read_sqlite(source)?;
+    let (users, rows) = read_sqlite(source)?;
+    let SourceRows {
+        codes,
+        stations,
+        tokens,
+        invitations,
+        api_tokens,
+    } = rows;
     let store = PostgresStore::open(target, keys.clone())?;
     let pool = store.pool();
     let total = users.len() as u64;
@@ -74,14 +90,16 @@ pub fn copy_from_sqlite(
         let tx = conn.client.transaction().await?;
         // Nodes already pointed at the target wait until the copy is whole.
         tx.batch_execute(
-            "LOCK TABLE users, recovery_codes, sent_codes, challenges, stations, tokens
+            "LOCK TABLE users, recovery_codes, sent_codes, challenges, stations, tokens,
+                        invitations, api_tokens
              IN EXCLUSIVE MODE",
         )
         .await?;
         let present: i64 = tx
             .query_one(
                 "SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM recovery_codes)
-                      + (SELECT COUNT(*) FROM sent_codes) + (SELECT COUNT(*) FROM challenges)",
+                      + (SELECT COUNT(*) FROM sent_codes) + (SELECT COUNT(*) FROM challenges)
+                      + (SELECT COUNT(*) FROM api_tokens)",
                 &[],
             )
             .await?
@@ -96,10 +114,13 @@ pub fn copy_from_sqlite(
         let insert_code = tx.prepare(INSERT_RECOVERY_CODE).await?;
         let insert_station = tx.prepare(INSERT_STATION).await?;
         let insert_token = tx.prepare(INSERT_TOKEN).await?;
+        let insert_invitation = tx.prepare(INSERT_INVITATION).await?;
         let mut summary = CopySummary {
             users: 0,
             tokens: 0,
             recovery_codes: 0,
+            invitations: 0,
+            api_tokens: 0,
         };
         progress(0, total);
         for user in &users {
@@ -163,8 +184,21 @@ pub fn copy_from_sqlite(
                 ];
                 tx.execute(&insert_station, &params).await?;
             }
+            // A pending link keeps working, with the wrong tries it already had.
+            if let Some(i) = invitations.get(&user.id) {
+                let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] =
+                    [&user.id, &i.mac, &i.created_at, &i.expires_at, &i.failures];
+                tx.execute(&insert_invitation, &params).await?;
+                summary.invitations += 1;
+            }
             summary.users += 1;
             progress(summary.users, total);
+        }
+        for t in &api_tokens {
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+                [&t.name, &t.mac, &t.created_at, &t.last_used_at];
+            tx.execute(INSERT_API_TOKEN, &params).await?;
+            summary.api_tokens += 1;
         }
         // New users get ids after the copied ones.
         tx.batch_execute(
@@ -178,19 +212,42 @@ pub fn copy_from_sqlite(
 }
 
 /// Every user row as stored (nothing unsealed: the rows are copied, not interpreted) and the
-/// recovery codes. A row whose columns cannot be read refuses the copy, naming its user.
-fn read_sqlite(path: &Path) -> Result<(Vec<UserRow>, RecoveryCodes, Stations, Tokens), StoreError> {
-    let (users, codes, stations, tokens) =
-        read_sqlite_rows(path).map_err(|e| StoreError::Open {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })?;
-    Ok((
-        users.into_iter().collect::<Result<_, _>>()?,
-        codes,
-        stations,
-        tokens,
-    ))
+/// rows that go with them. A row whose columns cannot be read refuses the copy, naming its
+/// user.
+fn read_sqlite(path: &Path) -> Result<(Vec<UserRow>, SourceRows), StoreError> {
+    let (users, rows) = read_sqlite_rows(path).map_err(|e| StoreError::Open {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    Ok((users.into_iter().collect::<Result<_, _>>()?, rows))
+}
+
+/// What the source holds besides the users' own rows.
+struct SourceRows {
+    codes: RecoveryCodes,
+    stations: Stations,
+    tokens: Tokens,
+    invitations: Invitations,
+    api_tokens: Vec<ApiTokenRow>,
+}
+
+/// A user's invitation, as stored (a MAC, never the link).
+struct InvitationRow {
+    mac: Vec<u8>,
+    created_at: i64,
+    expires_at: i64,
+    failures: i64,
+}
+
+/// The invitation of each user who has one, by user id.
+type Invitations = HashMap<i64, InvitationRow>;
+
+/// An API token, as stored (a MAC, never the value).
+struct ApiTokenRow {
+    name: String,
+    mac: Vec<u8>,
+    created_at: i64,
+    last_used_at: Option<i64>,
 }
 
 type UserRows = Vec<Result<UserRow, StoreError>>;
@@ -227,7 +284,7 @@ struct TokenCopy {
 /// The tokens of each user, by user id.
 type Tokens = HashMap<i64, Vec<TokenCopy>>;
 
-fn read_sqlite_rows(path: &Path) -> rusqlite::Result<(UserRows, RecoveryCodes, Stations, Tokens)> {
+fn read_sqlite_rows(path: &Path) -> rusqlite::Result<(UserRows, SourceRows)> {
     let conn = rusqlite::Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let users = conn
         .prepare("SELECT * FROM users ORDER BY id")?
@@ -285,5 +342,37 @@ fn read_sqlite_rows(path: &Path) -> rusqlite::Result<(UserRows, RecoveryCodes, S
         let (user_id, token) = row?;
         tokens.entry(user_id).or_default().push(token);
     }
-    Ok((users, codes, stations, tokens))
+    let invitations = conn
+        .prepare("SELECT user_id, mac, created_at, expires_at, failures FROM invitations")?
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                InvitationRow {
+                    mac: r.get(1)?,
+                    created_at: r.get(2)?,
+                    expires_at: r.get(3)?,
+                    failures: r.get(4)?,
+                },
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let api_tokens = conn
+        .prepare("SELECT name, mac, created_at, last_used_at FROM api_tokens ORDER BY name")?
+        .query_map([], |r| {
+            Ok(ApiTokenRow {
+                name: r.get(0)?,
+                mac: r.get(1)?,
+                created_at: r.get(2)?,
+                last_used_at: r.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let rows = SourceRows {
+        codes,
+        stations,
+        tokens,
+        invitations,
+        api_tokens,
+    };
+    Ok((users, rows))
 }

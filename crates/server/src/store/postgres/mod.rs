@@ -5,8 +5,10 @@
 //! node must use the same key file. Connections come from a bounded pool with timeouts
 //! (`pool.rs`); an unreachable database gives errors quickly, never a guess.
 
+mod api_tokens;
 pub mod copy;
 mod error;
+mod invitations;
 mod pool;
 mod schema;
 mod sql;

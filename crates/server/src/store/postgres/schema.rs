@@ -129,6 +129,22 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE users DROP COLUMN totp_period;
     ALTER TABLE users DROP COLUMN last_step;
     ALTER TABLE users DROP COLUMN drift_steps;",
+    // 11: enrollment invitations, at most one per user (a new one replaces it), found by the
+    // MAC of the link's random part; and administrators' API tokens, found by the MAC of their
+    // value. Neither secret is stored.
+    "CREATE TABLE invitations (
+        user_id    BIGINT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        mac        BYTEA NOT NULL UNIQUE,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        failures   BIGINT NOT NULL DEFAULT 0
+    );
+    CREATE TABLE api_tokens (
+        name         TEXT PRIMARY KEY,
+        mac          BYTEA NOT NULL UNIQUE,
+        created_at   BIGINT NOT NULL,
+        last_used_at BIGINT
+    );",
 ];
 
 /// The schema version this radotp writes.

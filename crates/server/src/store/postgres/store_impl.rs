@@ -4,7 +4,7 @@ use super::pool::Conn;
 use super::throttle;
 use super::tokens::{self, Sealed};
 use super::*;
-use crate::store::{Challenge, NewToken, Relay, Session, SessionChange};
+use crate::store::{ApiToken, Challenge, Invitation, NewToken, Relay, Session, SessionChange};
 
 impl Store for PostgresStore {
     fn find_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -519,5 +519,71 @@ impl Store for PostgresStore {
     fn probe(&self, now: i64) -> Result<(), StoreError> {
         let data = row::probe_data();
         self.execute(row::PROBE_PG, &[&now, &data]).map(|_| ())
+    }
+
+    // Invitations and API tokens: `invitations.rs`, `api_tokens.rs`.
+
+    fn create_invitation(
+        &self,
+        name: &str,
+        secret: &SecretBytes,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.invite(name, secret, expires_at, now)
+    }
+
+    fn invitation_for_user(&self, name: &str) -> Result<Option<Invitation>, StoreError> {
+        self.invitation_of(name)
+    }
+
+    fn find_invitation(
+        &self,
+        secret: &SecretBytes,
+        now: i64,
+    ) -> Result<Option<Invitation>, StoreError> {
+        self.live_invitation(secret, now)
+    }
+
+    fn count_invitation_failure(
+        &self,
+        secret: &SecretBytes,
+        now: i64,
+    ) -> Result<Option<u32>, StoreError> {
+        self.fail_invitation(secret, now)
+    }
+
+    fn complete_invitation(
+        &self,
+        secret: &SecretBytes,
+        token: &NewToken,
+        now: i64,
+    ) -> Result<(String, u32), StoreError> {
+        self.complete(secret, token, now)
+    }
+
+    fn create_api_token(
+        &self,
+        name: &str,
+        secret: &SecretBytes,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.add_api_token(name, secret, now)
+    }
+
+    fn remove_api_token(&self, name: &str) -> Result<(), StoreError> {
+        self.revoke_api_token(name)
+    }
+
+    fn list_api_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        self.api_tokens()
+    }
+
+    fn authenticate_api_token(
+        &self,
+        secret: &SecretBytes,
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        self.api_token_owner(secret, now)
     }
 }

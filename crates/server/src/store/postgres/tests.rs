@@ -122,6 +122,8 @@ impl Backend for PgBackend {
             "recovery_codes",
             "sent_codes",
             "challenges",
+            "invitations",
+            "api_tokens",
         ] {
             for row in query(&self.url, &format!("SELECT * FROM {table}")).unwrap() {
                 for (i, column) in row.columns().iter().enumerate() {

@@ -126,6 +126,22 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE users DROP COLUMN totp_period;
     ALTER TABLE users DROP COLUMN last_step;
     ALTER TABLE users DROP COLUMN drift_steps;",
+    // 11: enrollment invitations, at most one per user (a new one replaces it), found by the
+    // MAC of the link's random part; and administrators' API tokens, found by the MAC of their
+    // value. Neither secret is stored.
+    "CREATE TABLE invitations (
+        user_id    INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        mac        BLOB NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        failures   INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE api_tokens (
+        name         TEXT PRIMARY KEY,
+        mac          BLOB NOT NULL UNIQUE,
+        created_at   INTEGER NOT NULL,
+        last_used_at INTEGER
+    );",
 ];
 
 /// Open (creating file, folder and schema on first use) the database at `path`.

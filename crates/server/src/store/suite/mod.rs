@@ -10,6 +10,7 @@
 //! ```
 
 mod concurrency;
+mod invitations;
 mod login_state;
 mod sessions;
 mod throttle;
@@ -17,6 +18,7 @@ mod tokens;
 mod users;
 
 pub(crate) use concurrency::*;
+pub(crate) use invitations::*;
 pub(crate) use login_state::*;
 pub(crate) use sessions::*;
 pub(crate) use throttle::*;
@@ -94,6 +96,16 @@ macro_rules! store_suite {
             a_yubikey_belongs_to_one_user_and_imports_are_all_or_nothing,
             disabled_and_removed_tokens_log_no_one_in,
             resync_moves_a_token_forward_only,
+            an_invitation_is_replaced_by_the_next,
+            an_invitation_expires,
+            wrong_tries_kill_an_invitation_at_the_limit,
+            completing_an_invitation_enrolls_the_token_once,
+            completing_is_refused_while_the_user_has_an_active_token,
+            racing_nodes_complete_an_invitation_once,
+            removing_a_user_removes_their_invitation,
+            the_database_holds_no_link_and_no_api_token,
+            api_tokens_are_created_listed_used_and_revoked,
+            a_schema_10_database_gains_invitations_and_api_tokens,
         );
     };
     (@cases $backend:expr; $($case:ident),* $(,)?) => {

@@ -144,6 +144,16 @@ fn sqlite_source(dir: &std::path::Path, names: &[&str]) -> std::path::PathBuf {
         store.record_failure(second, 1_300, policy).unwrap();
     }
     store.set_disabled(second, true).unwrap();
+    // A pending invitation, tried once, and an administrator's API token, used once.
+    store
+        .create_invitation(second, &SecretBytes::from(b"link".as_slice()), 5_000, 1_300)
+        .unwrap();
+    store
+        .count_invitation_failure(&SecretBytes::from(b"link".as_slice()), 1_310)
+        .unwrap();
+    let api = SecretBytes::from(b"api-secret".as_slice());
+    store.create_api_token("deploy", &api, 1_000).unwrap();
+    store.authenticate_api_token(&api, 1_320).unwrap();
     // Short-lived state, not copied.
     let limits = SendLimits {
         ttl: 300,
@@ -176,7 +186,9 @@ fn a_copy_keeps_users_steps_locks_and_recovery_codes() {
         CopySummary {
             users: 3,
             tokens: 5,
-            recovery_codes: 2
+            recovery_codes: 2,
+            invitations: 1,
+            api_tokens: 1,
         }
     );
     assert_eq!(calls.first(), Some(&(0, 3)));
@@ -208,6 +220,22 @@ fn a_copy_keeps_users_steps_locks_and_recovery_codes() {
             .consume_recovery_code("sam", &unused, 1_500)
             .unwrap(),
         Some(0)
+    );
+    assert_eq!(
+        postgres.invitation_for_user("tess").unwrap(),
+        sqlite.invitation_for_user("tess").unwrap()
+    );
+    let link = SecretBytes::from(b"link".as_slice());
+    let invitation = postgres.find_invitation(&link, 1_500).unwrap().unwrap();
+    assert_eq!((invitation.name.as_str(), invitation.failures), ("tess", 1));
+    assert_eq!(
+        postgres.list_api_tokens().unwrap(),
+        sqlite.list_api_tokens().unwrap()
+    );
+    let api = SecretBytes::from(b"api-secret".as_slice());
+    assert_eq!(
+        postgres.authenticate_api_token(&api, 1_500).unwrap(),
+        Some("deploy".to_owned())
     );
     let tess = postgres.find_user("tess").unwrap().unwrap();
     assert_eq!(
@@ -264,8 +292,9 @@ fn a_failed_copy_leaves_the_target_empty() {
     let err = result.unwrap_err().to_string();
     assert!(err.contains("0x00"), "{err}");
     assert_eq!(written, 2, "the failure came after two users were written");
-    assert_eq!(backend.count_rows("users"), 0);
-    assert_eq!(backend.count_rows("recovery_codes"), 0);
+    for table in ["users", "recovery_codes", "invitations", "api_tokens"] {
+        assert_eq!(backend.count_rows(table), 0, "{table}");
+    }
 }
 
 #[test]
