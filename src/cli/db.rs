@@ -99,10 +99,12 @@ fn copy(config_path: &Path, from: &Path, to: &str) -> Result<(), Failure> {
     bar.finish_and_clear();
     let summary = summary?;
     println!(
-        "copied {} users and {} recovery codes from {} to {url} \
+        "copied {} users, {} recovery codes, {} invitations and {} API tokens from {} to {url} \
          (sent codes and open challenges are not copied)",
         summary.users,
         summary.recovery_codes,
+        summary.invitations,
+        summary.api_tokens,
         from.display()
     );
     Ok(())

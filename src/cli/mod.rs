@@ -2,6 +2,7 @@
 //! convention (0 success, 1 runtime failure, 2 usage or configuration mistake; `test` adds 3
 //! for no valid answer from the server).
 
+mod api_token;
 mod bench;
 mod check_config;
 mod db;
@@ -112,6 +113,9 @@ pub(crate) enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Bearer tokens of the admin HTTP API ([web]): create (shown once), list, remove.
+    #[command(subcommand, after_help = api_token::HELP)]
+    ApiToken(api_token::ApiTokenCommand),
     /// Manage users' tokens: apps, HOTP/TOTP fobs, YubiKeys; PSKC and YubiKey Manager imports.
     #[command(subcommand)]
     Token(token::TokenCommand),
@@ -160,6 +164,21 @@ pub(crate) enum Failure {
     NoAnswer(String),
 }
 
+impl From<radotp_server::admin::AdminError> for Failure {
+    /// The caller's mistake (a wrong value, a name that does not exist, an operation a rule
+    /// refuses, each said with what to type instead) is a usage error; the rest happened while
+    /// doing the work.
+    fn from(e: radotp_server::admin::AdminError) -> Self {
+        use radotp_server::admin::{AdminError, Kind};
+        match (&e, e.kind()) {
+            (AdminError::Refused(_), _) | (_, Kind::Invalid | Kind::NotFound) => {
+                Failure::Usage(e.to_string())
+            }
+            (_, Kind::Conflict | Kind::Unavailable) => Failure::Runtime(e.to_string()),
+        }
+    }
+}
+
 impl Failure {
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
@@ -177,6 +196,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), Failure> {
         Command::CheckConfig => check_config::run(&cli.config),
         Command::User(command) => user::run(&cli.config, command),
         Command::Token(command) => token::run(&cli.config, command),
+        Command::ApiToken(command) => api_token::run(&cli.config, command),
         Command::Test(args) => test::run(args),
         Command::Bench(args) => bench::run(&cli.config, args),
         Command::Db(command) => db::run(&cli.config, command),

@@ -3,10 +3,9 @@
 
 use std::path::Path;
 
-use serde_json::json;
-
-use super::user::format::{rfc3339, time};
+use super::user::format::time;
 use super::{Failure, load_config, open_store};
+use radotp_server::admin::view;
 
 pub(super) fn run(config_path: &Path, json: bool) -> Result<(), Failure> {
     let config = load_config(config_path)?;
@@ -15,19 +14,7 @@ pub(super) fn run(config_path: &Path, json: bool) -> Result<(), Failure> {
         .list_sessions()
         .map_err(|e| Failure::Runtime(e.to_string()))?;
     if json {
-        let list: Vec<_> = sessions
-            .iter()
-            .map(|s| {
-                json!({
-                    "user": s.user,
-                    "nas": s.nas,
-                    "session_id": s.session_id,
-                    "address": s.address,
-                    "since": rfc3339(Some(s.since)),
-                    "updated": rfc3339(Some(s.updated)),
-                })
-            })
-            .collect();
+        let list: Vec<_> = sessions.iter().map(view::session).collect();
         println!("{}", serde_json::Value::Array(list));
         return Ok(());
     }

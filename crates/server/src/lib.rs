@@ -32,6 +32,9 @@
 //!   authenticator and record (the pipeline answers it, the store keeps the open sessions).
 //! - [`protocol`]: the wire: raw prechecks, Message-Authenticator, User-Password hiding, signed
 //!   replies.
+//! - [`web`]: `[web]`, the enrollment page opened from an invitation link and the admin HTTP
+//!   API; [`admin`]: the user, invitation, API-token and session operations the CLI and the
+//!   API both call (each returns a value or a typed error; the shells print or answer).
 //! - [`metrics`], [`logging`]: Prometheus series; the log subscriber (logfmt or typed JSON).
 //! - [`clock`], [`timefmt`], [`secret`], [`invalid`]: the wall clock (with the test clock of
 //!   debug builds), UTC times, redacting secret types, and the shape of a setting out of bounds.
@@ -40,6 +43,7 @@
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
 
 pub mod accounting;
+pub mod admin;
 pub mod auth;
 pub mod authz;
 pub mod clients;
@@ -61,3 +65,4 @@ pub mod store;
 pub mod timefmt;
 pub mod tokens;
 pub mod upstream;
+pub mod web;

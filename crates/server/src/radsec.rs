@@ -120,6 +120,70 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
+/// Read a server's certificate chain and private key (PEM) and check that they belong
+/// together; every problem names its file (`certificate` or `private_key`) and never quotes a
+/// key. Shared by RadSec and the web page.
+pub fn load_certified_key(
+    certificate: &Path,
+    private_key: &Path,
+) -> Result<CertifiedKey, Vec<IdentityError>> {
+    use rustls_pki_types::pem::PemObject;
+    let mut errors = Vec::new();
+    let mut fail = |field, message: String| errors.push(IdentityError { field, message });
+    let chain = crate::directory::read_pem_certs(certificate)
+        .map_err(|message| fail("certificate", message))
+        .ok();
+    let key = match std::fs::read(private_key) {
+        Err(e) => {
+            fail(
+                "private_key",
+                format!("cannot read {}: {e}", private_key.display()),
+            );
+            None
+        }
+        Ok(pem) => match PrivateKeyDer::from_pem_slice(&pem) {
+            Ok(key) => Some(key),
+            Err(_) => {
+                fail(
+                    "private_key",
+                    format!(
+                        "{} holds no PEM private key (PKCS#8, PKCS#1 or SEC1)",
+                        private_key.display()
+                    ),
+                );
+                None
+            }
+        },
+    };
+    let (Some(chain), Some(key)) = (chain, key) else {
+        return Err(errors);
+    };
+    CertifiedKey::from_der(chain, key, &provider()).map_err(|e| {
+        let message = match e {
+            rustls::Error::InconsistentKeys(_) => format!(
+                "{} is not the key of the certificate in {}",
+                private_key.display(),
+                certificate.display()
+            ),
+            e => format!("{} cannot be used: {e}", private_key.display()),
+        };
+        vec![IdentityError {
+            field: "private_key",
+            message,
+        }]
+    })
+}
+
+/// A server configuration that presents `key` and asks no client certificate (the web
+/// page), TLS 1.3 and 1.2.
+pub fn server_config_without_client_auth(key: Arc<CertifiedKey>) -> Result<ServerConfig, String> {
+    Ok(ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| format!("TLS: {e}"))?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(OneCertificate(key))))
+}
+
 impl Identity {
     /// Read the three PEM files; every problem names its file and never quotes a key.
     pub fn load(
@@ -127,77 +191,30 @@ impl Identity {
         private_key: &Path,
         client_ca: &Path,
     ) -> Result<Identity, Vec<IdentityError>> {
-        use rustls_pki_types::pem::PemObject;
-        let mut errors = Vec::new();
-        let mut fail = |field, message: String| errors.push(IdentityError { field, message });
-        let chain = crate::directory::read_pem_certs(certificate)
-            .map_err(|message| fail("certificate", message))
-            .ok();
-        let key = match std::fs::read(private_key) {
-            Err(e) => {
-                fail(
-                    "private_key",
-                    format!("cannot read {}: {e}", private_key.display()),
-                );
-                None
-            }
-            Ok(pem) => match PrivateKeyDer::from_pem_slice(&pem) {
-                Ok(key) => Some(key),
-                Err(_) => {
-                    fail(
-                        "private_key",
-                        format!(
-                            "{} holds no PEM private key (PKCS#8, PKCS#1 or SEC1)",
-                            private_key.display()
-                        ),
-                    );
-                    None
-                }
-            },
-        };
+        let certified = load_certified_key(certificate, private_key);
+        let mut errors = certified.as_ref().err().cloned().unwrap_or_default();
         let mut roots = rustls::RootCertStore::empty();
         match crate::directory::read_pem_certs(client_ca) {
-            Err(message) => fail("client_ca", message),
+            Err(message) => errors.push(IdentityError {
+                field: "client_ca",
+                message,
+            }),
             Ok(certs) => {
                 for cert in certs {
                     if let Err(e) = roots.add(cert) {
-                        fail(
-                            "client_ca",
-                            format!(
+                        errors.push(IdentityError {
+                            field: "client_ca",
+                            message: format!(
                                 "{}: a certificate cannot be used as a CA: {e}",
                                 client_ca.display()
                             ),
-                        );
+                        });
                     }
                 }
             }
         }
-        let certified = match (chain, key) {
-            (Some(chain), Some(key)) => match CertifiedKey::from_der(chain, key, &provider()) {
-                Ok(certified) => Some(certified),
-                Err(rustls::Error::InconsistentKeys(_)) => {
-                    fail(
-                        "private_key",
-                        format!(
-                            "{} is not the key of the certificate in {}",
-                            private_key.display(),
-                            certificate.display()
-                        ),
-                    );
-                    None
-                }
-                Err(e) => {
-                    fail(
-                        "private_key",
-                        format!("{} cannot be used: {e}", private_key.display()),
-                    );
-                    None
-                }
-            },
-            _ => None,
-        };
         match certified {
-            Some(key) if errors.is_empty() => Ok(Identity {
+            Ok(key) if errors.is_empty() => Ok(Identity {
                 key: Arc::new(key),
                 client_ca: Arc::new(roots),
                 certificate: certificate.to_owned(),

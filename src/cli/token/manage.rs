@@ -5,13 +5,13 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::{ListArgs, NameId};
-use crate::cli::user::format::{self, token_details, token_json};
+use crate::cli::user::format::{self, token_details};
 use crate::cli::user::{find_user, print_json, store_failure};
 use crate::cli::{Failure, load_config, open_store};
 use radotp_server::store::Token;
 
 pub(super) fn with_user(name: &str, token: &Token) -> Value {
-    let mut value = token_json(token);
+    let mut value = radotp_server::admin::view::token(token);
     if let Value::Object(map) = &mut value {
         map.insert("user".into(), Value::String(name.to_owned()));
     }

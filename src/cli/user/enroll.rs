@@ -8,12 +8,12 @@ use clap::Args;
 use qrcode::QrCode;
 use qrcode::render::unicode::Dense1x2;
 
-use super::{Failure, now, print_json, read_new_password, store_failure, validate_name};
+use super::{Failure, now, print_json, read_new_password, store_failure};
 use crate::cli::{load_config, open_store};
+use radotp_server::admin::{AdminError, users};
 use radotp_server::auth::otp::{self, Algorithm, TotpParams};
-use radotp_server::auth::password;
 use radotp_server::config::Config;
-use radotp_server::store::{NewToken, NewUser, PasswordSource, StoreError, TotpSeed};
+use radotp_server::store::{NewToken, PasswordSource, StoreError, TotpSeed};
 
 /// `Debug` (the parsed command line's) never shows `--totp-secret`.
 #[derive(Args)]
@@ -80,6 +80,10 @@ pub(crate) struct AddArgs {
     pub authz: super::settings::AuthzArgs,
     #[command(flatten)]
     pub totp: TotpArgs,
+    /// Enroll no app now: the user gets a link to enroll their own phone (radotp user
+    /// invite NAME, with [web]); until then they cannot log in.
+    #[arg(long)]
+    pub no_token: bool,
 }
 
 #[derive(Debug, Args)]
@@ -122,89 +126,108 @@ pub(crate) fn seed(config: &Config, args: &TotpArgs) -> Result<TotpSeed, Failure
 
 pub(super) fn add(config_path: &Path, args: AddArgs) -> Result<(), Failure> {
     let config = load_config(config_path)?;
-    validate_name(&args.name).map_err(Failure::Usage)?;
     let store = open_store(&config)?;
-    if store
-        .find_user(&args.name)
-        .map_err(store_failure)?
-        .is_some()
-    {
-        return Err(exists(&args.name));
-    }
     let delivery = args.delivery.delivery()?;
-    config
-        .authorization
-        .check_user(&args.authz.groups, &args.authz.reply)
-        .map_err(|e| Failure::Usage(format!("{}: {e}", args.name)))?;
-    let seed = seed(&config, &args.totp)?;
     let source = args
         .password_source
         .as_deref()
         .and_then(PasswordSource::parse)
         .unwrap_or(config.password_source);
-    let hash = match source {
+    if args.no_token {
+        no_app_options(&args)?;
+    }
+    let (groups, reply) = (&args.authz.groups, &args.authz.reply);
+    users::check_new(&config, store.as_ref(), &args.name, source, groups, reply)
+        .map_err(|e| added_failure(&args.name, e))?;
+    let seed = match args.no_token {
+        true => None,
+        false => Some(seed(&config, &args.totp)?),
+    };
+    let digits = seed
+        .as_ref()
+        .map_or(config.otp.defaults.digits, |s| s.params.digits);
+    let password = match source {
         PasswordSource::Local => {
             let example = format!("radotp user add {}", args.name);
-            let password = read_new_password(args.password_stdin, seed.params.digits, &example)?;
-            password::hash(config.password, password.expose())
-                .map_err(|e| Failure::Runtime(format!("cannot hash the password: {e}")))?
+            Some(read_new_password(args.password_stdin, digits, &example)?)
         }
         PasswordSource::Directory | PasswordSource::Upstream => {
-            let source = source.as_str();
             if args.password_stdin {
+                let source = source.as_str();
                 return Err(Failure::Usage(format!(
                     "--password-stdin: radotp keeps no password for a {source} user; run \
                      without it: radotp user add {} --password-source {source}",
                     args.name
                 )));
             }
-            match source {
-                "directory" => super::in_directory(&config, &args.name)?,
-                _ => super::has_upstream(&config)?,
-            }
-            String::new()
+            None
         }
     };
-    show_enrollment(&config, &args.name, &seed, &args.totp)?;
-    let verified_step = if args.totp.verify {
-        Some(verify_first_code(&config, &seed)?)
-    } else {
-        None
+    let token = match seed {
+        None => None,
+        Some(seed) => {
+            show_enrollment(&config, &args.name, &seed, &args.totp)?;
+            let verified_step = match args.totp.verify {
+                true => Some(verify_first_code(&config, &seed)?),
+                false => None,
+            };
+            Some(NewToken {
+                last_used: verified_step,
+                ..NewToken::app(seed)
+            })
+        }
     };
-    let token = NewToken {
-        last_used: verified_step,
-        ..NewToken::app(seed)
-    };
-    let user = NewUser {
+    let account = users::NewAccount {
         name: &args.name,
-        password_hash: &hash,
-        password_source: source,
-        token: Some(&token),
-        now: now(),
+        source,
+        password: password.as_ref(),
+        token,
+        delivery,
+        groups,
+        reply,
     };
-    store.add_users(&[user]).map_err(|e| match e {
-        StoreError::UserExists(name) => exists(&name),
-        other => store_failure(other),
-    })?;
-    if let Some(delivery) = &delivery {
-        store
-            .set_delivery(&args.name, Some(delivery))
-            .map_err(store_failure)?;
-    }
-    if !args.authz.groups.is_empty() {
-        store
-            .set_groups(&args.name, &args.authz.groups)
-            .map_err(store_failure)?;
-    }
-    if !args.authz.reply.is_empty() {
-        store
-            .set_reply(&args.name, &args.authz.reply)
-            .map_err(store_failure)?;
-    }
-    if !args.totp.json {
+    users::add(&config, store.as_ref(), account, now())
+        .map_err(|e| added_failure(&args.name, e))?;
+    if args.no_token && args.totp.json {
+        print_json(&serde_json::json!({ "name": args.name, "secret": null, "otpauth_uri": null }));
+    } else if args.no_token {
+        println!(
+            "Added user {name} without a token. Let them enroll their phone with a link: \
+             radotp user invite {name} (add --send to e-mail or text it).",
+            name = args.name
+        );
+    } else if !args.totp.json {
         println!("Added user {}.", args.name);
     }
     Ok(())
+}
+
+/// `--no-token` enrolls nothing: the options of the app it would enroll make no sense.
+fn no_app_options(args: &AddArgs) -> Result<(), Failure> {
+    let t = &args.totp;
+    let given = [
+        ("--totp-secret", t.totp_secret.is_some()),
+        ("--digits", t.digits.is_some()),
+        ("--period", t.period.is_some()),
+        ("--algorithm", t.algorithm.is_some()),
+        ("--qr-png", t.qr_png.is_some()),
+        ("--verify", t.verify),
+    ];
+    match given.iter().find(|(_, on)| *on) {
+        Some((flag, _)) => Err(Failure::Usage(format!(
+            "{flag} describes the app `user add` would enroll, and --no-token enrolls none; \
+             leave out one of them"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `user add`'s failures: a taken name says what to do instead.
+fn added_failure(name: &str, e: AdminError) -> Failure {
+    match e {
+        AdminError::Store(StoreError::UserExists(_)) => exists(name),
+        other => other.into(),
+    }
 }
 
 fn exists(name: &str) -> Failure {

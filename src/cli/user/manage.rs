@@ -1,5 +1,5 @@
-//! Account care: list, show, passwd, temp-password, recovery-codes, disable/enable, unlock,
-//! remove.
+//! Account care: list, show, passwd, temp-password, recovery-codes, invite, disable/enable,
+//! unlock, remove — each the `admin` operation the HTTP API calls too, printed.
 
 use std::path::Path;
 
@@ -9,10 +9,9 @@ use serde_json::json;
 use super::format::{self, parse_duration};
 use super::{Failure, find_user, now, print_json, read_new_password, store_failure};
 use crate::cli::{load_config, open_store};
-use radotp_server::auth::codes;
+use radotp_server::admin::{invitations, users, view};
 use radotp_server::auth::password;
 use radotp_server::secret::SecretBytes;
-use radotp_server::store::{PasswordSource, UserRecord};
 
 #[derive(Debug, Args)]
 pub(crate) struct Name {
@@ -53,18 +52,15 @@ pub(crate) struct TempPasswordArgs {
     pub json: bool,
 }
 
-/// Refuses to set a password radotp does not check.
-fn not_in_directory(user: &UserRecord, command: &str) -> Result<(), Failure> {
-    let elsewhere = match user.password_source {
-        PasswordSource::Local => return Ok(()),
-        PasswordSource::Directory => "the directory",
-        PasswordSource::Upstream => "the upstream RADIUS server",
-    };
-    Err(Failure::Usage(format!(
-        "{}'s password is checked by {elsewhere}: change it there (user {command} sets \
-         passwords radotp keeps); nothing was changed",
-        user.name
-    )))
+#[derive(Debug, Args)]
+pub(crate) struct InviteArgs {
+    pub name: String,
+    /// Send the link through [delivery] to the user's e-mail or phone (else it is printed).
+    #[arg(long)]
+    pub send: bool,
+    /// Print one JSON object {"name", "url" (unless sent), "sent_to", "expires_at"} on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub(super) fn list(config_path: &Path, args: ListArgs) -> Result<(), Failure> {
@@ -76,7 +72,7 @@ pub(super) fn list(config_path: &Path, args: ListArgs) -> Result<(), Failure> {
         print_json(
             &users
                 .iter()
-                .map(|u| format::user_json(u, config.lockout, now))
+                .map(|u| view::user(u, config.lockout, None, now))
                 .collect(),
         );
         return Ok(());
@@ -118,9 +114,12 @@ pub(super) fn show(config_path: &Path, args: NameJson) -> Result<(), Failure> {
     let config = load_config(config_path)?;
     let store = open_store(&config)?;
     let user = find_user(store.as_ref(), &args.name)?;
+    let invitation = store
+        .invitation_for_user(&args.name)
+        .map_err(store_failure)?;
     let now = now();
     if args.json {
-        print_json(&format::user_json(&user, config.lockout, now));
+        print_json(&view::user(&user, config.lockout, invitation.as_ref(), now));
         return Ok(());
     }
     let expires = match user.password_expires_at {
@@ -142,6 +141,17 @@ pub(super) fn show(config_path: &Path, args: NameJson) -> Result<(), Failure> {
         ("Created", format::time(Some(user.created_at))),
         ("Password expires", expires),
         ("Tokens", format::tokens(&user)),
+        (
+            "Invitation",
+            invitation.as_ref().map_or_else(
+                || "-".to_owned(),
+                |i| match view::invitation_state(i, now) {
+                    "pending" => format!("pending, until {}", format::time(Some(i.expires_at))),
+                    "expired" => format!("expired {}", format::time(Some(i.expires_at))),
+                    _ => "closed after too many wrong tries".to_owned(),
+                },
+            ),
+        ),
         ("Recovery codes left", user.recovery_codes_left.to_string()),
         (
             "Codes sent to",
@@ -176,7 +186,7 @@ pub(super) fn passwd(config_path: &Path, args: PasswdArgs) -> Result<(), Failure
     let config = load_config(config_path)?;
     let store = open_store(&config)?;
     let user = find_user(store.as_ref(), &args.name)?;
-    not_in_directory(&user, "passwd")?;
+    users::keeps_password(&user, "user passwd")?;
     let digits = super::longest_code(&user).unwrap_or(config.otp.defaults.digits);
     let example = format!("radotp user passwd {}", args.name);
     let password = read_new_password(args.password_stdin, digits, &example)?;
@@ -197,25 +207,24 @@ pub(super) fn temp_password(config_path: &Path, args: TempPasswordArgs) -> Resul
     let ttl = parse_duration(&args.ttl).map_err(|e| Failure::Usage(format!("--ttl: {e}")))?;
     let config = load_config(config_path)?;
     let store = open_store(&config)?;
-    not_in_directory(&find_user(store.as_ref(), &args.name)?, "temp-password")?;
-    let password = codes::generate_temporary_password();
-    let expires_at = now().saturating_add(ttl);
-    let hash = hash(&config, &password)?;
-    store
-        .set_password(&args.name, &hash, Some(expires_at))
-        .map_err(store_failure)?;
-    let shown = String::from_utf8_lossy(password.expose()).into_owned();
+    let made = users::temporary_password(&config, store.as_ref(), &args.name, ttl, now()).map_err(
+        |e| match e.field() {
+            Some("ttl") => Failure::Usage(format!("--ttl: {e}")),
+            _ => e.into(),
+        },
+    )?;
+    let shown = String::from_utf8_lossy(made.password.expose()).into_owned();
     if args.json {
         print_json(&json!({
             "name": args.name,
             "password": shown,
-            "expires_at": format::rfc3339(Some(expires_at)),
+            "expires_at": format::rfc3339(Some(made.expires_at)),
         }));
     } else {
         println!("Temporary password for {}: {shown}", args.name);
         println!(
             "It replaces the password until {}.",
-            format::time(Some(expires_at))
+            format::time(Some(made.expires_at))
         );
         println!("Log in with it followed by the current code, as with any password.");
     }
@@ -224,14 +233,7 @@ pub(super) fn temp_password(config_path: &Path, args: TempPasswordArgs) -> Resul
 
 pub(super) fn recovery_codes(config_path: &Path, args: NameJson) -> Result<(), Failure> {
     let store = open_store(&load_config(config_path)?)?;
-    let codes = codes::generate_recovery_codes();
-    let stored: Vec<SecretBytes> = codes
-        .iter()
-        .filter_map(|c| codes::normalize_recovery_code(c.as_bytes()))
-        .collect();
-    store
-        .replace_recovery_codes(&args.name, &stored)
-        .map_err(store_failure)?;
+    let codes = users::recovery_codes(store.as_ref(), &args.name)?;
     if args.json {
         print_json(&json!({ "name": args.name, "codes": codes }));
         return Ok(());
@@ -247,11 +249,49 @@ pub(super) fn recovery_codes(config_path: &Path, args: NameJson) -> Result<(), F
     Ok(())
 }
 
+pub(super) fn invite(config_path: &Path, args: InviteArgs) -> Result<(), Failure> {
+    let config = load_config(config_path)?;
+    let store = open_store(&config)?;
+    let now = now();
+    let link = invitations::invite(&config, store.as_ref(), &args.name, now)?;
+    let expires = format::time(Some(link.expires_at));
+    let sent_to = match args.send {
+        true => Some(invitations::send(&config, store.as_ref(), &link, now)?),
+        false => None,
+    };
+    if args.json {
+        let mut value = json!({
+            "name": args.name,
+            "sent_to": sent_to,
+            "expires_at": format::rfc3339(Some(link.expires_at)),
+        });
+        if sent_to.is_none() {
+            value["url"] = json!(link.url);
+        }
+        print_json(&value);
+        return Ok(());
+    }
+    match sent_to {
+        Some(to) => println!(
+            "Invitation for {} sent to {to}; valid until {expires}.",
+            args.name
+        ),
+        None => {
+            println!(
+                "Invitation link for {} (works once, until {expires}):",
+                args.name
+            );
+            println!("  {}", link.url);
+            println!("Pass it to them privately: whoever opens it can enroll with their password.");
+        }
+    }
+    println!("Any earlier invitation of {} no longer works.", args.name);
+    Ok(())
+}
+
 pub(super) fn set_disabled(config_path: &Path, args: Name, disabled: bool) -> Result<(), Failure> {
     let store = open_store(&load_config(config_path)?)?;
-    store
-        .set_disabled(&args.name, disabled)
-        .map_err(store_failure)?;
+    users::set_disabled(store.as_ref(), &args.name, disabled)?;
     let state = if disabled { "disabled" } else { "enabled" };
     println!("User {} {state}.", args.name);
     Ok(())
@@ -259,14 +299,14 @@ pub(super) fn set_disabled(config_path: &Path, args: Name, disabled: bool) -> Re
 
 pub(super) fn unlock(config_path: &Path, args: Name) -> Result<(), Failure> {
     let store = open_store(&load_config(config_path)?)?;
-    store.unlock(&args.name).map_err(store_failure)?;
+    users::unlock(store.as_ref(), &args.name)?;
     println!("User {} unlocked; failure count cleared.", args.name);
     Ok(())
 }
 
 pub(super) fn remove(config_path: &Path, args: Name) -> Result<(), Failure> {
     let store = open_store(&load_config(config_path)?)?;
-    store.remove_user(&args.name).map_err(store_failure)?;
+    users::remove(store.as_ref(), &args.name)?;
     println!("User {} removed.", args.name);
     Ok(())
 }

@@ -13,17 +13,17 @@ use std::path::Path;
 use clap::Subcommand;
 
 use super::Failure;
-use radotp_server::config::Config;
-use radotp_server::directory::{Directory, Entries};
-use radotp_server::protocol::password::MAX_LEN as MAX_USER_PASSWORD_LEN;
+use radotp_server::admin::users;
 use radotp_server::secret::SecretBytes;
 use radotp_server::store::{Store, StoreError, UserRecord};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum UserCommand {
-    /// Create a user with a password and a TOTP secret; prints the enrollment QR code.
+    /// Create a user with a password and a TOTP secret; prints the enrollment QR code (or,
+    /// with --no-token, none: invite them to enroll on the web page).
     #[command(after_help = "Examples:\n  \
         radotp user add alice                       (asks for the password twice)\n  \
+        radotp user add bob --no-token --email bob@example.org && radotp user invite bob --send\n  \
         echo 'their password' | radotp user add bob --password-stdin --json\n  \
         radotp user add carol --totp-secret 'JBSW Y3DP EHPK 3PXP' --digits 8 --verify")]
     Add(enroll::AddArgs),
@@ -45,6 +45,13 @@ pub(crate) enum UserCommand {
     /// working at once (to replace one token of several: radotp token remove / token add).
     #[command(after_help = "Example:\n  radotp user reset-otp alice")]
     ResetOtp(enroll::ResetOtpArgs),
+    /// Make a single-use enrollment link for a user without an active token (a new one
+    /// replaces the previous); printed, or sent with --send. Needs [web].
+    #[command(
+        after_help = "Examples:\n  radotp user add bob --no-token && radotp user invite bob\n  \
+        radotp user invite bob --send\n  radotp user invite bob --json"
+    )]
+    Invite(manage::InviteArgs),
     /// Generate 10 single-use recovery codes, replacing any earlier set. Shown once.
     #[command(after_help = "Example:\n  radotp user recovery-codes alice")]
     RecoveryCodes(manage::NameJson),
@@ -83,6 +90,7 @@ pub(super) fn run(config_path: &Path, command: UserCommand) -> Result<(), Failur
         UserCommand::Passwd(args) => manage::passwd(config_path, args),
         UserCommand::TempPassword(args) => manage::temp_password(config_path, args),
         UserCommand::RecoveryCodes(args) => manage::recovery_codes(config_path, args),
+        UserCommand::Invite(args) => manage::invite(config_path, args),
         UserCommand::Disable(args) => manage::set_disabled(config_path, args, true),
         UserCommand::Enable(args) => manage::set_disabled(config_path, args, false),
         UserCommand::Unlock(args) => manage::unlock(config_path, args),
@@ -111,95 +119,19 @@ pub(crate) fn find_user(store: &dyn Store, name: &str) -> Result<UserRecord, Fai
         .ok_or_else(|| store_failure(StoreError::UserNotFound(name.to_owned())))
 }
 
-/// The directory, as the configuration describes it; an error if there is none.
-fn directory(config: &Config) -> Result<Directory, Failure> {
-    let settings = config.directory.clone().ok_or_else(|| {
-        Failure::Usage(
-            "there is no [directory] section in the configuration: add one (see the README, \
-             \"Passwords from LDAP / Active Directory\"), or use --password-source local"
-                .into(),
-        )
-    })?;
-    Directory::new(settings).map_err(|e| Failure::Runtime(format!("directory: {e}")))
-}
-
-/// Succeeds if the configuration has `[upstream]`: an upstream user's password is checked there
-/// (radotp cannot ask whether a name exists without a password).
-fn has_upstream(config: &Config) -> Result<(), Failure> {
-    match config.upstream {
-        Some(_) => Ok(()),
-        None => Err(Failure::Usage(
-            "there is no [upstream] section in the configuration: add one (see the README, \
-             \"Passwords from another RADIUS server\"), or use --password-source local"
-                .into(),
-        )),
-    }
-}
-
-/// Succeeds if the directory has exactly one entry for `name`, found with the service account.
-fn in_directory(config: &Config, name: &str) -> Result<(), Failure> {
-    let directory = directory(config)?;
-    match directory.entries(name) {
-        Ok(Entries::One) => Ok(()),
-        Ok(Entries::None) => Err(Failure::Usage(format!(
-            "the directory has no entry for {name:?} (searched {} for {}); nothing was changed",
-            directory.settings().base_dn,
-            directory.settings().filter_for(name)
-        ))),
-        Ok(Entries::Several) => Err(Failure::Usage(format!(
-            "the directory has several entries for {name:?}: make [directory] user_filter match \
-             one; nothing was changed"
-        ))),
-        Err(e) => Err(Failure::Runtime(format!(
-            "cannot ask the directory whether {name:?} exists: {e}; nothing was changed"
-        ))),
-    }
-}
-
 pub(crate) fn now() -> i64 {
     radotp_server::clock::unix_now_signed()
 }
 
 /// A name NASes can send and authenticator apps can show.
 fn validate_name(name: &str) -> Result<(), String> {
-    let problem = if name.is_empty() {
-        "is empty"
-    } else if name.len() > 253 {
-        "is longer than 253 octets, the most a User-Name can carry"
-    } else if name.trim() != name {
-        "starts or ends with white space"
-    } else if name.chars().any(char::is_control) {
-        "contains control characters"
-    } else if name.contains(':') {
-        "contains ':', which authenticator apps cannot show"
-    } else {
-        return Ok(());
-    };
-    Err(format!("the user name {name:?} {problem}"))
+    users::validate_name(name).map_err(|e| e.to_string())
 }
 
 /// The longest password that still fits in User-Password with a `digits`-long code appended.
 fn check_password(password: &[u8], digits: u8) -> Result<(), String> {
-    let max = MAX_USER_PASSWORD_LEN - usize::from(digits);
-    if password.is_empty() {
-        return Err("the password is empty".into());
-    }
-    if password.contains(&0) {
-        return Err("the password contains a NUL character, which RADIUS cannot carry".into());
-    }
-    if password.len() > max {
-        return Err(format!(
-            "the password is {} bytes; with the {digits}-digit code appended it must fit in {} \
-             bytes of User-Password, so it may be at most {max} bytes",
-            password.len(),
-            MAX_USER_PASSWORD_LEN
-        ));
-    }
-    Ok(())
+    users::check_password(password, digits).map_err(|e| e.to_string())
 }
-
-/// Passwords above this length get a warning: some NAS clients cut User-Password at 64 bytes.
-const SHORT_CLIENT_LIMIT: usize = 64;
 
 /// Read a new password: the first line of stdin with `--password-stdin`, else asked twice on
 /// the terminal without echo.
@@ -222,7 +154,7 @@ fn read_new_password(from_stdin: bool, digits: u8, example: &str) -> Result<Secr
         )));
     };
     check_password(password.expose(), digits).map_err(Failure::Usage)?;
-    if password.len() + usize::from(digits) > SHORT_CLIENT_LIMIT {
+    if password.len() + usize::from(digits) > users::SHORT_CLIENT_LIMIT {
         eprintln!(
             "warning: password + code is {} bytes; some VPN clients cut passwords at 48 or 64 bytes",
             password.len() + usize::from(digits)

@@ -6,7 +6,8 @@ use clap::Args;
 
 use super::{Failure, store_failure};
 use crate::cli::{load_config, open_store};
-use radotp_server::store::{Channel, Delivery};
+use radotp_server::admin::users;
+use radotp_server::store::Delivery;
 
 /// Where sent codes go (for `add` and `set`).
 #[derive(Debug, Args)]
@@ -22,37 +23,17 @@ pub(crate) struct DeliveryArgs {
 impl DeliveryArgs {
     /// The validated address, if one was given.
     pub(crate) fn delivery(&self) -> Result<Option<Delivery>, Failure> {
+        let flagged =
+            |flag: &str, e: radotp_server::admin::AdminError| Failure::Usage(format!("{flag} {e}"));
         if let Some(number) = &self.sms {
-            let cleaned: String = number
-                .chars()
-                .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
-                .collect();
-            let digits = cleaned.strip_prefix('+').unwrap_or(&cleaned);
-            if !(6..=20).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(Failure::Usage(format!(
-                    "--sms {number:?} is not a phone number; use digits with an optional leading +, e.g. +41791234567"
-                )));
-            }
-            return Ok(Some(Delivery {
-                channel: Channel::Sms,
-                destination: cleaned,
-            }));
+            return users::sms_delivery(number)
+                .map(Some)
+                .map_err(|e| flagged("--sms", e));
         }
         if let Some(address) = &self.email {
-            let valid = address.len() <= 254
-                && !address.chars().any(|c| c.is_whitespace() || c.is_control())
-                && address
-                    .split_once('@')
-                    .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
-            if !valid {
-                return Err(Failure::Usage(format!(
-                    "--email {address:?} is not an e-mail address, e.g. alice@example.org"
-                )));
-            }
-            return Ok(Some(Delivery {
-                channel: Channel::Email,
-                destination: address.clone(),
-            }));
+            return users::email_delivery(address)
+                .map(Some)
+                .map_err(|e| flagged("--email", e));
         }
         Ok(None)
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::check::{Answer, PasswordCheck, SourceError, Subject};
+use super::check::{Answer, Checked, PasswordCheck, SourceError, Subject};
 use super::codes;
 use super::decision::{
     self, Check, Consume, Effect, Inputs, Outcome, Plan, Policy, Request, Seen, Verdict,
@@ -164,6 +164,27 @@ impl Authenticator {
     /// The policy given at construction.
     pub fn policy(&self) -> &Arc<Policy> {
         &self.policy
+    }
+
+    /// Check a known user's password with their source, outside a RADIUS request (the
+    /// enrollment page). It costs what a login's check costs and counts as one; a temporary
+    /// password that has expired is `Wrong`, as at login.
+    pub fn check_password(
+        &self,
+        user: &UserRecord,
+        password: &[u8],
+        now: i64,
+    ) -> Result<Answer, SourceError> {
+        self.checks.fetch_add(1, Ordering::Relaxed);
+        let answer = self.passwords.check(Subject::User(user), password)?;
+        Ok(match user.password_expires_at {
+            Some(at) if now >= at => Answer {
+                checked: Checked::Wrong,
+                note: Some("the temporary password has expired".into()),
+                ..Answer::default()
+            },
+            _ => answer,
+        })
     }
 
     /// Decide one request at `now` (unix seconds) under the policy given at construction.

@@ -6,7 +6,7 @@
 //!
 //! - `raw`: the top level as written; each section module (`server`, `database`, `otp`,
 //!   `password`, `clients`, `delivery`, `lockout`, `groups`, `directory`, `upstream`,
-//!   `radsec`, `accounting`) has its
+//!   `radsec`, `accounting`, `web`) has its
 //!   keys and defaults, and
 //!   turns them into its owner's type.
 //! - `validate`: the sections → `Config`; `problems`: the list of problems; `parse_error`: a
@@ -30,6 +30,7 @@ mod server;
 mod tests;
 mod upstream;
 mod validate;
+mod web;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -59,6 +60,8 @@ pub struct Config {
     pub radsec: Option<crate::radsec::Settings>,
     /// RADIUS accounting, when configured.
     pub accounting: Option<crate::accounting::Settings>,
+    /// The enrollment page and the admin API, when configured.
+    pub web: Option<crate::web::Settings>,
     /// Out-of-band code delivery, when configured.
     pub delivery: Option<crate::delivery::Settings>,
     pub lockout: LockoutPolicy,

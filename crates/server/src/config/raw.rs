@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::{
     accounting, clients, database, delivery, directory, groups, lockout, otp, password, radsec,
-    server, upstream,
+    server, upstream, web,
 };
 
 #[derive(Debug, Deserialize)]
@@ -30,4 +30,5 @@ pub(super) struct RawConfig {
     pub upstream: Option<upstream::RawUpstream>,
     pub radsec: Option<radsec::RawRadsec>,
     pub accounting: Option<accounting::RawAccounting>,
+    pub web: Option<web::RawWeb>,
 }

@@ -399,3 +399,50 @@ fn upstream_settings_load_and_every_mistake_names_its_key() {
         ]
     );
 }
+
+#[test]
+fn web_settings_load_and_every_mistake_names_its_key() {
+    let ok = format!(
+        "{MINIMAL}\n[web]\nlisten = \"127.0.0.1:8443\"\npublic_url = \"https://otp.example.org/\"\n"
+    );
+    let config = Config::from_toml(&ok, Path::new("/etc/radotp")).unwrap();
+    let web = config.web.as_ref().unwrap();
+    assert_eq!(web.public_url.as_str(), "https://otp.example.org");
+    assert_eq!(web.invitation_ttl, 72 * 3600);
+    assert!(web.tls.is_none());
+    assert!(config.warnings.iter().any(|w| w.contains("plain HTTP")));
+    for (section, key) in [
+        (
+            "listen = \"0.0.0.0:8443\"\npublic_url = \"https://a.example\"",
+            "web.certificate",
+        ),
+        (
+            "listen = \"localhost\"\npublic_url = \"https://a.example\"",
+            "web.listen",
+        ),
+        ("public_url = \"http://a.example\"", "web.public_url"),
+        ("listen = \"127.0.0.1:8443\"", "web.public_url"),
+        (
+            "public_url = \"https://a.example\"\ninvitation_ttl_hours = 0",
+            "web.invitation_ttl_hours",
+        ),
+        (
+            "public_url = \"https://a.example\"\ncertificate = \"web.pem\"",
+            "web.private_key",
+        ),
+        (
+            "public_url = \"https://a.example\"\ncertificate = \"/nonexistent/web.pem\"\nprivate_key = \"/nonexistent/web.key\"",
+            "web.certificate",
+        ),
+        (
+            "public_url = \"https://a.example\"\nlisten_on = \"x\"",
+            "web.listen_on",
+        ),
+    ] {
+        let found = problems(&format!("{MINIMAL}\n[web]\n{section}\n"));
+        assert!(
+            found.iter().any(|p| p.contains(key)),
+            "{section}: {found:?}"
+        );
+    }
+}

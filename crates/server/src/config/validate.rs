@@ -8,7 +8,7 @@ use super::problems::Problems;
 use super::raw::RawConfig;
 use super::{
     Config, Problem, accounting, clients, database, delivery, directory, groups, lockout, otp,
-    password, radsec, server, upstream,
+    password, radsec, server, upstream, web,
 };
 
 pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Problem>> {
@@ -27,6 +27,10 @@ pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Pr
         .radsec
         .as_ref()
         .and_then(|r| radsec::settings(r, base_dir, &mut problems, &mut warnings));
+    let web = raw
+        .web
+        .as_ref()
+        .and_then(|w| web::settings(w, base_dir, &mut problems, &mut warnings));
     if raw.server.listen.is_empty() && raw.radsec.is_none() {
         problems.add(
             "server.listen",
@@ -89,6 +93,7 @@ pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Pr
             clients,
             radsec,
             accounting,
+            web,
             delivery,
             lockout,
             authorization: Arc::new(authorization),

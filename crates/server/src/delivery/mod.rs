@@ -60,9 +60,20 @@ impl Sender {
     }
 }
 
+/// Send one document now, blocking, with the configured sender (an invitation from the
+/// command line or the admin API; codes at login go through the `Dispatcher`).
+pub fn send_now(settings: &Settings, body: &serde_json::Value) -> Result<(), String> {
+    let sender = match &settings.method {
+        Method::Command(command) => Sender::Command(command.clone()),
+        Method::Webhook(config) => Sender::Webhook(Webhook::new(config.clone())?),
+    };
+    sender.send(body)
+}
+
 /// The JSON document a sender receives.
 fn body(code: &CodeToSend) -> serde_json::Value {
     serde_json::json!({
+        "kind": "code",
         "user": code.user,
         "channel": code.delivery.channel.as_str(),
         "destination": code.delivery.destination,

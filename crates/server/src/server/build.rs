@@ -75,6 +75,8 @@ pub struct Server {
     pub(super) max_pending: usize,
     /// The RadSec clients' TLS configurations and the connection bounds, with `[radsec]`.
     pub(super) radsec: Option<Arc<Radsec>>,
+    /// The configuration the web page and the admin API work under (reload replaces it).
+    pub(super) web: Arc<crate::web::WebConfig>,
 }
 
 /// Threads of the worker pool per verification at once: while some wait for the store, the
@@ -253,6 +255,7 @@ impl Prepared {
         };
         Server {
             pipeline: Arc::new(pipeline),
+            web: Arc::new(crate::web::WebConfig::new(config.clone())),
             config,
             workers,
             slots: self.slots,

@@ -78,6 +78,8 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Web(#[from] crate::web::ServeError),
 }
 
 impl Server {
@@ -86,6 +88,7 @@ impl Server {
         Reloader::new(
             Arc::clone(&self.pipeline),
             self.radsec.clone(),
+            Arc::clone(&self.web),
             self.config.clone(),
         )
     }
@@ -121,7 +124,11 @@ impl Server {
             ),
             None => None,
         };
-        self.serve_on(sockets, radsec, metrics, shutdown).await;
+        let web = match &self.config.web {
+            Some(settings) => Some(crate::web::bind(settings.listen).await?),
+            None => None,
+        };
+        self.serve_on(sockets, radsec, metrics, web, shutdown).await;
         Ok(())
     }
 
@@ -132,6 +139,7 @@ impl Server {
         sockets: Vec<(UdpSocket, udp::Role)>,
         radsec: Vec<TcpListener>,
         metrics: Option<TcpListener>,
+        web: Option<TcpListener>,
         shutdown: impl Future<Output = ()>,
     ) {
         let pool = Arc::new(self.start_workers());
@@ -161,6 +169,29 @@ impl Server {
                 Arc::clone(&pool),
             ))
         });
+        let web_task = match (web, &self.config.web) {
+            (Some(listener), Some(settings)) => {
+                if let Ok(local) = listener.local_addr() {
+                    let scheme = if settings.tls.is_some() {
+                        "https"
+                    } else {
+                        "http"
+                    };
+                    tracing::info!(
+                        address = %local,
+                        public_url = settings.public_url.as_str(),
+                        "enrollment page and admin API at {scheme}://{local}/"
+                    );
+                }
+                let app = crate::web::App::new(
+                    Arc::clone(&pipeline),
+                    Arc::clone(&self.web),
+                    settings.clone(),
+                );
+                Some(tokio::spawn(crate::web::serve(listener, Arc::new(app))))
+            }
+            _ => None,
+        };
         let users = crate::store::call(pipeline.authenticator().store(), |s| s.count_users())
             .await
             .ok();
@@ -220,7 +251,7 @@ impl Server {
             task.abort();
         }
         tracing::info!("stopping: no new requests; finishing those in flight");
-        if let Some(task) = metrics_task {
+        for task in metrics_task.into_iter().chain(web_task) {
             task.abort();
         }
         probe.abort();

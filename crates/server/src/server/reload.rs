@@ -23,6 +23,8 @@ use crate::config::{Config, ConfigError};
 pub struct Reloader {
     pipeline: Arc<Pipeline>,
     radsec: Option<Arc<Radsec>>,
+    /// What the web page and the admin API read the configuration from.
+    web: Arc<crate::web::WebConfig>,
     /// What the server started with: what a restart-only setting is compared with.
     started: Config,
     /// The configuration in force: what a reload's changes are listed against.
@@ -46,11 +48,13 @@ impl Reloader {
     pub(super) fn new(
         pipeline: Arc<Pipeline>,
         radsec: Option<Arc<Radsec>>,
+        web: Arc<crate::web::WebConfig>,
         config: Config,
     ) -> Self {
         Self {
             pipeline,
             radsec,
+            web,
             current: Mutex::new(config.clone()),
             started: config,
         }
@@ -109,6 +113,7 @@ impl Reloader {
             changes.push("RadSec certificate, key and CA read again".into());
         }
         self.pipeline.replace(snapshot);
+        self.web.replace(config.clone());
         let restart = needs_restart(&self.started, &config);
         *current = config;
         Reloaded::Applied { changes, restart }
@@ -260,6 +265,14 @@ pub(super) fn needs_restart(started: &Config, new: &Config) -> Vec<String> {
         format!("{:?}", started.accounting.as_ref().map(|a| &a.listen)),
         format!("{:?}", new.accounting.as_ref().map(|a| &a.listen)),
     );
+    // The page's listener and certificate are set up once; its public URL and the invitations'
+    // lifetime follow the reloaded file.
+    let web = |c: &Config| c.web.as_ref().map(|w| (w.listen, w.tls.is_some()));
+    check(
+        "web.listen, web.certificate and web.private_key",
+        format!("{:?}", web(started)),
+        format!("{:?}", web(new)),
+    );
     let radsec = |c: &Config| {
         c.radsec
             .as_ref()
@@ -328,5 +341,13 @@ mod tests {
             ["server.listen", "server.workers"]
         );
         assert!(needs_restart(&started, &config("")).is_empty());
+        let web = config("[web]\npublic_url = \"https://otp.example.org\"\n");
+        assert_eq!(
+            needs_restart(&started, &web),
+            ["web.listen, web.certificate and web.private_key"]
+        );
+        // The public URL and the links' lifetime follow the file.
+        let renamed = config("[web]\npublic_url = \"https://otp2.example.org\"\n");
+        assert!(needs_restart(&web, &renamed).is_empty());
     }
 }

@@ -1,0 +1,554 @@
+//! The admin API, `/api/v1/…`: JSON over HTTPS with a bearer token (`radotp api-token create
+//! NAME`). Every handler calls the same `admin` operation as the command line, so the rules
+//! and the errors are the same; one audit line per call names the token, the action and the
+//! user — never a secret.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use super::api_body::{Body, BodyError};
+use super::app::App;
+use super::limits::Bucket;
+use crate::admin::{self, AdminError, Kind, api_tokens, invitations, users, view};
+use crate::auth::otp;
+use crate::secret::SecretBytes;
+use crate::store::{NewToken, PasswordSource, TotpSeed};
+
+pub(super) fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/users", get(list_users).post(add_user))
+        .route("/users/{name}", get(show_user).delete(remove_user))
+        .route("/users/{name}/disable", post(disable))
+        .route("/users/{name}/enable", post(enable))
+        .route("/users/{name}/unlock", post(unlock))
+        .route("/users/{name}/temporary-password", post(temporary_password))
+        .route("/users/{name}/invitation", post(invite))
+        .route("/users/{name}/recovery-codes", post(recovery_codes))
+        .route("/sessions", get(sessions))
+        .fallback(unknown_endpoint)
+}
+
+fn now() -> i64 {
+    crate::clock::unix_now_signed()
+}
+
+/// An answer: status and JSON.
+type Answer = (StatusCode, Value);
+
+/// An API failure: status, message, and the field it is about.
+struct Failure {
+    status: StatusCode,
+    message: String,
+    field: Option<String>,
+}
+
+impl From<AdminError> for Failure {
+    fn from(e: AdminError) -> Self {
+        let status = match e.kind() {
+            Kind::Invalid => StatusCode::BAD_REQUEST,
+            Kind::NotFound => StatusCode::NOT_FOUND,
+            Kind::Conflict => StatusCode::CONFLICT,
+            Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        Failure {
+            status,
+            field: e.field().map(str::to_owned),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<BodyError> for Failure {
+    fn from(e: BodyError) -> Self {
+        Failure {
+            status: StatusCode::BAD_REQUEST,
+            message: e.message,
+            field: Some(e.field),
+        }
+    }
+}
+
+fn json_response(status: StatusCode, value: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        value.to_string(),
+    )
+        .into_response()
+}
+
+fn error_body(message: &str, field: Option<&str>) -> Value {
+    match field {
+        Some(field) => json!({ "error": message, "field": field }),
+        None => json!({ "error": message }),
+    }
+}
+
+/// The token a call was made with (its name) and where from.
+pub(super) struct Caller {
+    token: String,
+    address: SocketAddr,
+}
+
+/// A call refused before it reached its endpoint (no token, a wrong or revoked one).
+pub(super) struct Refused(Response);
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+fn unauthorized(message: &str) -> Refused {
+    let mut response = json_response(StatusCode::UNAUTHORIZED, &error_body(message, None));
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"radotp\""),
+    );
+    Refused(response)
+}
+
+impl FromRequestParts<Arc<App>> for Caller {
+    type Rejection = Refused;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Refused> {
+        let address = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0);
+        let action = action_of(parts);
+        let ip = address.ip();
+        let presented = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|v| SecretBytes::new(v.trim().as_bytes().to_vec()));
+        let found = match presented {
+            None => None,
+            Some(presented) => {
+                let found = app
+                    .blocking(move |app| {
+                        api_tokens::authenticate(app.store().as_ref(), presented.expose(), now())
+                    })
+                    .await;
+                Some(match found {
+                    Ok(found) => found.ok_or("the bearer token is unknown or was revoked"),
+                    Err(e) => {
+                        let reason = format!("tokens cannot be checked: {e}");
+                        tracing::error!(address = %ip, action, status = 503, reason, "api call refused");
+                        return Err(Refused(json_response(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            &error_body("the database cannot answer; try again", None),
+                        )));
+                    }
+                })
+            }
+        };
+        // A valid token is served whatever others sent from the same address (behind a reverse
+        // proxy every caller has the proxy's); wrong ones are counted, and past the limit
+        // refused without saying whether the token was right.
+        let refusal = match found {
+            Some(Ok(token)) => return Ok(Caller { token, address }),
+            Some(Err(refusal)) => refusal,
+            None => {
+                "this API needs a bearer token: Authorization: Bearer <token> (make one with: \
+                 radotp api-token create NAME)"
+            }
+        };
+        if let Err(wait) = app.limits.take(ip, Bucket::BadToken) {
+            let reason = "too many calls with a wrong token from this address";
+            tracing::warn!(address = %ip, action, status = 429, reason, "api call refused");
+            let mut response = json_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                &error_body(&format!("{reason}; wait {wait} s"), None),
+            );
+            if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            return Err(Refused(response));
+        }
+        tracing::warn!(address = %ip, action, status = 401, reason = refusal, "api call refused");
+        Err(unauthorized(refusal))
+    }
+}
+
+/// `GET /users/{name}` → `user.show`, for the audit line of a refused call. (The nested
+/// router sees its paths without the `/api/v1` prefix.)
+fn action_of(parts: &Parts) -> &'static str {
+    let path = parts.uri.path();
+    let path = path.strip_prefix("/api/v1").unwrap_or(path);
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (parts.method.as_str(), segments.as_slice()) {
+        ("GET", ["users"]) => "user.list",
+        ("POST", ["users"]) => "user.add",
+        ("GET", ["sessions"]) => "session.list",
+        ("GET", ["users", _]) => "user.show",
+        ("DELETE", ["users", _]) => "user.remove",
+        ("POST", ["users", _, "disable"]) => "user.disable",
+        ("POST", ["users", _, "enable"]) => "user.enable",
+        ("POST", ["users", _, "unlock"]) => "user.unlock",
+        ("POST", ["users", _, "temporary-password"]) => "user.temporary-password",
+        ("POST", ["users", _, "invitation"]) => "user.invite",
+        ("POST", ["users", _, "recovery-codes"]) => "user.recovery-codes",
+        _ => "unknown",
+    }
+}
+
+/// Log the call's audit line and make its answer.
+fn respond(
+    caller: &Caller,
+    action: &str,
+    user: Option<&str>,
+    result: Result<Answer, Failure>,
+) -> Response {
+    let token = caller.token.as_str();
+    let address = caller.address.ip();
+    match result {
+        Ok((status, value)) => {
+            tracing::info!(api_token = token, action, user, status = status.as_u16(), address = %address, "api call");
+            json_response(status, &value)
+        }
+        Err(failure) => {
+            tracing::info!(api_token = token, action, user, status = failure.status.as_u16(), address = %address, reason = failure.message.as_str(), "api call refused");
+            json_response(
+                failure.status,
+                &error_body(&failure.message, failure.field.as_deref()),
+            )
+        }
+    }
+}
+
+async fn openapi() -> Response {
+    json_response(StatusCode::OK, &super::openapi::document())
+}
+
+async fn unknown_endpoint(caller: Caller) -> Response {
+    respond(
+        &caller,
+        "unknown",
+        None,
+        Err(Failure {
+            status: StatusCode::NOT_FOUND,
+            message: "no such endpoint; see /api/v1/openapi.json".into(),
+            field: None,
+        }),
+    )
+}
+
+async fn list_users(State(app): State<Arc<App>>, caller: Caller) -> Response {
+    let result = app
+        .blocking(|app| {
+            let config = app.config.current();
+            let users = app.store().list_users()?;
+            let now = now();
+            Ok(users
+                .iter()
+                .map(|u| view::user(u, config.lockout, None, now))
+                .collect::<Vec<_>>())
+        })
+        .await;
+    respond(
+        &caller,
+        "user.list",
+        None,
+        result
+            .map(|list| (StatusCode::OK, Value::Array(list)))
+            .map_err(Failure::from),
+    )
+}
+
+fn show(app: &App, name: &str) -> Result<Value, AdminError> {
+    let config = app.config.current();
+    let store = app.store().as_ref();
+    let user = admin::find_user(store, name)?;
+    let invitation = store.invitation_for_user(name)?;
+    Ok(view::user(
+        &user,
+        config.lockout,
+        invitation.as_ref(),
+        now(),
+    ))
+}
+
+async fn show_user(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Response {
+    let result = {
+        let name = name.clone();
+        app.blocking(move |app| show(app, &name)).await
+    };
+    respond(
+        &caller,
+        "user.show",
+        Some(&name),
+        result.map(|v| (StatusCode::OK, v)).map_err(Failure::from),
+    )
+}
+
+const ADD_FIELDS: [&str; 8] = [
+    "name",
+    "password",
+    "password_source",
+    "totp",
+    "groups",
+    "reply",
+    "email",
+    "sms",
+];
+
+async fn add_user(State(app): State<Arc<App>>, caller: Caller, body: Bytes) -> Response {
+    let parsed = Body::parse(&body, &ADD_FIELDS);
+    let name = parsed
+        .as_ref()
+        .ok()
+        .and_then(|b| b.string("name").ok().flatten())
+        .map(str::to_owned);
+    let result = match parsed {
+        Err(e) => Err(Failure::from(e)),
+        Ok(body) => add(&app, body).await,
+    };
+    respond(&caller, "user.add", name.as_deref(), result)
+}
+
+async fn add(app: &Arc<App>, body: Body) -> Result<Answer, Failure> {
+    let name = body.required("name")?.to_owned();
+    let source = match body.string("password_source")? {
+        None => None,
+        Some(text) => Some(PasswordSource::parse(text).ok_or_else(|| BodyError {
+            field: "password_source".into(),
+            message: format!(
+                "password_source: \"{text}\" is not one of local, directory, upstream"
+            ),
+        })?),
+    };
+    let password = body
+        .string("password")?
+        .map(|p| SecretBytes::new(p.as_bytes().to_vec()));
+    let totp = body.bool("totp")?;
+    let groups = body.strings("groups")?;
+    let reply = body.strings("reply")?;
+    let delivery = match (body.string("email")?, body.string("sms")?) {
+        (Some(_), Some(_)) => {
+            return Err(Failure::from(BodyError {
+                field: "sms".into(),
+                message: "sms: give email or sms, not both".into(),
+            }));
+        }
+        (Some(address), None) => Some(users::email_delivery(address)?),
+        (None, Some(number)) => Some(users::sms_delivery(number)?),
+        (None, None) => None,
+    };
+    let created = app
+        .blocking(move |app| {
+            let config = app.config.current();
+            let seed = totp.then(|| TotpSeed {
+                secret: otp::generate_secret(),
+                params: config.otp.defaults,
+            });
+            let shown = match &seed {
+                Some(seed) => Some(json!({
+                    "secret": otp::to_base32(&seed.secret),
+                    "otpauth_uri": otp::otpauth_uri(&config.otp.issuer, &name, &seed.secret, seed.params)
+                        .map_err(|e| AdminError::invalid("name", e))?,
+                })),
+                None => None,
+            };
+            let account = users::NewAccount {
+                name: &name,
+                source: source.unwrap_or(config.password_source),
+                password: password.as_ref(),
+                token: seed.map(NewToken::app),
+                delivery,
+                groups: &groups,
+                reply: &reply,
+            };
+            users::add(&config, app.store().as_ref(), account, now())?;
+            Ok(json!({ "user": show(app, &name)?, "totp": shown }))
+        })
+        .await?;
+    Ok((StatusCode::CREATED, created))
+}
+
+async fn remove_user(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Response {
+    let result = {
+        let name = name.clone();
+        app.blocking(move |app| users::remove(app.store().as_ref(), &name))
+            .await
+    };
+    respond(
+        &caller,
+        "user.remove",
+        Some(&name),
+        result
+            .map(|()| (StatusCode::OK, json!({ "removed": name })))
+            .map_err(Failure::from),
+    )
+}
+
+/// A change that answers with the user as they are after it.
+async fn change(
+    app: Arc<App>,
+    caller: Caller,
+    name: String,
+    action: &'static str,
+    work: fn(&App, &str) -> Result<(), AdminError>,
+) -> Response {
+    let result = {
+        let name = name.clone();
+        app.blocking(move |app| {
+            work(app, &name)?;
+            show(app, &name)
+        })
+        .await
+    };
+    respond(
+        &caller,
+        action,
+        Some(&name),
+        result.map(|v| (StatusCode::OK, v)).map_err(Failure::from),
+    )
+}
+
+async fn disable(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Response {
+    change(app, caller, name, "user.disable", |app, name| {
+        users::set_disabled(app.store().as_ref(), name, true)
+    })
+    .await
+}
+
+async fn enable(State(app): State<Arc<App>>, caller: Caller, Path(name): Path<String>) -> Response {
+    change(app, caller, name, "user.enable", |app, name| {
+        users::set_disabled(app.store().as_ref(), name, false)
+    })
+    .await
+}
+
+async fn unlock(State(app): State<Arc<App>>, caller: Caller, Path(name): Path<String>) -> Response {
+    change(app, caller, name, "user.unlock", |app, name| {
+        users::unlock(app.store().as_ref(), name)
+    })
+    .await
+}
+
+async fn temporary_password(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let body = Body::parse(&body, &["ttl"])?;
+        let ttl = match body.string("ttl")? {
+            None => 86_400,
+            Some(text) => users::parse_duration(text).map_err(|e| BodyError {
+                field: "ttl".into(),
+                message: format!("ttl: {e}"),
+            })?,
+        };
+        let name = name.clone();
+        let made = app
+            .blocking(move |app| {
+                let config = app.config.current();
+                let made =
+                    users::temporary_password(&config, app.store().as_ref(), &name, ttl, now())?;
+                Ok(json!({
+                    "name": name,
+                    "password": String::from_utf8_lossy(made.password.expose()),
+                    "expires_at": view::rfc3339(Some(made.expires_at)),
+                }))
+            })
+            .await?;
+        Ok::<_, Failure>((StatusCode::OK, made))
+    }
+    .await;
+    respond(&caller, "user.temporary-password", Some(&name), result)
+}
+
+async fn invite(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let body = Body::parse(&body, &["send"])?;
+        let send = body.bool("send")?;
+        let name = name.clone();
+        let made = app
+            .blocking(move |app| {
+                let config = app.config.current();
+                let store = app.store().as_ref();
+                let now = now();
+                let link = invitations::invite(&config, store, &name, now)?;
+                let expires_at = view::rfc3339(Some(link.expires_at));
+                Ok(match send {
+                    false => json!({ "name": name, "url": link.url, "expires_at": expires_at }),
+                    true => {
+                        let to = invitations::send(&config, store, &link, now)?;
+                        json!({ "name": name, "sent_to": to, "expires_at": expires_at })
+                    }
+                })
+            })
+            .await?;
+        Ok::<_, Failure>((StatusCode::CREATED, made))
+    }
+    .await;
+    respond(&caller, "user.invite", Some(&name), result)
+}
+
+async fn recovery_codes(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Response {
+    let result = {
+        let name = name.clone();
+        app.blocking(move |app| {
+            let codes = users::recovery_codes(app.store().as_ref(), &name)?;
+            Ok(json!({ "name": name, "codes": codes }))
+        })
+        .await
+    };
+    respond(
+        &caller,
+        "user.recovery-codes",
+        Some(&name),
+        result.map(|v| (StatusCode::OK, v)).map_err(Failure::from),
+    )
+}
+
+async fn sessions(State(app): State<Arc<App>>, caller: Caller) -> Response {
+    let result = app
+        .blocking(|app| {
+            let sessions = app.store().list_sessions()?;
+            Ok(Value::Array(sessions.iter().map(view::session).collect()))
+        })
+        .await;
+    respond(
+        &caller,
+        "session.list",
+        None,
+        result.map(|v| (StatusCode::OK, v)).map_err(Failure::from),
+    )
+}

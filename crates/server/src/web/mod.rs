@@ -1,0 +1,154 @@
+//! `[web]`: the enrollment page people open from an invitation link, and the admin HTTP API
+//! (`/api/v1/…`) for the administrator's scripts — one HTTPS listener (plain HTTP only on a
+//! loopback address, behind a reverse proxy).
+//!
+//! - `serve`: the listener: TLS (rustls), HTTP/1.1 (hyper), bounds on connections and time.
+//! - `app`: what the handlers share (the store, the password check, the configuration in
+//!   force), the router, the security headers every answer carries, the rate limits.
+//! - `enroll`, `pages`, `sessions`: the enrollment page, its templates (escaped by default),
+//!   and the short server-side state of one enrollment with its CSRF token.
+//! - `api`, `api_body`, `openapi`: the admin API, its request bodies, its OpenAPI document.
+//! - `limits`: requests per client address.
+
+mod api;
+mod api_body;
+mod app;
+mod enroll;
+mod limits;
+mod openapi;
+mod pages;
+mod serve;
+mod sessions;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use app::{App, WebConfig};
+pub use serve::{ServeError, bind, serve};
+
+use crate::invalid::Invalid;
+
+/// The shortest and longest life of an invitation link, in hours.
+pub const INVITATION_TTL_HOURS: std::ops::RangeInclusive<u32> = 1..=720;
+
+/// `[web]` as validated.
+#[derive(Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    /// The certificate and key; `None` serves plain HTTP (loopback only).
+    pub tls: Option<Arc<rustls::sign::CertifiedKey>>,
+    pub public_url: PublicUrl,
+    /// Seconds an invitation link lives.
+    pub invitation_ttl: i64,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("tls", &self.tls.is_some())
+            .field("public_url", &self.public_url.0)
+            .field("invitation_ttl", &self.invitation_ttl)
+            .finish()
+    }
+}
+
+/// What `[web]` accepts besides its files.
+pub fn check(invitation_ttl_hours: u32) -> Vec<Invalid> {
+    let mut found = Vec::new();
+    if !INVITATION_TTL_HOURS.contains(&invitation_ttl_hours) {
+        found.push(Invalid::new(
+            "invitation_ttl_hours",
+            format!(
+                "must be between {} and {} hours (72 = three days)",
+                INVITATION_TTL_HOURS.start(),
+                INVITATION_TTL_HOURS.end()
+            ),
+        ));
+    }
+    found
+}
+
+/// The address people reach the page at, without a trailing slash: `https://otp.example.org`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl(String);
+
+impl PublicUrl {
+    /// An `https://` URL with a host and no query or fragment; `http://` only for a loopback
+    /// host (tests, a page opened on the server itself).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let trimmed = text.trim_end_matches('/');
+        let (scheme, rest) = trimmed.split_once("://").ok_or_else(|| {
+            format!("\"{text}\" is not a URL; use e.g. \"https://otp.example.org\"")
+        })?;
+        let host = rest.split('/').next().unwrap_or_default();
+        let hostname = match host.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or_default(),
+            None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+        };
+        if hostname.is_empty()
+            || rest.contains(['?', '#', ' '])
+            || rest.chars().any(char::is_control)
+        {
+            return Err(format!(
+                "\"{text}\" is not a usable URL: it needs a host and no query, fragment or spaces"
+            ));
+        }
+        let loopback = hostname == "localhost"
+            || hostname
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        match scheme {
+            "https" => Ok(PublicUrl(trimmed.to_owned())),
+            "http" if loopback => Ok(PublicUrl(trimmed.to_owned())),
+            "http" => Err(format!(
+                "\"{text}\": invitation links must use https:// (they carry a secret); http:// is \
+                 accepted only for a loopback host"
+            )),
+            _ => Err(format!("\"{text}\": the scheme must be https://")),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+
+    /// The invitation link for `secret` (its URL form).
+    pub fn enroll_link(&self, secret: &str) -> String {
+        format!("{}/enroll/{secret}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_urls() {
+        let ok = PublicUrl::parse("https://otp.example.org/").unwrap();
+        assert_eq!(ok.enroll_link("ab"), "https://otp.example.org/enroll/ab");
+        assert!(PublicUrl::parse("https://otp.example.org/radotp").is_ok());
+        assert!(PublicUrl::parse("http://127.0.0.1:8080").is_ok());
+        assert!(PublicUrl::parse("http://[::1]:8080").is_ok());
+        for bad in [
+            "otp.example.org",
+            "http://otp.example.org",
+            "ftp://x.org",
+            "https://",
+            "https://x.org/?a=b",
+        ] {
+            assert!(PublicUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn invitation_lifetime_is_bounded() {
+        assert!(check(72).is_empty());
+        assert_eq!(check(0)[0].field, "invitation_ttl_hours");
+        assert_eq!(check(721)[0].field, "invitation_ttl_hours");
+    }
+}

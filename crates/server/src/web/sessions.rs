@@ -1,0 +1,108 @@
+//! One enrollment in progress, held by the server between the page's steps: which link it
+//! came from (so the link's secret leaves the URL after the first request), whose it is, the
+//! CSRF token its forms carry, and — after the password — the new TOTP secret until its first
+//! code is confirmed. Short-lived and bounded; the browser holds only a random id (an
+//! HttpOnly cookie). Several nodes behind one address need the proxy to keep a browser on one
+//! node for the few minutes an enrollment takes.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::secret::{SecretBytes, random_bytes};
+use crate::store::TotpSeed;
+
+/// An enrollment left this long is forgotten (the link stays valid: it can be opened again).
+pub(super) const LIFETIME: Duration = Duration::from_secs(15 * 60);
+const MAX_SESSIONS: usize = 10_000;
+
+/// Where an enrollment stands.
+pub(super) enum Stage {
+    /// Waiting for the password.
+    Password,
+    /// The password was right; the secret was shown and waits for its first code.
+    Code { seed: TotpSeed },
+}
+
+pub(super) struct Enrollment {
+    /// The link's secret: the invitation is looked up (and completed) by it.
+    pub secret: SecretBytes,
+    pub user: String,
+    /// The token every form of this enrollment must carry.
+    pub csrf: String,
+    pub stage: Stage,
+    started: Instant,
+}
+
+impl std::fmt::Debug for Enrollment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Enrollment")
+            .field("user", &self.user)
+            .field("stage", &matches!(self.stage, Stage::Code { .. }))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Enrollment {
+    pub(super) fn new(secret: SecretBytes, user: String) -> Self {
+        Self {
+            secret,
+            user,
+            csrf: hex(&random_bytes::<16>()),
+            stage: Stage::Password,
+            started: Instant::now(),
+        }
+    }
+
+    /// Is `token` this enrollment's CSRF token? (Constant time.)
+    pub(super) fn csrf_matches(&self, token: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        self.csrf.as_bytes().ct_eq(token.as_bytes()).into()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Sessions {
+    live: Mutex<HashMap<String, Enrollment>>,
+}
+
+impl Sessions {
+    /// Keep `enrollment`; its id for the cookie, or `None` when too many are in progress.
+    pub(super) fn start(&self, enrollment: Enrollment) -> Option<String> {
+        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        if live.len() >= MAX_SESSIONS {
+            live.retain(|_, e| e.started.elapsed() < LIFETIME);
+            if live.len() >= MAX_SESSIONS {
+                return None;
+            }
+        }
+        let id = hex(&random_bytes::<16>());
+        live.insert(id.clone(), enrollment);
+        Some(id)
+    }
+
+    /// Work on the live enrollment `id`, if there is one.
+    pub(super) fn with<T>(&self, id: &str, work: impl FnOnce(&mut Enrollment) -> T) -> Option<T> {
+        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        match live.get_mut(id) {
+            Some(e) if e.started.elapsed() < LIFETIME => Some(work(e)),
+            Some(_) => {
+                live.remove(id);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Forget `id` (the enrollment ended).
+    pub(super) fn end(&self, id: &str) {
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+    }
+}
