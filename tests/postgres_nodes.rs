@@ -204,7 +204,7 @@ fn db_copy_moves_an_installation_with_its_used_steps_and_recovery_codes() {
         "",
     ));
     assert!(
-        copied.contains("copied 2 users and 10 recovery codes"),
+        copied.contains("copied 2 users, 10 recovery codes, 0 invitations and 0 API tokens"),
         "{copied}"
     );
     assert!(

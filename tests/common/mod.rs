@@ -10,6 +10,7 @@ pub mod pki;
 pub mod radsecproxy;
 pub mod slapd;
 pub mod tls_nas;
+pub mod web;
 
 pub use otp::*;
 
@@ -81,6 +82,9 @@ pub struct Conf {
     /// `[radsec]` listeners the server is expected to announce (`radsec listening`), when
     /// `extra` has a `[radsec]` section.
     pub radsec_listeners: usize,
+    /// A `[web]` section (the enrollment page and the admin API); the server is then awaited
+    /// until it announces the page too.
+    pub web: Option<web::WebConf>,
 }
 
 impl Default for Conf {
@@ -98,6 +102,7 @@ impl Default for Conf {
             database_path: None,
             password_source: None,
             radsec_listeners: 0,
+            web: None,
         }
     }
 }
@@ -122,6 +127,12 @@ impl Conf {
         for c in &mut self.clients {
             c.require_message_authenticator = Some(on);
         }
+        self
+    }
+
+    /// With this `[web]` section.
+    pub fn web(mut self, web: web::WebConf) -> Self {
+        self.web = Some(web);
         self
     }
 
@@ -166,6 +177,9 @@ impl Conf {
                 t += &format!("mode = {}\n", q(mode));
             }
             t += &c.extra;
+        }
+        if let Some(web) = &self.web {
+            t += &web.to_toml();
         }
         t + "\n" + &self.extra
     }
@@ -314,6 +328,24 @@ impl Server {
         self.addrs[0]
     }
 
+    /// The `[web]` page's address (the server must have a `[web]` section).
+    pub fn web_addr(&self) -> SocketAddr {
+        self.conf
+            .web
+            .as_ref()
+            .expect("no [web] in this server's configuration")
+            .addr()
+    }
+
+    /// The `[web]` page's public URL, without a trailing slash.
+    pub fn web_url(&self) -> String {
+        self.conf
+            .web
+            .as_ref()
+            .expect("no [web] in this server's configuration")
+            .public_url()
+    }
+
     fn spawn(&mut self) {
         let log = File::create(self.log_path(self.generation)).unwrap();
         let child = Command::new(BIN)
@@ -363,7 +395,13 @@ impl Server {
                     .collect()
             };
             let (addrs, radsec) = (announced("listening"), announced("radsec listening"));
-            if addrs.len() >= want && radsec.len() >= self.conf.radsec_listeners {
+            let web_ready = self.conf.web.is_none()
+                || events.iter().any(|v| {
+                    v["message"]
+                        .as_str()
+                        .is_some_and(|m| m.starts_with(web::ANNOUNCED))
+                });
+            if addrs.len() >= want && radsec.len() >= self.conf.radsec_listeners && web_ready {
                 self.addrs = addrs;
                 self.radsec_addrs = radsec;
                 return;
