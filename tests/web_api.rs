@@ -901,3 +901,84 @@ fn wrong_tokens_from_one_address_are_limited() {
     assert_eq!(a.audit["address"], "127.0.0.2", "{:#}", a.audit);
     assert!(!server.logs().contains(&token) && !server.logs().contains(WRONG_TOKEN));
 }
+
+/// `curl` a GET with these extra headers: the status.
+fn get_status(url: &str, headers: &[&str]) -> u16 {
+    let mut cmd = Command::new("curl");
+    cmd.args([
+        "-s",
+        "--max-time",
+        "10",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+    ]);
+    for header in headers {
+        cmd.args(["-H", header]);
+    }
+    cmd.arg(url);
+    let out = run(cmd, "", Duration::from_secs(20));
+    ok(&out).trim().parse().unwrap()
+}
+
+#[test]
+fn behind_a_trusted_proxy_each_browser_has_its_own_limit() {
+    let mut web = WebConf::loopback();
+    web.extra = "trusted_proxies = [\"127.0.0.1\"]\n".to_owned();
+    let server = Server::with(Conf::default().web(web));
+    let url = format!("{}/api/v1/users", server.web_url());
+    let wrong = format!("Authorization: Bearer {WRONG_TOKEN}");
+    let from = |ip: &str| format!("X-Forwarded-For: {ip}");
+    for _ in 0..10 {
+        assert_eq!(get_status(&url, &[&wrong, &from("192.0.2.1")]), 401);
+    }
+    assert_eq!(get_status(&url, &[&wrong, &from("192.0.2.1")]), 429);
+    // Another browser behind the same proxy is not slowed by the first.
+    assert_eq!(get_status(&url, &[&wrong, &from("192.0.2.2")]), 401);
+    // What a browser puts in the header itself, left of the proxy's hop, is not believed.
+    assert_eq!(
+        get_status(&url, &[&wrong, &from("192.0.2.99, 192.0.2.1")]),
+        429
+    );
+    let refused: Vec<Value> = server
+        .events()
+        .into_iter()
+        .filter(|e| e["message"] == "api call refused")
+        .collect();
+    assert!(
+        refused.iter().any(|e| e["address"] == "192.0.2.1"),
+        "{refused:?}"
+    );
+    assert!(
+        refused.iter().any(|e| e["address"] == "192.0.2.2"),
+        "{refused:?}"
+    );
+    assert!(
+        !refused.iter().any(|e| e["address"] == "192.0.2.99"),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn forwarded_addresses_are_ignored_from_untrusted_peers() {
+    let (server, base) = web_server("");
+    let url = format!("{base}/api/v1/users");
+    let wrong = format!("Authorization: Bearer {WRONG_TOKEN}");
+    for i in 0..10 {
+        let from = format!("X-Forwarded-For: 192.0.2.{i}");
+        assert_eq!(get_status(&url, &[&wrong, &from]), 401);
+    }
+    // Ten addresses claimed, one peer: its limit is reached all the same.
+    assert_eq!(
+        get_status(&url, &[&wrong, "X-Forwarded-For: 192.0.2.200"]),
+        429
+    );
+    assert!(
+        server
+            .events()
+            .iter()
+            .filter(|e| e["message"] == "api call refused")
+            .all(|e| e["address"] == "127.0.0.1")
+    );
+}

@@ -438,6 +438,10 @@ fn web_settings_load_and_every_mistake_names_its_key() {
             "public_url = \"https://a.example\"\nlisten_on = \"x\"",
             "web.listen_on",
         ),
+        (
+            "public_url = \"https://a.example\"\ntrusted_proxies = [\"127.0.0.1\", \"nope\"]",
+            "web.trusted_proxies[1]",
+        ),
     ] {
         let found = problems(&format!("{MINIMAL}\n[web]\n{section}\n"));
         assert!(

@@ -21,6 +21,9 @@ pub(super) struct RawWeb {
     pub public_url: Option<String>,
     #[serde(default = "default_invitation_ttl_hours")]
     pub invitation_ttl_hours: u32,
+    /// Reverse proxies whose `X-Forwarded-For` names the browser's address.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 fn default_listen() -> String {
@@ -68,6 +71,19 @@ pub(super) fn settings(
         },
     };
     problems.extend("web", web::check(raw.invitation_ttl_hours));
+    let mut trusted_proxies = Vec::new();
+    for (i, text) in raw.trusted_proxies.iter().enumerate() {
+        match web::parse_network(text) {
+            Some(network) => trusted_proxies.push(network),
+            None => problems.add(
+                format!("web.trusted_proxies[{i}]"),
+                format!(
+                    "\"{text}\" is not an IP address or CIDR prefix (examples: \"127.0.0.1\", \
+                     \"10.0.0.0/8\", \"::1\")"
+                ),
+            ),
+        }
+    }
     let tls = match (&raw.certificate, &raw.private_key) {
         (Some(certificate), Some(private_key)) => {
             let (certificate, private_key) =
@@ -125,5 +141,6 @@ pub(super) fn settings(
         tls,
         public_url: public_url?,
         invitation_ttl: i64::from(raw.invitation_ttl_hours) * 3600,
+        trusted_proxies,
     })
 }

@@ -75,6 +75,10 @@ impl App {
         }
     }
 
+    pub(super) fn trusted_proxies(&self) -> Vec<ipnet::IpNet> {
+        self.settings.trusted_proxies.clone()
+    }
+
     /// Cookies are `Secure` when people reach the page over HTTPS.
     pub(super) fn https(&self) -> bool {
         self.settings.tls.is_some() || self.settings.public_url.is_https()

@@ -40,6 +40,8 @@ pub struct Settings {
     pub public_url: PublicUrl,
     /// Seconds an invitation link lives.
     pub invitation_ttl: i64,
+    /// Reverse proxies trusted to say, in `X-Forwarded-For`, whom they forward.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -49,8 +51,49 @@ impl std::fmt::Debug for Settings {
             .field("tls", &self.tls.is_some())
             .field("public_url", &self.public_url.0)
             .field("invitation_ttl", &self.invitation_ttl)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
+}
+
+/// An address (`192.0.2.1`, a single host) or a prefix (`10.0.0.0/8`).
+pub fn parse_network(text: &str) -> Option<ipnet::IpNet> {
+    text.parse::<ipnet::IpNet>().ok().or_else(|| {
+        text.parse::<std::net::IpAddr>()
+            .ok()
+            .map(ipnet::IpNet::from)
+    })
+}
+
+/// The browser's address: the peer's, unless the peer is a trusted proxy — then the last
+/// address in `X-Forwarded-For` that is not itself a trusted proxy (each proxy appends the
+/// address it received from; what a browser writes there itself is further left, unread).
+pub fn client_address(
+    peer: std::net::IpAddr,
+    forwarded_for: Option<&str>,
+    trusted: &[ipnet::IpNet],
+) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let Some(header) = forwarded_for else {
+        return peer;
+    };
+    let mut client = peer;
+    for hop in header.rsplit(',') {
+        match hop.trim().parse::<std::net::IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !is_trusted(&ip) {
+                    break;
+                }
+            }
+            // A hop that is not an address: stop at the last one understood.
+            Err(_) => break,
+        }
+    }
+    client
 }
 
 /// What `[web]` accepts besides its files.
@@ -143,6 +186,33 @@ mod tests {
         ] {
             assert!(PublicUrl::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn forwarded_for_is_read_only_from_trusted_proxies() {
+        let trusted = [
+            parse_network("127.0.0.1").unwrap(),
+            parse_network("10.0.0.0/8").unwrap(),
+        ];
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let proxy = ip("127.0.0.1");
+        assert_eq!(
+            client_address(proxy, Some("192.0.2.7"), &trusted),
+            ip("192.0.2.7")
+        );
+        // What the browser wrote itself (left of the real hop) is not believed.
+        assert_eq!(
+            client_address(proxy, Some("198.51.100.1, 192.0.2.7, 10.1.2.3"), &trusted),
+            ip("192.0.2.7")
+        );
+        assert_eq!(client_address(proxy, None, &trusted), proxy);
+        assert_eq!(client_address(proxy, Some("garbage"), &trusted), proxy);
+        // An untrusted peer's header is ignored.
+        assert_eq!(
+            client_address(ip("192.0.2.9"), Some("192.0.2.7"), &trusted),
+            ip("192.0.2.9")
+        );
+        assert_eq!(client_address(proxy, Some("192.0.2.7"), &[]), proxy);
     }
 
     #[test]

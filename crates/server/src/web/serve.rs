@@ -41,6 +41,7 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
 pub async fn serve(listener: TcpListener, app: Arc<App>) {
     let tls = app.tls_config().map(tokio_rustls::TlsAcceptor::from);
     let router = super::app::router(Arc::clone(&app));
+    let trusted: Arc<[ipnet::IpNet]> = app.trusted_proxies().into();
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
@@ -50,11 +51,10 @@ pub async fn serve(listener: TcpListener, app: Arc<App>) {
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
-        let (router, tls) = (router.clone(), tls.clone());
+        let (router, tls, trusted) = (router.clone(), tls.clone(), Arc::clone(&trusted));
         tokio::spawn(async move {
-            let _ =
-                tokio::time::timeout(CONNECTION_LIFETIME, connection(stream, peer, router, tls))
-                    .await;
+            let serving = connection(stream, peer, router, tls, trusted);
+            let _ = tokio::time::timeout(CONNECTION_LIFETIME, serving).await;
             drop(slot);
         });
     }
@@ -65,9 +65,18 @@ async fn connection(
     peer: SocketAddr,
     router: Router,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    trusted: Arc<[ipnet::IpNet]>,
 ) {
+    // Handlers see the browser's address: behind a trusted proxy, the one it forwards for.
     let service = router.map_request(move |mut request: hyper::Request<hyper::body::Incoming>| {
-        request.extensions_mut().insert(ConnectInfo(peer));
+        let forwarded = request
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
+        let client = super::client_address(peer.ip(), forwarded, &trusted);
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::new(client, peer.port())));
         request
     });
     let service = TowerToHyperService::new(service);
