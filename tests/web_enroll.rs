@@ -761,3 +761,87 @@ fn an_enrolled_user_gets_no_invitation_and_an_outdated_link_says_already_set_up(
         ],
     );
 }
+
+/// Many wrong passwords at once — from as many addresses, behind a trusted proxy, so the
+/// per-address limit does not hold them back — get five checks in all: each try is claimed
+/// before the password is checked.
+#[test]
+fn many_passwords_at_once_get_five_checks_in_all() {
+    let mut web = WebConf::loopback();
+    web.extra = "trusted_proxies = [\"127.0.0.1\"]\n".to_owned();
+    let addr = web.addr();
+    let mut server = Server::with(Conf::default().web(web));
+    let out = server.cli(
+        &["user", "add", "bob", "--no-token", "--password-stdin"],
+        "bob-password\n",
+    );
+    assert!(out.status.success());
+    let url = json_document(&server.cli(&["user", "invite", "bob", "--json"], ""))["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = url.trim_start_matches(&format!("http://{addr}"));
+    let opened = http(addr, "GET", path, &[], "");
+    assert_eq!(opened.status, 303, "{opened:?}");
+    let cookie = opened
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_owned();
+    let page = http(addr, "GET", "/enroll", &[("Cookie", &cookie)], "");
+    let csrf = page
+        .body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let threads: Vec<_> = (0..40)
+        .map(|i| {
+            let (cookie, csrf) = (cookie.clone(), csrf.clone());
+            std::thread::spawn(move || {
+                let from = format!("192.0.2.{i}");
+                let body = format!("csrf={csrf}&password=wrong-{i}");
+                let headers = [
+                    ("Cookie", cookie.as_str()),
+                    ("X-Forwarded-For", from.as_str()),
+                ];
+                http(addr, "POST", "/enroll/password", &headers, &body).status
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let shown_again = statuses.iter().filter(|&&s| s == 200).count();
+    assert!(shown_again <= 4, "{statuses:?}");
+    // The rest: the link closed or no longer valid (410), or the enrollment already ended
+    // when the link closed (400).
+    assert!(
+        statuses.iter().all(|&s| matches!(s, 200 | 400 | 410)),
+        "{statuses:?}"
+    );
+    let checked = steps(&server)
+        .iter()
+        .filter(|(step, _)| step == "refused" || step == "link closed")
+        .filter(|(_, user)| user == "bob")
+        .count();
+    let show = json_document(&server.cli(&["user", "show", "bob", "--json"], ""));
+    assert_eq!(show["invitation"]["wrong_tries"], 5, "{show:#}");
+    assert_eq!(show["invitation"]["state"], "closed", "{show:#}");
+    // Five counted wrong passwords, each with its line; the others were never checked.
+    assert!(checked >= 5, "{:?}", steps(&server));
+    assert_eq!(
+        steps(&server)
+            .iter()
+            .filter(|(step, _)| step == "link closed")
+            .count(),
+        1
+    );
+    // The server's own count of password verifications, said when it stops: five.
+    server.stop();
+    let stopped = server
+        .events()
+        .into_iter()
+        .find(|e| e["message"] == "stopped")
+        .unwrap_or_else(|| panic!("no stop line:\n{}", server.logs()));
+    assert_eq!(stopped["argon2_verifications"], 5, "{stopped:#}");
+}

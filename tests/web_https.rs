@@ -102,9 +102,31 @@ fn the_page_is_served_over_https_with_its_headers_and_secure_cookies() {
         .lines()
         .find(|l| l.starts_with("set-cookie:"))
         .unwrap_or_else(|| panic!("no cookie:\n{head}"));
-    for attribute in ["httponly", "secure", "samesite=lax", "path=/enroll"] {
+    // The __Host- prefix: browsers accept it only Secure, with Path=/ and no Domain.
+    for attribute in [
+        "__host-radotp_enroll=",
+        "httponly",
+        "secure",
+        "samesite=lax",
+        "path=/;",
+    ] {
         assert!(cookie.contains(attribute), "{cookie}");
     }
+    assert!(!cookie.contains("domain"), "{cookie}");
+    let pair = cookie
+        .trim_start_matches("set-cookie:")
+        .trim()
+        .split(';')
+        .next()
+        .unwrap()
+        .replace("__host-", "__Host-");
+    let (head, page) = curl(
+        &ca.cert,
+        &format!("{base}/enroll"),
+        &["--resolve", &resolve, "-H", &format!("Cookie: {pair}")],
+    );
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(page.contains("password-form"), "{page}");
 
     // The certificate is the one configured: a client trusting another CA refuses it.
     let other = Ca::new(dir.path(), "other", "another CA");

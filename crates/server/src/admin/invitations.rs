@@ -121,9 +121,14 @@ pub fn send(
         ),
     });
     crate::delivery::send_now(settings, &body).map_err(|reason| {
+        // What a sender says can echo its input: never pass the link on in a message.
+        let secret = link.url.rsplit('/').next().unwrap_or_default();
+        let reason = reason
+            .replace(&link.url, "[link]")
+            .replace(secret, "[secret]");
         AdminError::Unavailable(format!(
-            "the invitation could not be sent ({reason}); it is still valid: pass the link on \
-             yourself (run without --send to see it), or fix [delivery] and invite again"
+            "the invitation could not be sent ({reason}); fix [delivery] and invite again, or \
+             invite without --send and pass the new link on yourself"
         ))
     })?;
     Ok(format!(

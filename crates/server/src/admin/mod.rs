@@ -42,7 +42,8 @@ pub enum Kind {
     Invalid,
     /// What was named does not exist (exit 2, HTTP 404).
     NotFound,
-    /// It exists already, or a rule forbids it now (exit 1, HTTP 409).
+    /// It exists already (exit 1), or a rule forbids it now (`Refused`: exit 2, with what to
+    /// do instead); HTTP 409.
     Conflict,
     /// The database or a service cannot answer (exit 1, HTTP 503).
     Unavailable,

@@ -129,10 +129,15 @@ pub fn check_new(
     if store.find_user(name)?.is_some() {
         return Err(exists(name));
     }
-    config
-        .authorization
-        .check_user(groups, reply)
+    // The groups first, then with the user's own attributes (their sizes add up), so the
+    // error names the list that is wrong.
+    let authorization = &config.authorization;
+    authorization
+        .check_user(groups, &[])
         .map_err(|e| AdminError::invalid("groups", format!("{name}: {e}")))?;
+    authorization
+        .check_user(groups, reply)
+        .map_err(|e| AdminError::invalid("reply", format!("{name}: {e}")))?;
     match source {
         PasswordSource::Local => Ok(()),
         PasswordSource::Directory => in_directory(config, name),

@@ -727,6 +727,7 @@ impl Store for FaultyStore {
         invitation_for_user(name: &str) -> Option<crate::store::Invitation>;
         find_invitation(secret: &SecretBytes, now: i64) -> Option<crate::store::Invitation>;
         count_invitation_failure(secret: &SecretBytes, now: i64) -> Option<u32>;
+        refund_invitation_try(secret: &SecretBytes) -> ();
         complete_invitation(secret: &SecretBytes, token: &NewToken, now: i64) -> (String, u32);
         create_api_token(name: &str, secret: &SecretBytes, now: i64) -> ();
         remove_api_token(name: &str) -> ();

@@ -267,9 +267,20 @@ pub(super) fn needs_restart(started: &Config, new: &Config) -> Vec<String> {
     );
     // The page's listener and certificate are set up once; its public URL and the invitations'
     // lifetime follow the reloaded file.
-    let web = |c: &Config| c.web.as_ref().map(|w| (w.listen, w.tls.is_some()));
+    // (The certificate by its bytes: one renewed at the same path is named too.)
+    let web = |c: &Config| {
+        c.web.as_ref().map(|w| {
+            let chain: Vec<Vec<u8>> = w
+                .tls
+                .iter()
+                .flat_map(|k| &k.cert)
+                .map(|c| c.as_ref().to_vec())
+                .collect();
+            (w.listen, chain, w.trusted_proxies.clone())
+        })
+    };
     check(
-        "web.listen, web.certificate and web.private_key",
+        "web.listen, web.certificate, web.private_key and web.trusted_proxies",
         format!("{:?}", web(started)),
         format!("{:?}", web(new)),
     );
@@ -344,7 +355,7 @@ mod tests {
         let web = config("[web]\npublic_url = \"https://otp.example.org\"\n");
         assert_eq!(
             needs_restart(&started, &web),
-            ["web.listen, web.certificate and web.private_key"]
+            ["web.listen, web.certificate, web.private_key and web.trusted_proxies"]
         );
         // The public URL and the links' lifetime follow the file.
         let renamed = config("[web]\npublic_url = \"https://otp2.example.org\"\n");

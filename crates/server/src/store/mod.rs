@@ -762,14 +762,19 @@ pub trait Store: Send + Sync + fmt::Debug {
         now: i64,
     ) -> Result<Option<Invitation>, StoreError>;
 
-    /// A wrong password or code on the page: one atomic increment of a live invitation's
-    /// failures. Returns the failures after it (None if the invitation was not live: nothing
-    /// counted).
+    /// A password or code about to be checked on the page: one atomic increment of a live
+    /// invitation's failures, claimed before the check so that any number of requests at once
+    /// get at most `INVITATION_MAX_FAILURES` checks (a right one gives its claim back with
+    /// `refund_invitation_try`). Returns the failures after it (None if the invitation was not
+    /// live: nothing counted, nothing may be checked).
     fn count_invitation_failure(
         &self,
         secret: &SecretBytes,
         now: i64,
     ) -> Result<Option<u32>, StoreError>;
+
+    /// Give back a claim whose password or code was right (never below zero).
+    fn refund_invitation_try(&self, secret: &SecretBytes) -> Result<(), StoreError>;
 
     /// Finish an enrollment, in one transaction: the invitation `secret` must be live
     /// (else InvitationGone), its user must have no active (enabled) token (else

@@ -18,8 +18,14 @@ fn refuse(field: &str, message: impl Into<String>) -> BodyError {
 }
 
 /// A JSON object with only the fields an endpoint takes.
-#[derive(Debug)]
 pub(super) struct Body(Map<String, Value>);
+
+/// A body may hold a password: `Debug` names its fields only.
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
+}
 
 impl Body {
     /// An empty body is `{}`.

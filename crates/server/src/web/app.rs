@@ -60,28 +60,31 @@ impl App {
         }
     }
 
-    /// The TLS configuration, unless the page is plain HTTP on loopback.
-    pub(super) fn tls_config(&self) -> Option<Arc<rustls::ServerConfig>> {
-        let key = self.settings.tls.as_ref()?;
-        match crate::radsec::server_config_without_client_auth(Arc::clone(key)) {
-            Ok(mut config) => {
-                config.alpn_protocols = vec![b"http/1.1".to_vec()];
-                Some(Arc::new(config))
-            }
-            Err(e) => {
-                tracing::error!("web: {e}");
-                None
-            }
-        }
+    /// The TLS configuration: `Ok(None)` for plain HTTP on loopback; an error (then nothing
+    /// is served — never plain HTTP instead) if the certificate cannot be used.
+    pub(super) fn tls_config(&self) -> Result<Option<Arc<rustls::ServerConfig>>, String> {
+        let Some(key) = self.settings.tls.as_ref() else {
+            return Ok(None);
+        };
+        let mut config = crate::radsec::server_config_without_client_auth(Arc::clone(key))?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Some(Arc::new(config)))
     }
 
     pub(super) fn trusted_proxies(&self) -> Vec<ipnet::IpNet> {
         self.settings.trusted_proxies.clone()
     }
 
-    /// Cookies are `Secure` when people reach the page over HTTPS.
+    /// Cookies are `Secure` (and HSTS is sent) when people reach the page over HTTPS: its own
+    /// TLS, or a reverse proxy's at the public URL in force.
     pub(super) fn https(&self) -> bool {
-        self.settings.tls.is_some() || self.settings.public_url.is_https()
+        self.settings.tls.is_some()
+            || self
+                .config
+                .current()
+                .web
+                .as_ref()
+                .is_some_and(|w| w.public_url.is_https())
     }
 
     pub(super) fn store(&self) -> &Arc<dyn crate::store::Store> {
@@ -113,6 +116,7 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .nest("/api/v1", api::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(within_time))
         .layer(axum::middleware::map_response_with_state(
             Arc::clone(&app),
             security_headers,
@@ -149,6 +153,21 @@ async fn security_headers(State(app): State<Arc<App>>, mut response: Response) -
         );
     }
     response
+}
+
+/// A request — its body included, read by the handler — must be done within this, so a slow
+/// sender cannot hold a connection slot for long.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+async fn within_time(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => pages::message(
+            StatusCode::REQUEST_TIMEOUT,
+            "Too slow",
+            "The request took too long to arrive. Try again.",
+        ),
+    }
 }
 
 async fn stylesheet() -> Response {

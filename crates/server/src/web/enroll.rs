@@ -23,7 +23,33 @@ use crate::auth::{Checked, otp};
 use crate::secret::SecretBytes;
 use crate::store::{INVITATION_MAX_FAILURES, NewToken, PasswordSource, StoreError, TotpSeed};
 
+/// The enrollment cookie over plain HTTP (loopback, behind a proxy) …
 const COOKIE: &str = "radotp_enroll";
+/// … and over HTTPS, where the `__Host-` prefix makes browsers refuse one set by a sibling
+/// domain or over HTTP (it must be Secure, with Path=/ and no Domain).
+const HOST_COOKIE: &str = "__Host-radotp_enroll";
+
+fn cookie_name(app: &App) -> &'static str {
+    if app.https() { HOST_COOKIE } else { COOKIE }
+}
+
+/// `response` with the cookie that holds enrollment `id`.
+fn with_cookie(app: &App, mut response: Response, id: &str) -> Response {
+    let cookie = match app.https() {
+        true => format!(
+            "{HOST_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}; Secure",
+            LIFETIME.as_secs()
+        ),
+        false => format!(
+            "{COOKIE}={id}; Path=/enroll; HttpOnly; SameSite=Lax; Max-Age={}",
+            LIFETIME.as_secs()
+        ),
+    };
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
 const TITLE: &str = "Two-step login";
 
 fn now() -> i64 {
@@ -105,7 +131,8 @@ fn store_trouble(e: &AdminError, address: SocketAddr) -> Response {
 }
 
 /// The enrollment id the browser holds, if any.
-fn session_id(headers: &HeaderMap) -> Option<String> {
+fn session_id(app: &App, headers: &HeaderMap) -> Option<String> {
+    let wanted = cookie_name(app);
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -113,7 +140,7 @@ fn session_id(headers: &HeaderMap) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .find_map(|pair| {
             let (name, value) = pair.trim().split_once('=')?;
-            (name == COOKIE && value.len() == 32).then(|| value.to_owned())
+            (name == wanted && value.len() == 32).then(|| value.to_owned())
         })
 }
 
@@ -167,22 +194,15 @@ pub(super) async fn open(
         }
         Ok(Some((user, true))) => {
             let Some(id) = app.sessions.start(Enrollment::new(secret, user.clone())) else {
-                return store_trouble(
-                    &AdminError::Unavailable("too many enrollments in progress".into()),
-                    peer,
+                tracing::warn!(user, address = %peer.ip(), step = "link refused", "enrollment: too many enrollments in progress");
+                return pages::message(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Try again later",
+                    "Too many enrollments are in progress; try again in a few minutes.",
                 );
             };
             tracing::info!(user, address = %peer.ip(), step = "link opened", "enrollment: link opened");
-            let secure = if app.https() { "; Secure" } else { "" };
-            let cookie = format!(
-                "{COOKIE}={id}; Path=/enroll; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-                LIFETIME.as_secs()
-            );
-            let mut response = Redirect::to("/enroll").into_response();
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
-                response.headers_mut().insert(header::SET_COOKIE, value);
-            }
-            response
+            with_cookie(&app, Redirect::to("/enroll").into_response(), &id)
         }
     }
 }
@@ -206,7 +226,7 @@ pub(super) async fn page(
     if let Err(wait) = app.limits.take(peer.ip(), Bucket::Page) {
         return too_fast(wait);
     }
-    let Some(id) = session_id(&headers) else {
+    let Some(id) = session_id(&app, &headers) else {
         return no_enrollment();
     };
     let Some((user, csrf, seed)) = app.sessions.with(&id, |e| {
@@ -308,7 +328,7 @@ fn checked_session(
     csrf: &str,
     peer: SocketAddr,
 ) -> Result<(String, String, SecretBytes), Box<Response>> {
-    let id = session_id(headers).ok_or_else(|| Box::new(no_enrollment()))?;
+    let id = session_id(app, headers).ok_or_else(|| Box::new(no_enrollment()))?;
     let found = app
         .sessions
         .with(&id, |e| {
@@ -324,40 +344,66 @@ fn checked_session(
     }
 }
 
-/// A wrong password or code: counted against the invitation. The page to show next, or the
-/// closed link.
-async fn wrong(
-    app: &Arc<App>,
+/// Claim one of the invitation's tries before a password or code is checked: at most
+/// `INVITATION_MAX_FAILURES` checks however many requests arrive at once, and none when the
+/// claim cannot be recorded. `Ok(failures)` counting this one; else the page to answer.
+fn claim(app: &App, secret: &SecretBytes) -> Result<Result<u32, Refusal>, AdminError> {
+    Ok(match app.store().count_invitation_failure(secret, now())? {
+        Some(failures) => Ok(failures),
+        None => Err((gone(), "the link is no longer valid")),
+    })
+}
+
+/// A page refused, and the reason its log line gives.
+type Refusal = (Response, &'static str);
+
+/// The page after a wrong password or code (its try is already counted): the form again with
+/// what is left, or the closed link.
+fn wrong(
+    app: &App,
     id: &str,
     user: &str,
-    secret: SecretBytes,
+    failures: u32,
     what: &'static str,
     peer: SocketAddr,
 ) -> Result<String, Box<Response>> {
-    let counted = app
-        .blocking(move |app| Ok(app.store().count_invitation_failure(&secret, now())?))
-        .await;
-    match counted {
-        Err(e) => Err(Box::new(store_trouble(&e, peer))),
-        Ok(None) => {
-            tracing::info!(user, address = %peer.ip(), step = "refused", reason = "the link is no longer valid", "enrollment: {what} not counted");
-            app.sessions.end(id);
-            Err(Box::new(gone()))
-        }
-        Ok(Some(failures)) if failures >= INVITATION_MAX_FAILURES => {
-            app.sessions.end(id);
-            tracing::warn!(user, address = %peer.ip(), step = "link closed", failures, "enrollment: {what} wrong; the link is closed after {INVITATION_MAX_FAILURES} wrong tries");
-            Err(Box::new(closed()))
-        }
-        Ok(Some(failures)) => {
-            let left = INVITATION_MAX_FAILURES - failures;
-            tracing::info!(user, address = %peer.ip(), step = "refused", failures, "enrollment: {what} wrong");
-            Ok(format!(
-                "That {what} is not right. {left} {} left before this link closes.",
-                if left == 1 { "try" } else { "tries" }
-            ))
-        }
+    if failures >= INVITATION_MAX_FAILURES {
+        app.sessions.end(id);
+        tracing::warn!(user, address = %peer.ip(), step = "link closed", failures, "enrollment: {what} wrong; the link is closed after {INVITATION_MAX_FAILURES} wrong tries");
+        return Err(Box::new(closed()));
     }
+    let left = INVITATION_MAX_FAILURES - failures;
+    tracing::info!(user, address = %peer.ip(), step = "refused", failures, "enrollment: {what} wrong");
+    Ok(format!(
+        "That {what} is not right. {left} {} left before this link closes.",
+        if left == 1 { "try" } else { "tries" }
+    ))
+}
+
+/// Why the user named cannot go on enrolling now, if they cannot.
+fn stopped(record: &crate::store::UserRecord) -> Option<Refusal> {
+    if invitations::check_invitable(record).is_err() {
+        return Some((already_enrolled(), "the user has an active token now"));
+    }
+    if record.disabled {
+        return Some((
+            pages::message(
+                StatusCode::FORBIDDEN,
+                "Account disabled",
+                "Your account is disabled. Ask your administrator.",
+            ),
+            "the user is disabled",
+        ));
+    }
+    None
+}
+
+/// What a password check came to, its try claimed.
+enum Outcome {
+    Right,
+    Wrong(u32),
+    /// The source could not answer, or asked a question: the try was given back.
+    Unchecked(Response, String),
 }
 
 /// `POST /enroll/password`.
@@ -384,74 +430,76 @@ pub(super) async fn password(
         return Redirect::to("/enroll").into_response();
     }
     let checked = {
-        let secret = secret.clone();
+        let (secret, user) = (secret.clone(), user.clone());
         app.blocking(move |app| {
             let store = app.store().as_ref();
-            let Some(invitation) = store.find_invitation(&secret, now())? else {
-                return Ok(Err((gone(), "the link is no longer valid")));
+            let record = crate::admin::find_user(store, &user)?;
+            if let Some(refusal) = stopped(&record) {
+                return Ok(Err(refusal));
+            }
+            let failures = match claim(app, &secret)? {
+                Ok(failures) => failures,
+                Err(refusal) => return Ok(Err(refusal)),
             };
-            let record = crate::admin::find_user(store, &invitation.name)?;
-            if invitations::check_invitable(&record).is_err() {
-                return Ok(Err((
-                    already_enrolled(),
-                    "the user has an active token now",
-                )));
-            }
-            if record.disabled {
-                return Ok(Err((
-                    pages::message(
-                        StatusCode::FORBIDDEN,
-                        "Account disabled",
-                        "Your account is disabled. Ask your administrator.",
-                    ),
-                    "the user is disabled",
-                )));
-            }
             let answer =
                 app.pipeline
                     .authenticator()
                     .check_password(&record, password.expose(), now());
-            Ok(Ok(answer))
+            let outcome = match answer {
+                Ok(answer) if answer.checked == Checked::Right => Outcome::Right,
+                Ok(answer) if answer.checked == Checked::Challenged => Outcome::Unchecked(
+                    pages::message(
+                        StatusCode::CONFLICT,
+                        "Cannot check here",
+                        "Your password server asks a further question that this page cannot \
+                         pass on. Ask your administrator to enroll your authenticator app for \
+                         you.",
+                    ),
+                    "the upstream server asked a question the page cannot relay".into(),
+                ),
+                Ok(_) => Outcome::Wrong(failures),
+                Err(e) => Outcome::Unchecked(unavailable(), e.to_string()),
+            };
+            if !matches!(outcome, Outcome::Wrong(_)) {
+                store.refund_invitation_try(&secret)?;
+            }
+            Ok(Ok(outcome))
         })
         .await
     };
-    let answer = match checked {
+    let outcome = match checked {
         Err(e) => return store_trouble(&e, peer),
         Ok(Err((response, reason))) => {
             tracing::info!(user, address = %peer.ip(), step = "refused", reason, "enrollment: password step refused");
             app.sessions.end(&id);
             return response;
         }
-        Ok(Ok(Err(e))) => {
-            tracing::warn!(user, address = %peer.ip(), step = "password unchecked", "enrollment: {e}");
-            return unavailable();
-        }
-        Ok(Ok(Ok(answer))) => answer,
+        Ok(Ok(outcome)) => outcome,
     };
-    if answer.checked == Checked::Challenged {
-        tracing::info!(user, address = %peer.ip(), step = "password unchecked", "enrollment: the upstream server asked a question the page cannot relay");
-        return pages::message(
-            StatusCode::CONFLICT,
-            "Cannot check here",
-            "Your password server asks a further question that this page cannot pass on. Ask \
-             your administrator to enroll your authenticator app for you.",
-        );
-    }
-    if answer.checked != Checked::Right {
-        let csrf = csrf.clone();
-        return match wrong(&app, &id, &user, secret, "password", peer).await {
+    match outcome {
+        Outcome::Unchecked(response, reason) => {
+            tracing::warn!(user, address = %peer.ip(), step = "password unchecked", reason, "enrollment: the password could not be checked; not counted");
+            response
+        }
+        Outcome::Wrong(failures) => match wrong(&app, &id, &user, failures, "password", peer) {
             Ok(error) => password_page(&app, &user, &csrf, Some(error), peer).await,
             Err(response) => *response,
-        };
+        },
+        Outcome::Right => {
+            let config = app.config.current();
+            let seed = TotpSeed {
+                secret: otp::generate_secret(),
+                params: config.otp.defaults,
+            };
+            // A new id from here on: a cookie planted before the password was typed does not
+            // see the secret.
+            let Some(new_id) = app.sessions.advance(&id, Stage::Code { seed }) else {
+                return no_enrollment();
+            };
+            tracing::info!(user, address = %peer.ip(), step = "password accepted", "enrollment: password right; secret shown");
+            with_cookie(&app, Redirect::to("/enroll").into_response(), &new_id)
+        }
     }
-    let config = app.config.current();
-    let seed = TotpSeed {
-        secret: otp::generate_secret(),
-        params: config.otp.defaults,
-    };
-    app.sessions.with(&id, |e| e.stage = Stage::Code { seed });
-    tracing::info!(user, address = %peer.ip(), step = "password accepted", "enrollment: password right; secret shown");
-    Redirect::to("/enroll").into_response()
 }
 
 /// `POST /enroll/code`.
@@ -477,25 +525,52 @@ pub(super) async fn code(
     let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect();
     let config = app.config.current();
     let now_unix = u64::try_from(now()).unwrap_or(0);
-    let Some(step) = otp::matching_step(
+    let step = otp::matching_step(
         &seed.secret,
         seed.params,
         &code,
         now_unix,
         config.otp.window,
-    ) else {
-        return match wrong(&app, &id, &user, secret, "code", peer).await {
-            Ok(error) => secret_page(&app, &user, &seed, &form.csrf, Some(error)),
-            Err(response) => *response,
-        };
-    };
-    let token = NewToken {
+    );
+    let token = step.map(|step| NewToken {
         last_used: Some(step),
         ..NewToken::app(seed.clone())
+    });
+    let completed = {
+        let user = user.clone();
+        app.blocking(move |app| {
+            let store = app.store().as_ref();
+            let record = crate::admin::find_user(store, &user)?;
+            if let Some(refusal) = stopped(&record) {
+                return Ok(Err(refusal));
+            }
+            let failures = match claim(app, &secret)? {
+                Ok(failures) => failures,
+                Err(refusal) => return Ok(Err(refusal)),
+            };
+            let Some(token) = token else {
+                return Ok(Ok(Err(failures)));
+            };
+            store.refund_invitation_try(&secret)?;
+            Ok(Ok(Ok(store.complete_invitation(&secret, &token, now())?)))
+        })
+        .await
     };
-    let completed = app
-        .blocking(move |app| Ok(app.store().complete_invitation(&secret, &token, now())?))
-        .await;
+    let completed = match completed {
+        Ok(Err((response, reason))) => {
+            tracing::info!(user, address = %peer.ip(), step = "refused", reason, "enrollment: code step refused");
+            app.sessions.end(&id);
+            return response;
+        }
+        Ok(Ok(Err(failures))) => {
+            return match wrong(&app, &id, &user, failures, "code", peer) {
+                Ok(error) => secret_page(&app, &user, &seed, &form.csrf, Some(error)),
+                Err(response) => *response,
+            };
+        }
+        Ok(Ok(Ok(done))) => Ok(done),
+        Err(e) => Err(e),
+    };
     app.sessions.end(&id);
     match completed {
         Ok((name, token)) => {

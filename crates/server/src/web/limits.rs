@@ -32,6 +32,19 @@ impl Bucket {
     }
 }
 
+/// What a window is kept for: an IPv4 address, or an IPv6 /64 (what one subscriber gets, so
+/// rotating addresses inside it does not give fresh windows).
+fn key(address: IpAddr) -> IpAddr {
+    match address.to_canonical() {
+        IpAddr::V6(v6) => {
+            let mut octets = v6.octets();
+            octets[8..].fill(0);
+            IpAddr::V6(octets.into())
+        }
+        v4 => v4,
+    }
+}
+
 #[derive(Debug, Default)]
 pub(super) struct Limits {
     windows: Mutex<HashMap<(IpAddr, Bucket), (Instant, u32)>>,
@@ -44,11 +57,14 @@ impl Limits {
     }
 
     fn take_at(&self, address: IpAddr, bucket: Bucket, now: Instant) -> Result<(), u64> {
+        let address = key(address);
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        if windows.len() >= MAX_ADDRESSES {
+        if windows.len() >= MAX_ADDRESSES && !windows.contains_key(&(address, bucket)) {
             windows.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+            // Still full of live windows: the newcomer waits rather than anyone's count being
+            // forgotten (clearing would give a flooder a fresh start).
             if windows.len() >= MAX_ADDRESSES {
-                windows.clear();
+                return Err(WINDOW.as_secs());
             }
         }
         let (start, count) = windows.entry((address, bucket)).or_insert((now, 0));
@@ -81,5 +97,14 @@ mod tests {
         assert!(limits.take_at(b, Bucket::Attempt, now).is_ok());
         assert!(limits.take_at(a, Bucket::Page, now).is_ok());
         assert!(limits.take_at(a, Bucket::Attempt, now + WINDOW).is_ok());
+        // One /64 is one window.
+        let (c, d): (IpAddr, IpAddr) = (
+            "2001:db8:1:2::1".parse().unwrap(),
+            "2001:db8:1:2:ffff::9".parse().unwrap(),
+        );
+        for _ in 0..10 {
+            assert!(limits.take_at(c, Bucket::Attempt, now).is_ok());
+        }
+        assert!(limits.take_at(d, Bucket::Attempt, now).is_err());
     }
 }

@@ -74,6 +74,8 @@ pub fn client_address(
     trusted: &[ipnet::IpNet],
 ) -> std::net::IpAddr {
     let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    // An IPv4 proxy reaching a dual-stack listener appears as ::ffff:a.b.c.d.
+    let peer = peer.to_canonical();
     if !is_trusted(&peer) {
         return peer;
     }
@@ -84,6 +86,7 @@ pub fn client_address(
     for hop in header.rsplit(',') {
         match hop.trim().parse::<std::net::IpAddr>() {
             Ok(ip) => {
+                let ip = ip.to_canonical();
                 client = ip;
                 if !is_trusted(&ip) {
                     break;
@@ -129,6 +132,12 @@ impl PublicUrl {
             Some(v6) => v6.split(']').next().unwrap_or_default(),
             None => host.rsplit_once(':').map_or(host, |(h, _)| h),
         };
+        if rest.len() > host.len() {
+            return Err(format!(
+                "\"{text}\" has a path: the page is served at the root of its address (a reverse \
+                 proxy can give it a host name of its own, e.g. \"https://otp.example.org\")"
+            ));
+        }
         if hostname.is_empty()
             || rest.contains(['?', '#', ' '])
             || rest.chars().any(char::is_control)
@@ -174,7 +183,7 @@ mod tests {
     fn public_urls() {
         let ok = PublicUrl::parse("https://otp.example.org/").unwrap();
         assert_eq!(ok.enroll_link("ab"), "https://otp.example.org/enroll/ab");
-        assert!(PublicUrl::parse("https://otp.example.org/radotp").is_ok());
+        assert!(PublicUrl::parse("https://otp.example.org/radotp").is_err());
         assert!(PublicUrl::parse("http://127.0.0.1:8080").is_ok());
         assert!(PublicUrl::parse("http://[::1]:8080").is_ok());
         for bad in [
@@ -213,6 +222,10 @@ mod tests {
             ip("192.0.2.9")
         );
         assert_eq!(client_address(proxy, Some("192.0.2.7"), &[]), proxy);
+        assert_eq!(
+            client_address(ip("::ffff:127.0.0.1"), Some("192.0.2.7"), &trusted),
+            ip("192.0.2.7")
+        );
     }
 
     #[test]

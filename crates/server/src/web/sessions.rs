@@ -62,18 +62,29 @@ impl Enrollment {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::admin::invitations::encode_secret(bytes)
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(super) struct Sessions {
     live: Mutex<HashMap<String, Enrollment>>,
 }
 
+/// The ids are the browsers' credentials: `Debug` shows how many there are, never one.
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let live = self.live.lock().map_or(0, |l| l.len());
+        f.debug_struct("Sessions").field("live", &live).finish()
+    }
+}
+
 impl Sessions {
-    /// Keep `enrollment`; its id for the cookie, or `None` when too many are in progress.
+    /// Keep `enrollment`, ending any other of the same link (one per invitation, so opening a
+    /// link again and again holds no more memory); its id for the cookie, or `None` when too
+    /// many are in progress.
     pub(super) fn start(&self, enrollment: Enrollment) -> Option<String> {
         let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        live.retain(|_, e| e.secret.expose() != enrollment.secret.expose());
         if live.len() >= MAX_SESSIONS {
             live.retain(|_, e| e.started.elapsed() < LIFETIME);
             if live.len() >= MAX_SESSIONS {
@@ -96,6 +107,17 @@ impl Sessions {
             }
             None => None,
         }
+    }
+
+    /// Move the live enrollment `id` to `stage` under a new id (returned), so that whoever
+    /// held the old one does not follow it into the next step.
+    pub(super) fn advance(&self, id: &str, stage: Stage) -> Option<String> {
+        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        let mut enrollment = live.remove(id).filter(|e| e.started.elapsed() < LIFETIME)?;
+        enrollment.stage = stage;
+        let new_id = hex(&random_bytes::<16>());
+        live.insert(new_id.clone(), enrollment);
+        Some(new_id)
     }
 
     /// Forget `id` (the enrollment ended).

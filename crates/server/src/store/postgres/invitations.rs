@@ -30,6 +30,10 @@ const COUNT_FAILURE: &str = "UPDATE invitations SET failures = failures + 1
      WHERE mac = $1 AND expires_at > $2 AND failures < $3
      RETURNING failures";
 
+/// A right password or code gives its claimed try back.
+const REFUND: &str = "UPDATE invitations SET failures = failures - 1
+     WHERE mac = $1 AND failures > 0";
+
 /// Whoever deletes the row completes the invitation; a racing node's deletion waits for this
 /// transaction and then finds the row gone (or, after a rollback, takes it itself).
 const TAKE: &str = "DELETE FROM invitations
@@ -110,6 +114,15 @@ impl PostgresStore {
                 .query_opt(&statement, &[&mac, &now, &max])
                 .await?;
             Ok(row.map(|r| count(r.get(0))))
+        })
+    }
+
+    pub(super) fn refund_invitation(&self, secret: &SecretBytes) -> Result<(), StoreError> {
+        let mac = self.invitation_mac(secret);
+        self.run(async |conn: &mut Conn| {
+            let statement = conn.statement(REFUND).await?;
+            conn.client.execute(&statement, &[&mac]).await?;
+            Ok(())
         })
     }
 

@@ -553,6 +553,10 @@ impl Store for PostgresStore {
         self.fail_invitation(secret, now)
     }
 
+    fn refund_invitation_try(&self, secret: &SecretBytes) -> Result<(), StoreError> {
+        self.refund_invitation(secret)
+    }
+
     fn complete_invitation(
         &self,
         secret: &SecretBytes,

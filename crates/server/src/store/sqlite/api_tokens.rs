@@ -19,6 +19,8 @@ const LIST: &str = "SELECT name, created_at, last_used_at FROM api_tokens ORDER 
 
 const AUTHENTICATE: &str = "UPDATE api_tokens SET last_used_at = ?2 WHERE mac = ?1
      RETURNING name";
+/// Read first: a wrong token then takes no write lock (which logins need).
+const KNOWN: &str = "SELECT 1 FROM api_tokens WHERE mac = ?1";
 
 impl SqliteStore {
     /// The token's value as stored: not bound to its name, since a request carries the value
@@ -80,6 +82,13 @@ impl SqliteStore {
     ) -> Result<Option<String>, StoreError> {
         let mac = self.api_token_mac(secret);
         let conn = self.conn();
+        let known = conn
+            .prepare_cached(KNOWN)
+            .and_then(|mut s| s.exists([&mac]))
+            .map_err(db_error)?;
+        if !known {
+            return Ok(None);
+        }
         returning(&conn, AUTHENTICATE, params![mac, now], |r| r.get(0))
     }
 }

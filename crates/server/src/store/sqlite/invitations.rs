@@ -29,6 +29,10 @@ const COUNT_FAILURE: &str = "UPDATE invitations SET failures = failures + 1
      WHERE mac = ?1 AND expires_at > ?2 AND failures < ?3
      RETURNING failures";
 
+/// A right password or code gives its claimed try back.
+const REFUND: &str = "UPDATE invitations SET failures = failures - 1
+     WHERE mac = ?1 AND failures > 0";
+
 /// Whoever deletes the row completes the invitation; a second completion finds none.
 const TAKE: &str = "DELETE FROM invitations
      WHERE mac = ?1 AND expires_at > ?2 AND failures < ?3
@@ -107,6 +111,15 @@ impl SqliteStore {
             |r| r.get(0),
         )?;
         Ok(failures.map(count))
+    }
+
+    pub(super) fn refund_invitation(&self, secret: &SecretBytes) -> Result<(), StoreError> {
+        let mac = self.invitation_mac(secret);
+        let conn = self.conn();
+        conn.prepare_cached(REFUND)
+            .and_then(|mut s| s.execute(params![mac]))
+            .map_err(db_error)?;
+        Ok(())
     }
 
     pub(super) fn complete(
