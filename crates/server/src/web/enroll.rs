@@ -10,138 +10,26 @@ use std::sync::Arc;
 
 use axum::Form;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::app::App;
 use super::limits::Bucket;
-use super::pages::{self, DonePage, PasswordPage, SecretPage};
-use super::sessions::{Enrollment, LIFETIME, Stage};
+use super::pages::{
+    self, DonePage, PasswordPage, already_enrolled, closed, forged, gone, no_enrollment,
+    store_trouble, too_fast, unavailable,
+};
+use super::sessions::{Enrollment, Stage, session_id, with_cookie};
 use crate::admin::{AdminError, invitations};
 use crate::auth::{Checked, otp};
 use crate::secret::SecretBytes;
-use crate::store::{INVITATION_MAX_FAILURES, NewToken, PasswordSource, StoreError, TotpSeed};
+use crate::store::{INVITATION_MAX_FAILURES, NewToken, StoreError, TotpSeed};
 
-/// The enrollment cookie over plain HTTP (loopback, behind a proxy) …
-const COOKIE: &str = "radotp_enroll";
-/// … and over HTTPS, where the `__Host-` prefix makes browsers refuse one set by a sibling
-/// domain or over HTTP (it must be Secure, with Path=/ and no Domain).
-const HOST_COOKIE: &str = "__Host-radotp_enroll";
-
-fn cookie_name(app: &App) -> &'static str {
-    if app.https() { HOST_COOKIE } else { COOKIE }
-}
-
-/// `response` with the cookie that holds enrollment `id`.
-fn with_cookie(app: &App, mut response: Response, id: &str) -> Response {
-    let cookie = match app.https() {
-        true => format!(
-            "{HOST_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}; Secure",
-            LIFETIME.as_secs()
-        ),
-        false => format!(
-            "{COOKIE}={id}; Path=/enroll; HttpOnly; SameSite=Lax; Max-Age={}",
-            LIFETIME.as_secs()
-        ),
-    };
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
-    }
-    response
-}
 const TITLE: &str = "Two-step login";
 
 fn now() -> i64 {
     crate::clock::unix_now_signed()
-}
-
-fn gone() -> Response {
-    pages::message(
-        StatusCode::GONE,
-        "Link not valid",
-        "This link does not work (any more): it may have been used already, replaced by a \
-         newer invitation, tried too often, or it expired. Ask your administrator for a new one.",
-    )
-}
-
-fn already_enrolled() -> Response {
-    pages::message(
-        StatusCode::CONFLICT,
-        "Already set up",
-        "Your account already has an active authenticator. A link cannot add another: ask your \
-         administrator to reset it first.",
-    )
-}
-
-fn unavailable() -> Response {
-    pages::message(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Try again later",
-        "Your password cannot be checked right now. Nothing was counted against you; try again \
-         in a few minutes.",
-    )
-}
-
-fn no_enrollment() -> Response {
-    pages::message(
-        StatusCode::BAD_REQUEST,
-        "No enrollment in progress",
-        "Open the link you were sent again (an enrollment left for 15 minutes is forgotten).",
-    )
-}
-
-fn too_fast(wait: u64) -> Response {
-    let mut response = pages::message(
-        StatusCode::TOO_MANY_REQUESTS,
-        "Too many tries",
-        "Too many requests from your address; wait a minute and try again.",
-    );
-    if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
-        response.headers_mut().insert(header::RETRY_AFTER, value);
-    }
-    response
-}
-
-fn closed() -> Response {
-    pages::message(
-        StatusCode::GONE,
-        "Link closed",
-        "Too many wrong tries: this link no longer works. Ask your administrator for a new \
-         invitation.",
-    )
-}
-
-fn forged() -> Response {
-    pages::message(
-        StatusCode::FORBIDDEN,
-        "Form expired",
-        "This form did not come from this enrollment (or it expired). Open the link you were \
-         sent again.",
-    )
-}
-
-fn store_trouble(e: &AdminError, address: SocketAddr) -> Response {
-    tracing::error!(address = %address.ip(), "enrollment: the store cannot answer: {e}");
-    pages::message(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Try again later",
-        "The server cannot complete this right now. Try again in a few minutes.",
-    )
-}
-
-/// The enrollment id the browser holds, if any.
-fn session_id(app: &App, headers: &HeaderMap) -> Option<String> {
-    let wanted = cookie_name(app);
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            let (name, value) = pair.trim().split_once('=')?;
-            (name == wanted && value.len() == 32).then(|| value.to_owned())
-        })
 }
 
 /// `/`: nothing to do without a link.
@@ -202,18 +90,8 @@ pub(super) async fn open(
                 );
             };
             tracing::info!(user, address = %peer.ip(), step = "link opened", "enrollment: link opened");
-            with_cookie(&app, Redirect::to("/enroll").into_response(), &id)
+            with_cookie(app.https(), Redirect::to("/enroll").into_response(), &id)
         }
-    }
-}
-
-/// What the password field asks for, by where the user's password is checked.
-fn prompt(source: PasswordSource, temporary: bool) -> &'static str {
-    match (source, temporary) {
-        (PasswordSource::Local, true) => "Your temporary password",
-        (PasswordSource::Local, false) => "Your password",
-        (PasswordSource::Directory, _) => "Your network password (as for e-mail or Windows)",
-        (PasswordSource::Upstream, _) => "Your password",
     }
 }
 
@@ -226,7 +104,7 @@ pub(super) async fn page(
     if let Err(wait) = app.limits.take(peer.ip(), Bucket::Page) {
         return too_fast(wait);
     }
-    let Some(id) = session_id(&app, &headers) else {
+    let Some(id) = session_id(app.https(), &headers) else {
         return no_enrollment();
     };
     let Some((user, csrf, seed)) = app.sessions.with(&id, |e| {
@@ -239,7 +117,9 @@ pub(super) async fn page(
         return no_enrollment();
     };
     match seed {
-        Some(seed) => secret_page(&app, &user, &seed, &csrf, None),
+        Some(seed) => {
+            pages::secret_page(&app.config.current().otp.issuer, &user, &seed, &csrf, None)
+        }
         None => password_page(&app, &user, &csrf, None, peer).await,
     }
 }
@@ -265,40 +145,7 @@ async fn password_page(
         &PasswordPage {
             title: TITLE,
             user,
-            prompt: prompt(record.password_source, temporary),
-            csrf,
-            error,
-        },
-    )
-}
-
-fn secret_page(
-    app: &App,
-    user: &str,
-    seed: &TotpSeed,
-    csrf: &str,
-    error: Option<String>,
-) -> Response {
-    let config = app.config.current();
-    let uri = match otp::otpauth_uri(&config.otp.issuer, user, &seed.secret, seed.params) {
-        Ok(uri) => uri,
-        Err(e) => {
-            tracing::error!(user, "enrollment: no otpauth URI: {e}");
-            return unavailable();
-        }
-    };
-    let secret = otp::to_base32(&seed.secret);
-    pages::render(
-        StatusCode::OK,
-        &SecretPage {
-            title: TITLE,
-            user,
-            qr_svg: pages::qr_svg(&uri),
-            uri: &uri,
-            secret: &secret,
-            digits: seed.params.digits,
-            period: seed.params.period,
-            algorithm: seed.params.algorithm.as_str(),
+            prompt: pages::prompt(record.password_source, temporary),
             csrf,
             error,
         },
@@ -328,7 +175,7 @@ fn checked_session(
     csrf: &str,
     peer: SocketAddr,
 ) -> Result<(String, String, SecretBytes), Box<Response>> {
-    let id = session_id(app, headers).ok_or_else(|| Box::new(no_enrollment()))?;
+    let id = session_id(app.https(), headers).ok_or_else(|| Box::new(no_enrollment()))?;
     let found = app
         .sessions
         .with(&id, |e| {
@@ -344,12 +191,22 @@ fn checked_session(
     }
 }
 
-/// Claim one of the invitation's tries before a password or code is checked: at most
-/// `INVITATION_MAX_FAILURES` checks however many requests arrive at once, and none when the
-/// claim cannot be recorded. `Ok(failures)` counting this one; else the page to answer.
-fn claim(app: &App, secret: &SecretBytes) -> Result<Result<u32, Refusal>, AdminError> {
-    Ok(match app.store().count_invitation_failure(secret, now())? {
-        Some(failures) => Ok(failures),
+/// Before a password or code is checked: the user may still enroll, and one of the
+/// invitation's tries is claimed — at most `INVITATION_MAX_FAILURES` checks however many
+/// requests arrive at once, and none when the claim cannot be recorded. The user and the
+/// failures counting this one; else the page to answer.
+fn begin_try(
+    app: &App,
+    user: &str,
+    secret: &SecretBytes,
+) -> Result<Result<(crate::store::UserRecord, u32), Refusal>, AdminError> {
+    let store = app.store().as_ref();
+    let record = crate::admin::find_user(store, user)?;
+    if let Some(refusal) = stopped(&record) {
+        return Ok(Err(refusal));
+    }
+    Ok(match store.count_invitation_failure(secret, now())? {
+        Some(failures) => Ok((record, failures)),
         None => Err((gone(), "the link is no longer valid")),
     })
 }
@@ -433,12 +290,8 @@ pub(super) async fn password(
         let (secret, user) = (secret.clone(), user.clone());
         app.blocking(move |app| {
             let store = app.store().as_ref();
-            let record = crate::admin::find_user(store, &user)?;
-            if let Some(refusal) = stopped(&record) {
-                return Ok(Err(refusal));
-            }
-            let failures = match claim(app, &secret)? {
-                Ok(failures) => failures,
+            let (record, failures) = match begin_try(app, &user, &secret)? {
+                Ok(begun) => begun,
                 Err(refusal) => return Ok(Err(refusal)),
             };
             let answer =
@@ -497,7 +350,11 @@ pub(super) async fn password(
                 return no_enrollment();
             };
             tracing::info!(user, address = %peer.ip(), step = "password accepted", "enrollment: password right; secret shown");
-            with_cookie(&app, Redirect::to("/enroll").into_response(), &new_id)
+            with_cookie(
+                app.https(),
+                Redirect::to("/enroll").into_response(),
+                &new_id,
+            )
         }
     }
 }
@@ -540,12 +397,8 @@ pub(super) async fn code(
         let user = user.clone();
         app.blocking(move |app| {
             let store = app.store().as_ref();
-            let record = crate::admin::find_user(store, &user)?;
-            if let Some(refusal) = stopped(&record) {
-                return Ok(Err(refusal));
-            }
-            let failures = match claim(app, &secret)? {
-                Ok(failures) => failures,
+            let failures = match begin_try(app, &user, &secret)? {
+                Ok((_, failures)) => failures,
                 Err(refusal) => return Ok(Err(refusal)),
             };
             let Some(token) = token else {
@@ -564,7 +417,13 @@ pub(super) async fn code(
         }
         Ok(Ok(Err(failures))) => {
             return match wrong(&app, &id, &user, failures, "code", peer) {
-                Ok(error) => secret_page(&app, &user, &seed, &form.csrf, Some(error)),
+                Ok(error) => pages::secret_page(
+                    &app.config.current().otp.issuer,
+                    &user,
+                    &seed,
+                    &form.csrf,
+                    Some(error),
+                ),
                 Err(response) => *response,
             };
         }

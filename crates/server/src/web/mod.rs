@@ -7,11 +7,13 @@
 //!   force), the router, the security headers every answer carries, the rate limits.
 //! - `enroll`, `pages`, `sessions`: the enrollment page, its templates (escaped by default),
 //!   and the short server-side state of one enrollment with its CSRF token.
-//! - `api`, `api_body`, `openapi`: the admin API, its request bodies, its OpenAPI document.
+//! - `api`, `api_calls`, `api_body`, `openapi`: the admin API's endpoints, what every call goes
+//!   through (the token, the audit line), its request bodies, its OpenAPI document.
 //! - `limits`: requests per client address.
 
 mod api;
 mod api_body;
+mod api_calls;
 mod app;
 mod enroll;
 mod limits;

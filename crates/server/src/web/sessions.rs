@@ -2,12 +2,15 @@
 //! came from (so the link's secret leaves the URL after the first request), whose it is, the
 //! CSRF token its forms carry, and — after the password — the new TOTP secret until its first
 //! code is confirmed. Short-lived and bounded; the browser holds only a random id (an
-//! HttpOnly cookie). Several nodes behind one address need the proxy to keep a browser on one
+//! HttpOnly cookie, made and read here). Several nodes behind one address need the proxy to keep a browser on one
 //! node for the few minutes an enrollment takes.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
 
 use crate::secret::{SecretBytes, random_bytes};
 use crate::store::TotpSeed;
@@ -63,6 +66,47 @@ impl Enrollment {
 
 fn hex(bytes: &[u8]) -> String {
     crate::admin::invitations::encode_secret(bytes)
+}
+
+/// The enrollment cookie over plain HTTP (loopback, behind a proxy) …
+const COOKIE: &str = "radotp_enroll";
+/// … and over HTTPS, where the `__Host-` prefix makes browsers refuse one set by a sibling
+/// domain or over HTTP (it must be Secure, with Path=/ and no Domain).
+const HOST_COOKIE: &str = "__Host-radotp_enroll";
+
+fn cookie_name(https: bool) -> &'static str {
+    if https { HOST_COOKIE } else { COOKIE }
+}
+
+/// `response` with the cookie that holds enrollment `id`.
+pub(super) fn with_cookie(https: bool, mut response: Response, id: &str) -> Response {
+    let cookie = match https {
+        true => format!(
+            "{HOST_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}; Secure",
+            LIFETIME.as_secs()
+        ),
+        false => format!(
+            "{COOKIE}={id}; Path=/enroll; HttpOnly; SameSite=Lax; Max-Age={}",
+            LIFETIME.as_secs()
+        ),
+    };
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+/// The enrollment id the browser holds, if any.
+pub(super) fn session_id(https: bool, headers: &HeaderMap) -> Option<String> {
+    let wanted = cookie_name(https);
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == wanted && value.len() == 32).then(|| value.to_owned())
+        })
 }
 
 #[derive(Default)]
