@@ -5,7 +5,7 @@ use std::path::Path;
 use clap::Args;
 
 use super::manage::with_user;
-use crate::cli::user::enroll::{TotpArgs, enroll_totp};
+use crate::cli::user::totp::{TotpArgs, enroll_totp};
 use crate::cli::user::{find_user, now, print_json, store_failure};
 use crate::cli::{Failure, load_config, open_store};
 use radotp_server::auth::otp;

@@ -1,11 +1,12 @@
 //! `radotp user …`: enrollment and account care. Changes go straight to the database, so a
 //! running server sees them on its next request.
 
-pub(crate) mod enroll;
+mod enroll;
 pub(crate) mod format;
 mod import;
 mod manage;
 mod settings;
+pub(crate) mod totp;
 
 use std::io::{BufRead, IsTerminal};
 use std::path::Path;
