@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use clap::Args;
-use serde_json::json;
 
 use super::format::{self, parse_duration};
 use super::{Failure, find_user, now, print_json, read_new_password, store_failure};
@@ -215,11 +214,7 @@ pub(super) fn temp_password(config_path: &Path, args: TempPasswordArgs) -> Resul
     )?;
     let shown = String::from_utf8_lossy(made.password.expose()).into_owned();
     if args.json {
-        print_json(&json!({
-            "name": args.name,
-            "password": shown,
-            "expires_at": format::rfc3339(Some(made.expires_at)),
-        }));
+        print_json(&view::temporary_password(&args.name, &made));
     } else {
         println!("Temporary password for {}: {shown}", args.name);
         println!(
@@ -235,7 +230,7 @@ pub(super) fn recovery_codes(config_path: &Path, args: NameJson) -> Result<(), F
     let store = open_store(&load_config(config_path)?)?;
     let codes = users::recovery_codes(store.as_ref(), &args.name)?;
     if args.json {
-        print_json(&json!({ "name": args.name, "codes": codes }));
+        print_json(&view::recovery_codes(&args.name, &codes));
         return Ok(());
     }
     println!(
@@ -260,15 +255,7 @@ pub(super) fn invite(config_path: &Path, args: InviteArgs) -> Result<(), Failure
         false => None,
     };
     if args.json {
-        let mut value = json!({
-            "name": args.name,
-            "sent_to": sent_to,
-            "expires_at": format::rfc3339(Some(link.expires_at)),
-        });
-        if sent_to.is_none() {
-            value["url"] = json!(link.url);
-        }
-        print_json(&value);
+        print_json(&view::invitation_link(&link, sent_to.as_deref()));
         return Ok(());
     }
     match sent_to {

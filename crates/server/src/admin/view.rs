@@ -130,3 +130,57 @@ pub fn session(session: &Session) -> Value {
         "updated": rfc3339(Some(session.updated)),
     })
 }
+
+/// A temporary password, shown once: `{"name", "password", "expires_at"}`.
+pub fn temporary_password(name: &str, made: &super::users::TemporaryPassword) -> Value {
+    json!({
+        "name": name,
+        "password": String::from_utf8_lossy(made.password.expose()),
+        "expires_at": rfc3339(Some(made.expires_at)),
+    })
+}
+
+/// New recovery codes, shown once: `{"name", "codes"}`.
+pub fn recovery_codes(name: &str, codes: &[String]) -> Value {
+    json!({ "name": name, "codes": codes })
+}
+
+/// An invitation made: `{"name", "expires_at", "sent_to"}`, and its `url` unless it was sent
+/// (a sent link is not shown again).
+pub fn invitation_link(link: &super::invitations::Link, sent_to: Option<&str>) -> Value {
+    let mut value = json!({
+        "name": link.user,
+        "sent_to": sent_to,
+        "expires_at": rfc3339(Some(link.expires_at)),
+    });
+    if sent_to.is_none() {
+        value["url"] = json!(link.url);
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_rfc3339_or_null() {
+        assert_eq!(
+            rfc3339(Some(0)),
+            Value::String("1970-01-01T00:00:00Z".into())
+        );
+        assert_eq!(rfc3339(None), Value::Null);
+    }
+
+    #[test]
+    fn a_sent_invitation_does_not_show_its_link() {
+        let link = crate::admin::invitations::Link {
+            user: "bob".into(),
+            url: "https://otp.example.org/enroll/00".into(),
+            expires_at: 0,
+        };
+        assert_eq!(invitation_link(&link, None)["url"], link.url.as_str());
+        let sent = invitation_link(&link, Some("email bob@example.org"));
+        assert!(sent.get("url").is_none() && sent["sent_to"] == "email bob@example.org");
+    }
+}

@@ -40,6 +40,11 @@ fn now() -> i64 {
     crate::clock::unix_now_signed()
 }
 
+/// An operation's result as the API answers it.
+fn answered(status: StatusCode, result: Result<Value, AdminError>) -> Result<Answer, Failure> {
+    result.map(|value| (status, value)).map_err(Failure::from)
+}
+
 async fn openapi() -> Response {
     json_response(StatusCode::OK, &super::openapi::document())
 }
@@ -105,7 +110,7 @@ async fn show_user(
         &caller,
         "user.show",
         Some(&name),
-        result.map(|v| (StatusCode::OK, v)).map_err(Failure::from),
+        answered(StatusCode::OK, result),
     )
 }
 
@@ -233,7 +238,7 @@ async fn change(
         &caller,
         action,
         Some(&name),
-        result.map(|v| (StatusCode::OK, v)).map_err(Failure::from),
+        answered(StatusCode::OK, result),
     )
 }
 
@@ -283,11 +288,7 @@ async fn temporary_password(
                 let config = app.config.current();
                 let made =
                     users::temporary_password(&config, app.store().as_ref(), &name, ttl, now())?;
-                Ok(json!({
-                    "name": name,
-                    "password": String::from_utf8_lossy(made.password.expose()),
-                    "expires_at": view::rfc3339(Some(made.expires_at)),
-                }))
+                Ok(view::temporary_password(&name, &made))
             })
             .await?;
         Ok::<_, Failure>((StatusCode::OK, made))
@@ -312,14 +313,11 @@ async fn invite(
                 let store = app.store().as_ref();
                 let now = now();
                 let link = invitations::invite(&config, store, &name, now)?;
-                let expires_at = view::rfc3339(Some(link.expires_at));
-                Ok(match send {
-                    false => json!({ "name": name, "url": link.url, "expires_at": expires_at }),
-                    true => {
-                        let to = invitations::send(&config, store, &link, now)?;
-                        json!({ "name": name, "sent_to": to, "expires_at": expires_at })
-                    }
-                })
+                let sent_to = match send {
+                    true => Some(invitations::send(&config, store, &link, now)?),
+                    false => None,
+                };
+                Ok(view::invitation_link(&link, sent_to.as_deref()))
             })
             .await?;
         Ok::<_, Failure>((StatusCode::CREATED, made))
@@ -337,7 +335,7 @@ async fn recovery_codes(
         let name = name.clone();
         app.blocking(move |app| {
             let codes = users::recovery_codes(app.store().as_ref(), &name)?;
-            Ok(json!({ "name": name, "codes": codes }))
+            Ok(view::recovery_codes(&name, &codes))
         })
         .await
     };
@@ -345,7 +343,7 @@ async fn recovery_codes(
         &caller,
         "user.recovery-codes",
         Some(&name),
-        result.map(|v| (StatusCode::OK, v)).map_err(Failure::from),
+        answered(StatusCode::OK, result),
     )
 }
 
@@ -360,6 +358,6 @@ async fn sessions(State(app): State<Arc<App>>, caller: Caller) -> Response {
         &caller,
         "session.list",
         None,
-        result.map(|v| (StatusCode::OK, v)).map_err(Failure::from),
+        answered(StatusCode::OK, result),
     )
 }
