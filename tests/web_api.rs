@@ -982,3 +982,64 @@ fn forwarded_addresses_are_ignored_from_untrusted_peers() {
             .all(|e| e["address"] == "127.0.0.1")
     );
 }
+
+/// `--send` (CLI) and `{"send": true}` (API) hand the link to `[delivery]` as a document of
+/// its own kind, and then show it to nobody else; without a delivery address they refuse.
+#[test]
+fn invitations_are_sent_through_delivery_and_then_not_shown() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/send-code");
+    let (server, base) = web_server(&format!(
+        "[delivery]\ncommand = [\"{script}\"]\nresend_cooldown_secs = 0\n"
+    ));
+    let delivered = || {
+        let path = server.config_path().with_file_name("delivered.jsonl");
+        json_lines(&std::fs::read_to_string(path).unwrap_or_default())
+    };
+    ok(&server.cli(
+        &[
+            "user",
+            "add",
+            "erin",
+            "--no-token",
+            "--password-stdin",
+            "--email",
+            "erin@example.org",
+        ],
+        "erin-password\n",
+    ));
+    let out = server.cli(&["user", "invite", "erin", "--send", "--json"], "");
+    let said = json_document(&out);
+    assert_eq!(said["sent_to"], "email erin@example.org", "{said:#}");
+    assert!(said.get("url").is_none(), "{said:#}");
+    let sent = delivered();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["kind"], "invitation");
+    assert_eq!(sent[0]["destination"], "erin@example.org");
+    let link = sent[0]["link"].as_str().unwrap().to_owned();
+    assert!(link.starts_with(&format!("{base}/enroll/")), "{link}");
+    assert!(sent[0]["message"].as_str().unwrap().contains(&link));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&link));
+    // By the API: sent, and the answer holds no link.
+    let token = create_token(&server, "ci");
+    let api = Api::new(&server, &base);
+    let a = api.call(
+        "POST",
+        "/users/{name}/invitation",
+        Some("erin"),
+        Some(&token),
+        Some(r#"{"send":true}"#),
+    );
+    a.status(201);
+    assert!(a.json.get("url").is_none(), "{a:#?}");
+    assert_eq!(delivered().len(), 2);
+    // The earlier link no longer works; no secret of either reached the log.
+    assert!(!server.logs().contains(&link));
+    // No address: refused with what to do, exit 2.
+    ok(&server.cli(
+        &["user", "add", "finn", "--no-token", "--password-stdin"],
+        "finn-password\n",
+    ));
+    let out = server.cli(&["user", "invite", "finn", "--send"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("radotp user set finn --email"));
+}

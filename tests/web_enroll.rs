@@ -845,3 +845,31 @@ fn many_passwords_at_once_get_five_checks_in_all() {
         .unwrap_or_else(|| panic!("no stop line:\n{}", server.logs()));
     assert_eq!(stopped["argon2_verifications"], 5, "{stopped:#}");
 }
+
+/// Ten passwords or codes a minute per address, then 429 with when to come back; another
+/// address is not slowed.
+#[test]
+fn each_address_gets_ten_tries_a_minute() {
+    let mut web = WebConf::loopback();
+    web.extra = "trusted_proxies = [\"127.0.0.1\"]\n".to_owned();
+    let addr = web.addr();
+    let _server = Server::with(Conf::default().web(web));
+    let post = |from: &str| {
+        let headers = [("X-Forwarded-For", from)];
+        http(
+            addr,
+            "POST",
+            "/enroll/password",
+            &headers,
+            "csrf=x&password=y",
+        )
+    };
+    for _ in 0..10 {
+        assert_eq!(post("192.0.2.1").status, 400); // no enrollment: judged, and counted
+    }
+    let refused = post("192.0.2.1");
+    assert_eq!(refused.status, 429, "{refused:?}");
+    let wait: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait));
+    assert_eq!(post("192.0.2.2").status, 400);
+}
