@@ -733,5 +733,14 @@ impl Store for FaultyStore {
         remove_api_token(name: &str) -> ();
         list_api_tokens() -> Vec<crate::store::ApiToken>;
         authenticate_api_token(secret: &SecretBytes, now: i64) -> Option<String>;
+        eap_ticket_keys() -> Vec<crate::store::TicketKey>;
+        rotate_eap_ticket_key(key: &crate::store::TicketKey, not_before: i64) -> Vec<crate::store::TicketKey>;
+        remove_eap_ticket_keys(before: i64) -> u64;
+        bind_eap_session(handle: &[u8], user: &str, created: i64) -> ();
+        find_eap_session(handle: &[u8]) -> Option<crate::store::EapSession>;
+        expire_eap_sessions(before: i64) -> u64;
+        end_eap_sessions(user: &str) -> u64;
+        put_eap_tls_session(id: &[u8], sealed: &[u8], created: i64) -> ();
+        get_eap_tls_session(id: &[u8], since: i64) -> Option<Vec<u8>>;
     }
 }

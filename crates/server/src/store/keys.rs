@@ -1,5 +1,6 @@
 //! The key file, and what the store does with it: TOTP seeds sealed with ChaCha20-Poly1305,
-//! recovery codes, invitation links and API tokens stored as HMAC-SHA256. A copy of the database alone reveals neither.
+//! as are the EAP ticket keys the nodes share; recovery codes, invitation links, API tokens and
+//! EAP session handles stored as HMAC-SHA256. A copy of the database alone reveals neither.
 //!
 //! The file holds 32 random bytes as hex. It is created with mode 0600 on first use, and
 //! refused when other users can read it.
@@ -52,6 +53,8 @@ pub enum MacPurpose {
     Invitation,
     /// An administrator's API token (`api_tokens.mac`).
     ApiToken,
+    /// The handle of a resumable EAP session (`eap_sessions.handle_mac`).
+    EapSession,
 }
 
 impl MacPurpose {
@@ -64,6 +67,7 @@ impl MacPurpose {
             MacPurpose::Challenge => b"challenge",
             MacPurpose::Invitation => b"invitation",
             MacPurpose::ApiToken => b"api token",
+            MacPurpose::EapSession => b"eap session",
         }
     }
 }
@@ -113,7 +117,8 @@ impl Keys {
     }
 
     /// Seal a TOTP seed; `context` (the user name) is bound in, so a sealed seed cannot be
-    /// moved to another user's row.
+    /// moved to another user's row. (EAP ticket keys are sealed the same way, their context
+    /// naming the key: `store::eap::seal_context`.)
     pub fn seal(&self, context: &str, secret: &SecretBytes) -> Vec<u8> {
         let nonce = random_bytes::<NONCE_LEN>();
         let sealed = self
@@ -282,8 +287,8 @@ mod tests {
     }
 
     /// Stored MACs outlive releases: these values (computed independently, with Python's hmac,
-    /// from the labels "recovery", "sent", "challenge", "invitation" and "api token") must never
-    /// change.
+    /// from the labels "recovery", "sent", "challenge", "invitation", "api token" and
+    /// "eap session") must never change.
     #[test]
     fn code_macs_are_pinned() {
         let keys = Keys::from_master(b"master");
@@ -307,6 +312,10 @@ mod tests {
         assert_eq!(
             hex(keys.code_mac(MacPurpose::ApiToken, "", b"api-secret")),
             "eaccb66277c7cbeca952406bc9546f52609bcaadc89ca504b78ad1b17e37f91f"
+        );
+        assert_eq!(
+            hex(keys.code_mac(MacPurpose::EapSession, "", b"session-handle")),
+            "7dd1e728dd6813dc8b38e93430cc5c4e6b7bae635cf902ec64198b03e4a03a5d"
         );
     }
 

@@ -1,5 +1,6 @@
 //! Persistent state behind one trait: users, their tokens and the last code each token used,
-//! enrollment invitations and administrators' API tokens.
+//! enrollment invitations, administrators' API tokens, and EAP's shared ticket keys and
+//! resumable sessions.
 //!
 //! Every state change that guards security is a single conditional statement, so it holds
 //! under concurrency and across restarts. SQLite (`sqlite`) is the embedded default;
@@ -7,6 +8,7 @@
 //! (`row`), and one test suite (`suite`) runs against both.
 
 pub mod check;
+mod eap;
 mod invitation;
 pub mod keys;
 pub mod postgres;
@@ -24,6 +26,7 @@ use crate::auth::otp::{Algorithm, TotpParams};
 use crate::invalid::Invalid;
 use crate::secret::SecretBytes;
 
+pub use eap::{EapSession, TicketKey};
 pub use invitation::{ApiToken, INVITATION_MAX_FAILURES, Invitation};
 pub use keys::{KeyError, Keys, MacPurpose};
 pub use postgres::{PostgresStore, PostgresUrl};
@@ -549,7 +552,8 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Create users, all or none; `UserExists` names the first name taken.
     fn add_users(&self, users: &[NewUser<'_>]) -> Result<(), StoreError>;
 
-    /// Replace the password hash; `expires_at` makes it temporary.
+    /// Replace the password hash; `expires_at` makes it temporary. The user's resumable EAP
+    /// sessions end in the same transaction.
     fn set_password(
         &self,
         name: &str,
@@ -562,7 +566,8 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn add_tokens(&self, tokens: &[(&str, NewToken)], now: i64) -> Result<Vec<u32>, StoreError>;
 
     /// Replace all the user's tokens with this one (`user reset-otp`): the codes of the old
-    /// ones stop working at once. Its id.
+    /// ones stop working at once, and the user's resumable EAP sessions end, in the same
+    /// transaction. Its id.
     fn replace_tokens(&self, name: &str, token: &NewToken, now: i64) -> Result<u32, StoreError>;
 
     /// Delete one token: its codes stop working at once.
@@ -570,15 +575,17 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     fn set_token_disabled(&self, name: &str, id: u32, disabled: bool) -> Result<(), StoreError>;
 
+    /// Disabling a user also ends their resumable EAP sessions, in the same transaction.
     fn set_disabled(&self, name: &str, disabled: bool) -> Result<(), StoreError>;
 
-    /// Clear the failure counter and any lock.
+    /// Clear the failure counter and any lock (EAP sessions are kept).
     fn unlock(&self, name: &str) -> Result<(), StoreError>;
 
-    /// Delete the user and everything that belongs to them.
+    /// Delete the user and everything that belongs to them (their EAP sessions too).
     fn remove_user(&self, name: &str) -> Result<(), StoreError>;
 
-    /// Delete these users (those that exist) in one transaction; how many there were.
+    /// Delete these users (those that exist) in one transaction, with everything that belongs
+    /// to them; how many there were.
     fn remove_users(&self, names: &[&str]) -> Result<u64, StoreError>;
 
     /// Replace the user's recovery codes with these (stored as keyed MACs only).
@@ -811,6 +818,47 @@ pub trait Store: Send + Sync + fmt::Debug {
         secret: &SecretBytes,
         now: i64,
     ) -> Result<Option<String>, StoreError>;
+
+    /// The EAP ticket keys, newest first (at most a handful live).
+    fn eap_ticket_keys(&self) -> Result<Vec<TicketKey>, StoreError>;
+
+    /// Add `key` unless one created after `not_before` already exists (another node rotated
+    /// first); the keys after the call, newest first. Nodes rotating at once wait for each
+    /// other, so one new key is left (should a random id be taken already, none: the caller
+    /// tries again). Never an error for losing the race.
+    fn rotate_eap_ticket_key(
+        &self,
+        key: &TicketKey,
+        not_before: i64,
+    ) -> Result<Vec<TicketKey>, StoreError>;
+
+    /// Forget the ticket keys created before `before` (no ticket they sealed is still valid);
+    /// how many.
+    fn remove_eap_ticket_keys(&self, before: i64) -> Result<u64, StoreError>;
+
+    /// Remember that `handle` (a TLS session's resumption data) resumes a session of `user`
+    /// proved (password and code) at `created`; a handle bound before is bound anew. Nothing
+    /// is bound for a disabled user (disabled since the login: the disabling ended the rest);
+    /// UserNotFound if there is no such user. Only a keyed MAC of `handle` is stored.
+    fn bind_eap_session(&self, handle: &[u8], user: &str, created: i64) -> Result<(), StoreError>;
+
+    /// The session `handle` resumes, if it is still bound (not ended, not expired).
+    fn find_eap_session(&self, handle: &[u8]) -> Result<Option<EapSession>, StoreError>;
+
+    /// Forget the sessions, and the TLS sessions, created before `before`; how many.
+    fn expire_eap_sessions(&self, before: i64) -> Result<u64, StoreError>;
+
+    /// Keep a TLS 1.2 session (its state sealed by the caller: `eap::tickets`) under its
+    /// session id, for a supplicant that resumes by id on any node. Only a keyed MAC of the id
+    /// is stored; an id kept before is replaced.
+    fn put_eap_tls_session(&self, id: &[u8], sealed: &[u8], created: i64)
+    -> Result<(), StoreError>;
+
+    /// The sealed TLS session kept under `id`, if it was created at or after `since`.
+    fn get_eap_tls_session(&self, id: &[u8], since: i64) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// End every resumable session of the user now; how many there were.
+    fn end_eap_sessions(&self, user: &str) -> Result<u64, StoreError>;
 }
 
 /// `[database]`: where the store is, and the key file that seals it.

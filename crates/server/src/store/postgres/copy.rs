@@ -6,7 +6,9 @@
 //! tokens with each one's last used code and drift, failures and locks, recovery codes with
 //! their use, groups and reply attributes) and their pending invitation (its failures too);
 //! administrators' API tokens come as they are. Sent codes and challenges are not copied: they
-//! live minutes, and a user mid-login simply asks again.
+//! live minutes, and a user mid-login simply asks again. Nor are EAP's ticket keys and
+//! resumable sessions: the nodes make new keys, and a device resuming a session logs in in
+//! full once (with a code).
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -7,6 +7,7 @@
 
 mod api_tokens;
 pub mod copy;
+mod eap;
 mod error;
 mod invitations;
 mod pool;

@@ -145,6 +145,29 @@ pub(super) const MIGRATIONS: &[&str] = &[
         created_at   BIGINT NOT NULL,
         last_used_at BIGINT
     );",
+    // 12: EAP session resumption: the keys that seal TLS session tickets, shared by the nodes
+    // (sealed with the key file, bound to their id); and the resumable sessions, each found by
+    // the MAC of its handle (never stored) and bound to the user whose login it resumes; and
+    // the TLS 1.2 sessions kept by session id (found by the MAC of the id, sealed with a ticket
+    // key), for supplicants that resume without tickets.
+    "CREATE TABLE eap_ticket_keys (
+        id      BIGINT PRIMARY KEY,
+        created BIGINT NOT NULL,
+        sealed  BYTEA NOT NULL
+    );
+    CREATE TABLE eap_sessions (
+        handle_mac BYTEA PRIMARY KEY,
+        user_id    BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created    BIGINT NOT NULL
+    );
+    CREATE INDEX eap_sessions_by_user ON eap_sessions (user_id);
+    CREATE INDEX eap_sessions_by_created ON eap_sessions (created);
+    CREATE TABLE eap_tls_sessions (
+        id_mac  BYTEA PRIMARY KEY,
+        created BIGINT NOT NULL,
+        sealed  BYTEA NOT NULL
+    );
+    CREATE INDEX eap_tls_sessions_by_created ON eap_tls_sessions (created);",
 ];
 
 /// The schema version this radotp writes.

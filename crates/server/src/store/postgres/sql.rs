@@ -53,11 +53,20 @@ pub(super) const RESYNC_TOKEN: &str =
 
 pub(super) const USER_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM users WHERE name = $1)";
 
-pub(super) const SET_PASSWORD: &str =
-    "UPDATE users SET password_hash = $2, password_expires_at = $3 WHERE name = $1";
+/// One statement: the user's EAP sessions, proved with the old password, end with it (the
+/// rows changed are the user's: none, no such user).
+pub(super) const SET_PASSWORD: &str = "WITH ended AS (
+         DELETE FROM eap_sessions WHERE user_id = (SELECT id FROM users WHERE name = $1))
+     UPDATE users SET password_hash = $2, password_expires_at = $3 WHERE name = $1";
 
-/// A new seed starts a new step history: the old one described other codes.
-pub(super) const SET_DISABLED: &str = "UPDATE users SET disabled = $2 WHERE name = $1";
+/// One statement: disabling also ends the user's EAP sessions.
+pub(super) const SET_DISABLED: &str = "WITH ended AS (
+         DELETE FROM eap_sessions
+         WHERE $2::boolean AND user_id = (SELECT id FROM users WHERE name = $1))
+     UPDATE users SET disabled = $2 WHERE name = $1";
+
+/// Every EAP session of the user with this id (inside `replace_tokens`' transaction).
+pub(super) const DELETE_EAP_SESSIONS: &str = "DELETE FROM eap_sessions WHERE user_id = $1";
 
 pub(super) const UNLOCK: &str = "UPDATE users SET failures = 0, locks = 0, locked_until = NULL,
                                                  guesses = 0, guessed_at = NULL
@@ -65,7 +74,8 @@ pub(super) const UNLOCK: &str = "UPDATE users SET failures = 0, locks = 0, locke
 pub(super) const UNLOCK_STATIONS: &str = "UPDATE stations SET guesses = 0, guessed_at = NULL
      WHERE user_id = (SELECT id FROM users WHERE name = $1)";
 
-/// Recovery codes, sent codes and challenges go with the user (ON DELETE CASCADE).
+/// Recovery codes, sent codes, challenges, EAP sessions and the rest go with the user (ON
+/// DELETE CASCADE).
 pub(super) const REMOVE_USER: &str = "DELETE FROM users WHERE name = $1";
 pub(super) const REMOVE_USERS: &str = "DELETE FROM users WHERE name = ANY($1)";
 

@@ -4,7 +4,9 @@ use super::pool::Conn;
 use super::throttle;
 use super::tokens::{self, Sealed};
 use super::*;
-use crate::store::{ApiToken, Challenge, Invitation, NewToken, Relay, Session, SessionChange};
+use crate::store::{
+    ApiToken, Challenge, EapSession, Invitation, NewToken, Relay, Session, SessionChange, TicketKey,
+};
 
 impl Store for PostgresStore {
     fn find_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -92,6 +94,8 @@ impl Store for PostgresStore {
                 .get(0);
             tx.execute(sql::DELETE_TOKENS, &[&id]).await?;
             let token_id = tokens::insert(&tx, &sealed, now).await?;
+            // A session proved with an old token resumes no longer.
+            tx.execute(sql::DELETE_EAP_SESSIONS, &[&id]).await?;
             tx.commit().await?;
             Ok(token_id)
         })
@@ -589,5 +593,52 @@ impl Store for PostgresStore {
         now: i64,
     ) -> Result<Option<String>, StoreError> {
         self.api_token_owner(secret, now)
+    }
+
+    // EAP ticket keys and sessions: `eap.rs`.
+
+    fn eap_ticket_keys(&self) -> Result<Vec<TicketKey>, StoreError> {
+        self.ticket_keys()
+    }
+
+    fn rotate_eap_ticket_key(
+        &self,
+        key: &TicketKey,
+        not_before: i64,
+    ) -> Result<Vec<TicketKey>, StoreError> {
+        self.rotate_ticket_key(key, not_before)
+    }
+
+    fn remove_eap_ticket_keys(&self, before: i64) -> Result<u64, StoreError> {
+        self.remove_ticket_keys(before)
+    }
+
+    fn bind_eap_session(&self, handle: &[u8], user: &str, created: i64) -> Result<(), StoreError> {
+        self.bind_session(handle, user, created)
+    }
+
+    fn find_eap_session(&self, handle: &[u8]) -> Result<Option<EapSession>, StoreError> {
+        self.find_session(handle)
+    }
+
+    fn expire_eap_sessions(&self, before: i64) -> Result<u64, StoreError> {
+        self.expire_sessions(before)
+    }
+
+    fn end_eap_sessions(&self, user: &str) -> Result<u64, StoreError> {
+        self.end_user_sessions(user)
+    }
+
+    fn put_eap_tls_session(
+        &self,
+        id: &[u8],
+        sealed: &[u8],
+        created: i64,
+    ) -> Result<(), StoreError> {
+        self.put_tls_session(id, sealed, created)
+    }
+
+    fn get_eap_tls_session(&self, id: &[u8], since: i64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get_tls_session(id, since)
     }
 }

@@ -124,6 +124,9 @@ impl Backend for PgBackend {
             "challenges",
             "invitations",
             "api_tokens",
+            "eap_ticket_keys",
+            "eap_sessions",
+            "eap_tls_sessions",
         ] {
             for row in query(&self.url, &format!("SELECT * FROM {table}")).unwrap() {
                 for (i, column) in row.columns().iter().enumerate() {

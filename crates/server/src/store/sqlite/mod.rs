@@ -1,6 +1,7 @@
 //! The embedded SQLite store: one file, WAL journal, schema versioned with `user_version`.
 
 mod api_tokens;
+mod eap;
 mod invitations;
 mod schema;
 mod store_impl;

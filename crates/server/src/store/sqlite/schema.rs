@@ -142,6 +142,29 @@ pub(super) const MIGRATIONS: &[&str] = &[
         created_at   INTEGER NOT NULL,
         last_used_at INTEGER
     );",
+    // 12: EAP session resumption: the keys that seal TLS session tickets, shared by the nodes
+    // (sealed with the key file, bound to their id); and the resumable sessions, each found by
+    // the MAC of its handle (never stored) and bound to the user whose login it resumes; and
+    // the TLS 1.2 sessions kept by session id (found by the MAC of the id, sealed with a ticket
+    // key), for supplicants that resume without tickets.
+    "CREATE TABLE eap_ticket_keys (
+        id      INTEGER PRIMARY KEY,
+        created INTEGER NOT NULL,
+        sealed  BLOB NOT NULL
+    );
+    CREATE TABLE eap_sessions (
+        handle_mac BLOB PRIMARY KEY,
+        user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created    INTEGER NOT NULL
+    );
+    CREATE INDEX eap_sessions_by_user ON eap_sessions (user_id);
+    CREATE INDEX eap_sessions_by_created ON eap_sessions (created);
+    CREATE TABLE eap_tls_sessions (
+        id_mac  BLOB PRIMARY KEY,
+        created INTEGER NOT NULL,
+        sealed  BLOB NOT NULL
+    );
+    CREATE INDEX eap_tls_sessions_by_created ON eap_tls_sessions (created);",
 ];
 
 /// Open (creating file, folder and schema on first use) the database at `path`.

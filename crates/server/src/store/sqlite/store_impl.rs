@@ -1,9 +1,11 @@
 //! `Store` for `SqliteStore`: each method one statement, or one transaction, on the shared
 //! connection; `postgres/sql.rs` holds their PostgreSQL twins and says why each is atomic.
 
-use super::tokens;
 use super::*;
-use crate::store::{ApiToken, Challenge, Invitation, NewToken, Relay, Session, SessionChange};
+use super::{eap, tokens};
+use crate::store::{
+    ApiToken, Challenge, EapSession, Invitation, NewToken, Relay, Session, SessionChange, TicketKey,
+};
 
 impl Store for SqliteStore {
     fn find_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -78,6 +80,8 @@ impl Store for SqliteStore {
         let tx = conn.transaction().map_err(db_error)?;
         tokens::delete_all(&tx, name)?;
         let id = tokens::insert(&tx, &self.keys, name, token, now)?;
+        // A session proved with an old token resumes no longer.
+        eap::end_sessions(&tx, name)?;
         tx.commit().map_err(db_error)?;
         Ok(id)
     }
@@ -112,19 +116,34 @@ impl Store for SqliteStore {
         password_hash: &str,
         expires_at: Option<i64>,
     ) -> Result<(), StoreError> {
-        self.update(
-            name,
-            "UPDATE users SET password_hash = ?2, password_expires_at = ?3 WHERE name = ?1",
-            &[&name, &password_hash, &expires_at],
-        )
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db_error)?;
+        let changed = tx
+            .execute(
+                "UPDATE users SET password_hash = ?2, password_expires_at = ?3 WHERE name = ?1",
+                params![name, password_hash, expires_at],
+            )
+            .map_err(db_error)?;
+        one_row(name, changed)?;
+        // A session proved with the old password resumes no longer.
+        eap::end_sessions(&tx, name)?;
+        tx.commit().map_err(db_error)
     }
 
     fn set_disabled(&self, name: &str, disabled: bool) -> Result<(), StoreError> {
-        self.update(
-            name,
-            "UPDATE users SET disabled = ?2 WHERE name = ?1",
-            &[&name, &disabled],
-        )
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db_error)?;
+        let changed = tx
+            .execute(
+                "UPDATE users SET disabled = ?2 WHERE name = ?1",
+                params![name, disabled],
+            )
+            .map_err(db_error)?;
+        one_row(name, changed)?;
+        if disabled {
+            eap::end_sessions(&tx, name)?;
+        }
+        tx.commit().map_err(db_error)
     }
 
     fn unlock(&self, name: &str) -> Result<(), StoreError> {
@@ -146,7 +165,7 @@ impl Store for SqliteStore {
     }
 
     fn remove_user(&self, name: &str) -> Result<(), StoreError> {
-        // Recovery codes go with the user (ON DELETE CASCADE).
+        // Recovery codes, EAP sessions and the rest go with the user (ON DELETE CASCADE).
         self.update(name, "DELETE FROM users WHERE name = ?1", &[&name])
     }
 
@@ -678,6 +697,53 @@ impl Store for SqliteStore {
     ) -> Result<Option<String>, StoreError> {
         self.api_token_owner(secret, now)
     }
+
+    // EAP ticket keys and sessions: `eap.rs`.
+
+    fn eap_ticket_keys(&self) -> Result<Vec<TicketKey>, StoreError> {
+        self.ticket_keys()
+    }
+
+    fn rotate_eap_ticket_key(
+        &self,
+        key: &TicketKey,
+        not_before: i64,
+    ) -> Result<Vec<TicketKey>, StoreError> {
+        self.rotate_ticket_key(key, not_before)
+    }
+
+    fn remove_eap_ticket_keys(&self, before: i64) -> Result<u64, StoreError> {
+        self.remove_ticket_keys(before)
+    }
+
+    fn bind_eap_session(&self, handle: &[u8], user: &str, created: i64) -> Result<(), StoreError> {
+        self.bind_session(handle, user, created)
+    }
+
+    fn find_eap_session(&self, handle: &[u8]) -> Result<Option<EapSession>, StoreError> {
+        self.find_session(handle)
+    }
+
+    fn expire_eap_sessions(&self, before: i64) -> Result<u64, StoreError> {
+        self.expire_sessions(before)
+    }
+
+    fn end_eap_sessions(&self, user: &str) -> Result<u64, StoreError> {
+        self.end_user_sessions(user)
+    }
+
+    fn put_eap_tls_session(
+        &self,
+        id: &[u8],
+        sealed: &[u8],
+        created: i64,
+    ) -> Result<(), StoreError> {
+        self.put_tls_session(id, sealed, created)
+    }
+
+    fn get_eap_tls_session(&self, id: &[u8], since: i64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get_tls_session(id, since)
+    }
 }
 
 /// Run `op` committing without waiting for the disk (`synchronous = NORMAL`), for the
@@ -688,7 +754,7 @@ impl Store for SqliteStore {
 /// can lose the last relaxed commits, unless a durable one came after them (the WAL reaches
 /// the disk in order). What that costs: a few wrong passwords forgotten, once, after a power
 /// cut. What it saves: the accept path's three other fsyncs, and the reject path's one.
-fn relaxed<T>(
+pub(super) fn relaxed<T>(
     conn: &Connection,
     op: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {

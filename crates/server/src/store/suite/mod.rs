@@ -10,6 +10,7 @@
 //! ```
 
 mod concurrency;
+mod eap;
 mod invitations;
 mod login_state;
 mod sessions;
@@ -18,6 +19,7 @@ mod tokens;
 mod users;
 
 pub(crate) use concurrency::*;
+pub(crate) use eap::*;
 pub(crate) use invitations::*;
 pub(crate) use login_state::*;
 pub(crate) use sessions::*;
@@ -106,6 +108,12 @@ macro_rules! store_suite {
             the_database_holds_no_link_and_no_api_token,
             api_tokens_are_created_listed_used_and_revoked,
             a_schema_10_database_gains_invitations_and_api_tokens,
+            ticket_keys_rotate_once_for_every_node,
+            racing_nodes_rotate_one_ticket_key,
+            eap_sessions_end_with_the_login_they_resume,
+            tls_sessions_are_kept_by_id_and_expire,
+            the_database_holds_no_ticket_key_handle_or_session_id,
+            a_schema_11_database_gains_eap_sessions,
         );
     };
     (@cases $backend:expr; $($case:ident),* $(,)?) => {
