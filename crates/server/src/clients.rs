@@ -35,6 +35,8 @@ pub struct Client {
     pub unenrolled: crate::auth::Unenrolled,
     /// How this NAS reaches the server: one way only.
     pub transport: ClientTransport,
+    /// EAP (Wi-Fi) requests from this NAS are served (`[eap]` exists and `eap` is not false).
+    pub eap: bool,
 }
 
 /// The one transport a client's requests may arrive on.
@@ -129,6 +131,7 @@ mod tests {
             allowed_groups: None,
             unenrolled: crate::auth::Unenrolled::Reject,
             transport: ClientTransport::Udp,
+            eap: false,
         }
     }
 

@@ -52,6 +52,7 @@ pub mod config;
 pub mod delivery;
 pub mod dictionary;
 pub mod directory;
+pub mod eap;
 pub mod failover;
 pub mod invalid;
 mod io_runtime;

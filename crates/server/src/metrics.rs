@@ -17,6 +17,8 @@ pub struct Metrics {
     decisions: Family<Labels, Counter>,
     drops: Family<Labels, Counter>,
     pub resent: Counter,
+    /// EAP rounds answered with an Access-Challenge.
+    pub eap_round: Counter,
     pub queue_depth: Gauge,
     pub queue_wait: Histogram,
     pub verify_seconds: Histogram,
@@ -46,6 +48,7 @@ impl Metrics {
         let decisions = Family::<Labels, Counter>::default();
         let drops = Family::<Labels, Counter>::default();
         let resent = Counter::default();
+        let eap_round = Counter::default();
         let queue_depth = Gauge::default();
         let users = Gauge::default();
         let radsec_connections = Family::<Labels, Counter>::default();
@@ -74,6 +77,11 @@ impl Metrics {
             "duplicate_cache_hits",
             "Retransmissions answered from the cache",
             resent.clone(),
+        );
+        registry.register(
+            "eap_rounds",
+            "EAP rounds answered with an Access-Challenge (TLS handshakes in progress)",
+            eap_round.clone(),
         );
         registry.register(
             "queue_depth",
@@ -117,6 +125,7 @@ impl Metrics {
             decisions,
             drops,
             resent,
+            eap_round,
             queue_depth,
             queue_wait,
             verify_seconds,

@@ -46,6 +46,8 @@ pub struct Consequences {
     pub delivery: Option<DeliveryNote>,
     /// What the password source said (why a directory refused the bind).
     pub source_note: Option<String>,
+    /// The EAP method and TLS version the login came through (`EAP-TTLS, TLSv1_3`).
+    pub eap: Option<String>,
 }
 
 /// What happened to one Access-Request.
@@ -65,7 +67,7 @@ pub struct Decision {
 }
 
 impl Decision {
-    fn from_verdict(verdict: &Verdict) -> Self {
+    pub(crate) fn from_verdict(verdict: &Verdict) -> Self {
         Decision {
             outcome: verdict.outcome,
             reason: verdict.reason.clone(),
@@ -99,6 +101,7 @@ impl Decision {
             c.locked_until
                 .map(|until| format!("locked until {}", crate::timefmt::rfc3339(until))),
             c.source_note.clone(),
+            c.eap.clone(),
             c.delivery.map(|note| match note {
                 DeliveryNote::Sent(channel) => format!("code sent by {}", channel.as_str()),
                 DeliveryNote::Cooldown => "no code sent: one was sent moments ago".into(),

@@ -715,3 +715,55 @@ fn answer_challenge(inputs: &Inputs<'_>) -> Verdict {
 #[cfg(test)]
 #[path = "decision_tests.rs"]
 mod tests;
+
+/// A resumed EAP (Wi-Fi) session of `user`, whose full password + code login was at
+/// `created`: accepted without a new code only if that login is less than `window` seconds
+/// old and the user may still log in — present, enabled, not locked, with an active token and
+/// a password that has not expired, in a group the NAS admits. The reply attributes come from
+/// today's groups, not the ones of the full login.
+pub fn resumption(
+    user: Option<&UserRecord>,
+    allowed_groups: Option<&[String]>,
+    policy: &Policy,
+    created: i64,
+    window: i64,
+    now: i64,
+) -> Verdict {
+    let refuse = |why: String| Verdict::reject(Reason::ResumptionRefused(why));
+    let Some(user) = user else {
+        return refuse("the user was removed".into());
+    };
+    if now.saturating_sub(created) >= window {
+        return refuse(format!(
+            "the full login at {} is older than [eap] resumption_hours",
+            crate::timefmt::rfc3339(created)
+        ));
+    }
+    if user.disabled {
+        return refuse("the user is disabled".into());
+    }
+    if let Some(until) = locked_until(user, now) {
+        return refuse(format!(
+            "the user is locked until {}",
+            crate::timefmt::rfc3339(until)
+        ));
+    }
+    if !user.has_active_token() {
+        return refuse("the user has no active token".into());
+    }
+    if user.password_expires_at.is_some_and(|at| now >= at) {
+        return refuse("the user's temporary password has expired".into());
+    }
+    if !member(&user.groups, allowed_groups) {
+        return Verdict::reject(Reason::NotInAllowedGroups);
+    }
+    match policy.authorization.reply_for(&user.groups, &user.reply) {
+        Ok(attributes) => Verdict {
+            outcome: Outcome::Accept,
+            reason: Reason::ResumedSession { created },
+            effects: Vec::new(),
+            attributes,
+        },
+        Err(why) => Verdict::reject(Reason::InvalidReplyAttributes(why)),
+    }
+}

@@ -102,6 +102,16 @@ pub enum Reason {
     InvalidReplyAttributes(String),
     /// The request cannot be checked at all.
     Unsupported(Unsupported),
+    /// An EAP (Wi-Fi) login resumed the TLS session of a full password + code login of the
+    /// same user at `created`, within `[eap] resumption_hours`: accepted without a new code.
+    ResumedSession {
+        created: i64,
+    },
+    /// A resumed TLS session that may not skip the code (too old, the user disabled, locked,
+    /// removed or reset since): refused, the next login is a full one.
+    ResumptionRefused(String),
+    /// The EAP conversation failed before any password was judged: why.
+    EapFailed(String),
 }
 
 impl Reason {
@@ -144,6 +154,9 @@ impl Reason {
                 Unsupported::Eap => "EAP not supported",
                 Unsupported::NoPassword => "no User-Password",
             },
+            Reason::ResumedSession { .. } => "resumed session",
+            Reason::ResumptionRefused(_) => "resumed session refused",
+            Reason::EapFailed(_) => "EAP failed",
         }
     }
 
@@ -193,9 +206,17 @@ impl Reason {
                 Some("the State belongs to another user".into())
             }
             Reason::InvalidReplyAttributes(why) => Some(why.clone()),
+            Reason::ResumedSession { created } => Some(format!(
+                "TLS session of the password + code login at {}",
+                rfc3339(*created)
+            )),
+            Reason::ResumptionRefused(why) | Reason::EapFailed(why) => Some(why.clone()),
             Reason::Unsupported(Unsupported::NoPassword) => Some(
                 "the request carries no password radotp can check; configure the NAS for PAP"
                     .into(),
+            ),
+            Reason::Unsupported(Unsupported::Eap) => Some(
+                "EAP is served only with an [eap] section, to clients without eap = false".into(),
             ),
             Reason::Unsupported(_) => Some(
                 "only PAP carries the password and code to the server; configure the NAS for PAP"
@@ -254,6 +275,9 @@ impl Reason {
         "MS-CHAPv2 not supported",
         "EAP not supported",
         "no User-Password",
+        "resumed session",
+        "resumed session refused",
+        "EAP failed",
     ];
 }
 
@@ -339,6 +363,9 @@ mod tests {
         ] {
             all.push(Unsupported(method));
         }
+        all.push(ResumedSession { created: 0 });
+        all.push(ResumptionRefused("too old".into()));
+        all.push(EapFailed("TLS: alert".into()));
         all
     }
 

@@ -34,6 +34,8 @@ pub(super) struct RawClient {
     pub transport: Option<String>,
     /// RadSec: the DNS name (or IP address) the NAS's certificate must carry.
     pub tls_name: Option<String>,
+    /// EAP from this NAS; unset = served when `[eap]` exists.
+    pub eap: Option<bool>,
 }
 
 // Hand-written so the shared secret never reaches a log line or an error.
@@ -54,6 +56,7 @@ pub(super) fn clients(
     base_dir: &Path,
     directory: bool,
     radsec: bool,
+    eap: bool,
     problems: &mut Problems,
     warnings: &mut Vec<String>,
 ) -> Vec<Client> {
@@ -135,6 +138,13 @@ pub(super) fn clients(
                 Unenrolled::Reject
             }
         };
+        if c.eap == Some(true) && !eap {
+            problems.add(
+                key("eap"),
+                "needs an [eap] section (certificate, private_key): without it EAP is refused \
+                 from every NAS",
+            );
+        }
         let transport = transport(c, radsec, &key, problems);
         let over_tls = transport != ClientTransport::Udp;
         let secret = match (over_tls, &c.secret, &c.secret_file) {
@@ -168,6 +178,7 @@ pub(super) fn clients(
                 allowed_groups: c.allowed_groups.clone(),
                 unenrolled,
                 transport,
+                eap: eap && c.eap.unwrap_or(true),
             });
         }
     }

@@ -6,7 +6,7 @@
 //!
 //! - `raw`: the top level as written; each section module (`server`, `database`, `otp`,
 //!   `password`, `clients`, `delivery`, `lockout`, `groups`, `directory`, `upstream`,
-//!   `radsec`, `accounting`, `web`) has its
+//!   `radsec`, `accounting`, `web`, `eap`) has its
 //!   keys and defaults, and
 //!   turns them into its owner's type.
 //! - `validate`: the sections → `Config`; `problems`: the list of problems; `parse_error`: a
@@ -17,6 +17,7 @@ mod clients;
 mod database;
 mod delivery;
 mod directory;
+mod eap;
 mod groups;
 mod lockout;
 mod otp;
@@ -62,6 +63,8 @@ pub struct Config {
     pub accounting: Option<crate::accounting::Settings>,
     /// The enrollment page and the admin API, when configured.
     pub web: Option<crate::web::Settings>,
+    /// EAP (TTLS, PEAP) for Wi-Fi, when configured.
+    pub eap: Option<crate::eap::Settings>,
     /// Out-of-band code delivery, when configured.
     pub delivery: Option<crate::delivery::Settings>,
     pub lockout: LockoutPolicy,

@@ -4,8 +4,8 @@
 use serde::Deserialize;
 
 use super::{
-    accounting, clients, database, delivery, directory, groups, lockout, otp, password, radsec,
-    server, upstream, web,
+    accounting, clients, database, delivery, directory, eap, groups, lockout, otp, password,
+    radsec, server, upstream, web,
 };
 
 #[derive(Debug, Deserialize)]
@@ -31,4 +31,5 @@ pub(super) struct RawConfig {
     pub radsec: Option<radsec::RawRadsec>,
     pub accounting: Option<accounting::RawAccounting>,
     pub web: Option<web::RawWeb>,
+    pub eap: Option<eap::RawEap>,
 }

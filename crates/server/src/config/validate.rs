@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::problems::Problems;
 use super::raw::RawConfig;
 use super::{
-    Config, Problem, accounting, clients, database, delivery, directory, groups, lockout, otp,
+    Config, Problem, accounting, clients, database, delivery, directory, eap, groups, lockout, otp,
     password, radsec, server, upstream, web,
 };
 
@@ -31,6 +31,10 @@ pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Pr
         .web
         .as_ref()
         .and_then(|w| web::settings(w, base_dir, &mut problems, &mut warnings));
+    let eap = raw
+        .eap
+        .as_ref()
+        .and_then(|e| eap::settings(e, base_dir, &mut problems, &mut warnings));
     if raw.server.listen.is_empty() && raw.radsec.is_none() {
         problems.add(
             "server.listen",
@@ -43,6 +47,7 @@ pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Pr
         base_dir,
         directory_configured,
         raw.radsec.is_some(),
+        raw.eap.is_some(),
         &mut problems,
         &mut warnings,
     );
@@ -94,6 +99,7 @@ pub(super) fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Pr
             radsec,
             accounting,
             web,
+            eap,
             delivery,
             lockout,
             authorization: Arc::new(authorization),

@@ -171,6 +171,10 @@ pub(super) fn snapshot(config: &Config) -> Result<Snapshot, BuildError> {
         delivery: delivery(config)?,
         reject_delay: config.server.reject_delay,
         max_queue_wait: config.server.max_queue_wait,
+        eap: config.eap.clone().map(|settings| {
+            let clients = config.clients.iter().filter(|c| c.eap).count();
+            Arc::new(super::eap::EapSnapshot::new(settings, clients))
+        }),
     })
 }
 

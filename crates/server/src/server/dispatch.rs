@@ -81,6 +81,13 @@ pub(super) fn carry_out(
             });
         }
         Step::Decide(pending) => decide(path, pipeline, pool, pending, tracker),
+        Step::Converse(pending) if pending.opens() => {
+            // No TLS yet: answered here, saving the opening round a trip to the workers.
+            if let Ok(reply) = pipeline.converse(*pending, crate::clock::unix_now()) {
+                carry_out(Step::Answer(reply), path, pipeline, pool, tracker, peer);
+            }
+        }
+        Step::Converse(pending) => converse(path, pipeline, pool, pending, tracker),
         Step::Account(pending) => {
             // A few statements, no hashing: the blocking pool, not the password workers.
             let (path, pipeline, token) = (path.clone(), Arc::clone(pipeline), tracker.clone());
@@ -126,6 +133,31 @@ fn decide(
                     send(&path, &pipeline, reply).await;
                 }
             }
+            Err(_) => pipeline.dropped(&ctx, DropReason::WorkerFailed),
+        }
+        drop(token);
+    });
+}
+
+/// One EAP round on the worker pool (TLS and the password check), then its reply at its time.
+fn converse(
+    path: &ReplyPath,
+    pipeline: &Arc<Pipeline>,
+    pool: &WorkerPool,
+    pending: Box<super::eap::PendingEap>,
+    tracker: &mpsc::Sender<()>,
+) {
+    let ctx = pending.context().clone();
+    let worker_pipeline = Arc::clone(pipeline);
+    let job = move || worker_pipeline.converse(*pending, crate::clock::unix_now());
+    let Ok(receiver) = pool.try_submit(job) else {
+        return pipeline.dropped(&ctx, DropReason::QueueFull);
+    };
+    let (path, pipeline, token) = (path.clone(), Arc::clone(pipeline), tracker.clone());
+    tokio::spawn(async move {
+        match receiver.await {
+            Ok(Ok(reply)) => send(&path, &pipeline, reply).await,
+            Ok(Err(_)) => {}
             Err(_) => pipeline.dropped(&ctx, DropReason::WorkerFailed),
         }
         drop(token);

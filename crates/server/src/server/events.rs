@@ -208,6 +208,19 @@ impl Events {
         ctx.decision("accept", STATUS_SERVER_REASON, None, None, false);
     }
 
+    /// An EAP round answered with an Access-Challenge (the TLS handshake's rounds): at debug,
+    /// the login's decision is the line that counts.
+    pub(crate) fn eap_round(&self, ctx: &RequestContext) {
+        self.metrics.eap_round.inc();
+        tracing::debug!(
+            client = ctx.client.as_deref(),
+            peer = %ctx.peer,
+            id = ctx.id.map(u64::from),
+            user = ctx.user.as_deref(),
+            "eap round"
+        );
+    }
+
     /// How long a request waited for a worker.
     pub(crate) fn queued(&self, waited: Duration) {
         self.metrics.queue_wait.observe(waited.as_secs_f64());

@@ -17,6 +17,7 @@
 mod build;
 mod dedup;
 mod dispatch;
+pub mod eap;
 pub mod events;
 mod health;
 mod log;

@@ -40,6 +40,11 @@ pub enum DropReason {
     SourceUnavailable(String),
     WorkerFailed,
     ReplyTooLong(String),
+    /// `[eap] max_conversations` are in progress, or this NAS holds its share of them.
+    EapConversationsFull(crate::eap::table::Full),
+    /// An EAP response that answers no request of ours (a stale Identifier, or one the
+    /// conversation is still deciding): the NAS retransmits the real one.
+    EapDiscarded(&'static str),
 }
 
 /// Why a RadSec connection was refused (before or during its TLS handshake) — logged with
@@ -155,7 +160,9 @@ impl DropReason {
             DropReason::CacheFull
             | DropReason::QueueFull
             | DropReason::QueueTimeout(_)
-            | DropReason::RateLimited => DropKind::Overloaded,
+            | DropReason::RateLimited
+            | DropReason::EapConversationsFull(_) => DropKind::Overloaded,
+            DropReason::EapDiscarded(_) => DropKind::Duplicate,
             DropReason::StoreUnavailable(_)
             | DropReason::SourceUnavailable(_)
             | DropReason::WorkerFailed
@@ -186,6 +193,8 @@ impl DropReason {
             DropReason::SourceUnavailable(_) => "password source unavailable",
             DropReason::WorkerFailed => "internal error",
             DropReason::ReplyTooLong(_) => "reply too long",
+            DropReason::EapConversationsFull(_) => "EAP conversations full",
+            DropReason::EapDiscarded(_) => "EAP response discarded",
         }
     }
 
@@ -227,6 +236,15 @@ impl DropReason {
             DropReason::StoreUnavailable(e) | DropReason::SourceUnavailable(e) => e.clone(),
             DropReason::WorkerFailed => "the worker failed while deciding".into(),
             DropReason::ReplyTooLong(e) => e.clone(),
+            DropReason::EapConversationsFull(crate::eap::table::Full::Table(n)) => format!(
+                "{n} EAP conversations are in progress ([eap] max_conversations); idle ones end \
+                 after {} s",
+                crate::eap::IDLE_SECS
+            ),
+            DropReason::EapConversationsFull(crate::eap::table::Full::Client(n)) => format!(
+                "this NAS holds {n} EAP conversations, its share of [eap] max_conversations"
+            ),
+            DropReason::EapDiscarded(why) => (*why).to_owned(),
         })
     }
 
@@ -250,6 +268,8 @@ impl DropReason {
         "password source unavailable",
         "internal error",
         "reply too long",
+        "EAP conversations full",
+        "EAP response discarded",
     ];
 }
 
@@ -292,6 +312,8 @@ mod tests {
             DropReason::SourceUnavailable("x".into()),
             DropReason::WorkerFailed,
             DropReason::ReplyTooLong("x".into()),
+            DropReason::EapConversationsFull(crate::eap::table::Full::Table(1)),
+            DropReason::EapDiscarded("x"),
         ];
         let labels: Vec<&str> = every.iter().map(DropReason::label).collect();
         assert_eq!(labels, DropReason::LABELS);

@@ -72,6 +72,9 @@ pub enum Step {
     Answer(Reply),
     /// Record this accounting record (`Pipeline::account`, blocking), then send its answer.
     Account(Box<PendingRecord>),
+    /// Work this EAP round on a worker (`Pipeline::converse`, blocking), then send its reply
+    /// at its time.
+    Converse(Box<super::eap::PendingEap>),
 }
 
 /// An authenticated Accounting-Request waiting to be recorded.
@@ -97,6 +100,8 @@ pub struct Snapshot {
     pub delivery: Option<Dispatcher>,
     pub reject_delay: Duration,
     pub max_queue_wait: Duration,
+    /// EAP for Wi-Fi, when `[eap]` is configured.
+    pub eap: Option<Arc<super::eap::EapSnapshot>>,
 }
 
 /// An authenticated Access-Request waiting for its decision.
@@ -141,6 +146,7 @@ pub struct Pipeline {
     authenticator: Authenticator,
     events: Events,
     health: Arc<Health>,
+    eap: super::eap::EapState,
 }
 
 /// The parts a pipeline is built from.
@@ -160,6 +166,7 @@ impl Pipeline {
             authenticator: parts.authenticator,
             events: Events::default(),
             health: Arc::default(),
+            eap: super::eap::EapState::default(),
         }
     }
 
@@ -184,6 +191,11 @@ impl Pipeline {
 
     pub fn health(&self) -> &Arc<Health> {
         &self.health
+    }
+
+    /// The EAP conversations in progress.
+    pub fn eap_state(&self) -> &super::eap::EapState {
+        &self.eap
     }
 
     /// Steps 1–7 for one request; never blocks.
@@ -262,6 +274,27 @@ impl Pipeline {
         let request = request::parse(packet, &check.request_authenticator, client.secret.expose())?;
         ctx.user = Some(printable_user(request.user_name.as_bytes()));
         let unsupported = request.password.as_ref().err().copied();
+        if unsupported == Some(auth::Unsupported::Eap)
+            && client.eap
+            && snapshot.eap.is_some()
+            && let Some(eap) = request.eap.clone()
+        {
+            // RFC 3579 §3.2: every EAP request carries a Message-Authenticator.
+            if check.message_authenticator.is_none() {
+                return Err(DropReason::MissingMessageAuthenticator {
+                    status_server: false,
+                });
+            }
+            return Ok(Step::Converse(Box::new(super::eap::PendingEap {
+                ctx: ctx.clone(),
+                snapshot,
+                client,
+                check,
+                guard,
+                request,
+                eap,
+            })));
+        }
         let pending = Pending {
             ctx: ctx.clone(),
             snapshot,
@@ -590,7 +623,7 @@ fn verify_message_authenticator(
     }
 }
 
-fn build_reply(
+pub(super) fn build_reply(
     reply_code: u8,
     client: &Client,
     check: &Precheck,

@@ -123,7 +123,7 @@ impl Reloader {
 /// The settings of a client as a comparable text, without its secret.
 fn settings_of(client: &Client) -> String {
     format!(
-        "{} {:?} {:?} {:?} {} {:?} {:?} {:?}",
+        "{} {:?} {:?} {:?} {} {:?} {:?} {:?} {}",
         client.network,
         client.mode,
         client.rate_limit,
@@ -132,6 +132,7 @@ fn settings_of(client: &Client) -> String {
         client.allowed_groups,
         client.unenrolled,
         client.transport,
+        client.eap,
     )
 }
 
@@ -207,6 +208,16 @@ pub(super) fn changes(old: &Config, new: &Config) -> Vec<String> {
         && a.idle_timeout != b.idle_timeout
     {
         out.push("radsec.idle_timeout_secs changed".into());
+    }
+    // The certificate and key are read again on every reload (a renewal at the same path is
+    // picked up without being named); conversations in progress finish on what they began.
+    match (&old.eap, &new.eap) {
+        (None, Some(_)) => out.push("[eap] on".into()),
+        (Some(_), None) => out.push("[eap] off".into()),
+        (Some(a), Some(b)) if format!("{a:?}") != format!("{b:?}") => {
+            out.push("[eap] changed".into())
+        }
+        _ => {}
     }
     out
 }

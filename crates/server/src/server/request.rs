@@ -27,6 +27,8 @@ pub(crate) struct AccessRequest {
     pub proxy_states: Vec<Vec<u8>>,
     /// The Calling-Station-Id (RFC 2865 §5.31), printable, at most `MAX_STATION_LEN` octets.
     pub calling_station_id: Option<String>,
+    /// The EAP packet, its EAP-Message attributes joined in order (RFC 3579 §3.1).
+    pub eap: Option<Vec<u8>>,
 }
 
 /// Longer Calling-Station-Ids are cut: the throttle keys on them, and a key has a size.
@@ -80,8 +82,16 @@ pub(crate) fn parse(
         let bytes = id.encode_bytes();
         super::log::printable_user(&bytes[..bytes.len().min(MAX_STATION_LEN)])
     });
+    let eap_parts = decoded.lookup_all(attr::EAP_MESSAGE);
+    let eap = (!eap_parts.is_empty()).then(|| {
+        eap_parts
+            .iter()
+            .flat_map(|part| part.encode_bytes())
+            .collect::<Vec<u8>>()
+    });
     Ok(AccessRequest {
         user_name,
+        eap,
         password,
         state,
         proxy_states: rfc2865::lookup_all_proxy_state(&decoded),
