@@ -299,3 +299,52 @@ fn db_migrate_creates_the_schema_and_check_config_reaches_the_database() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("database.key_file"), "{err}");
 }
+
+/// A Wi-Fi device logs in in full (password and code) on node A, then re-authenticates through
+/// node B: B resumes the TLS session A made (a TLS 1.2 session kept by id, a TLS 1.3 ticket),
+/// with the keys both share through the database, and lets it in without a new code.
+#[test]
+fn a_wifi_session_made_on_one_node_resumes_on_the_other() {
+    use common::eapol::Eapol;
+    use common::pki::{Ca, Leaf};
+    use common::relay::{Hold, Relay};
+
+    let db = TestDatabase::new();
+    let key = SharedKey::new();
+    let pki = tempfile::tempdir().unwrap();
+    let ca = Ca::new(pki.path(), "ca", "radotp cluster CA");
+    let issued = ca.issue(pki.path(), "radius", &["radius.example.org"], Leaf::Server);
+    let quoted = |p: &std::path::Path| serde_json::to_string(&p.display().to_string()).unwrap();
+    let mut conf = Conf::default();
+    conf.extra += &format!(
+        "\n[eap]\ncertificate = {}\nprivate_key = {}\n",
+        quoted(&issued.cert),
+        quoted(&issued.key)
+    );
+    let (a, b) = two_nodes(conf, &db, &key);
+    let secret = a.add_user("alice", "pw-alice");
+    for (round, tls13) in [false, true].into_iter().enumerate() {
+        let code = code_at(&secret, now() + 30 * round as u64);
+        let relay = Relay::start(a.addr(), Hold::MoveAfterAccepts(1, b.addr()));
+        let mut eapol = Eapol::ttls(
+            "alice",
+            &format!("pw-alice{code}"),
+            &ca.cert,
+            relay.addr,
+            SECRET,
+        );
+        eapol.tls13 = tls13;
+        eapol.reauth = Some(1);
+        let run = eapol.run(pki.path());
+        assert!(run.success && run.mppe_ok, "tls13={tls13}:\n{}", run.output);
+        assert_eq!(relay.accepts(), 2, "tls13={tls13}:\n{}", run.output);
+        let decided = |node: &Server, reason: &str| {
+            node.events()
+                .iter()
+                .filter(|e| e["message"] == "request" && e["reason"] == reason)
+                .count()
+        };
+        assert_eq!(decided(&a, "TOTP code"), round + 1, "A: {}", a.logs());
+        assert_eq!(decided(&b, "resumed session"), round + 1, "B: {}", b.logs());
+    }
+}

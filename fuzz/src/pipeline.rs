@@ -89,6 +89,12 @@ pub fn handle(world: &World, client: &Client, datagram: &[u8], now: u64) -> Hand
                 Err(reason) => Handled::Dropped(reason),
             };
         }
+        // The world serves no EAP (no [eap], no client with eap): never taken here; the eap
+        // target drives the conversations.
+        Step::Converse(pending) => match pipeline.converse(*pending, now) {
+            Ok(reply) => reply,
+            Err(reason) => return Handled::Dropped(reason),
+        },
         Step::Decide(pending) => {
             if let Some(view) = view(datagram, client.secret) {
                 crate::decision::check(world, &view, client, now);

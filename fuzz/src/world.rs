@@ -182,6 +182,7 @@ impl Client {
             allowed_groups: self.allowed_groups.clone(),
             unenrolled: radotp_server::auth::Unenrolled::Reject,
             transport: clients::ClientTransport::Udp,
+            eap: false,
         }
     }
 }
@@ -286,6 +287,7 @@ impl World {
             delivery: None,
             reject_delay: std::time::Duration::ZERO,
             max_queue_wait: std::time::Duration::from_secs(3600),
+            eap: None,
         };
         let pipeline = Pipeline::new(Parts {
             authenticator,

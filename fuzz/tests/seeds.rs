@@ -54,6 +54,11 @@ fn replay(target: &str, run: fn(&[u8])) {
 // one folder per process, so two replays of it must not run at the same time.
 
 #[test]
+fn eap_seeds_and_artifacts_pass() {
+    replay("eap", targets::eap::run);
+}
+
+#[test]
 fn packet_path_seeds_and_artifacts_pass() {
     replay("packet_path", targets::packet_path::run);
 }

@@ -2,12 +2,14 @@
 #![allow(dead_code, unused_imports, unreachable_pub)]
 
 pub mod client;
+pub mod eapol;
 pub mod faults;
 pub mod freeradius;
 pub mod logfmt;
 pub mod otp;
 pub mod pki;
 pub mod radsecproxy;
+pub mod relay;
 pub mod slapd;
 pub mod tls_nas;
 pub mod web;
