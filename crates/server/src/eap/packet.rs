@@ -52,13 +52,25 @@ pub const MAX_LEN: usize = 65535;
 /// The most an EAP-Message attribute carries (RFC 3579 §3.1: 255 minus type and length).
 pub const RADIUS_CHUNK: usize = 253;
 
-/// An EAP packet.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An EAP packet. `Debug` shows its type and length, never its data: an inner EAP-GTC
+/// Response carries the password and code.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Packet {
     pub code: Code,
     pub identifier: u8,
     /// Type and type data (Request/Response); empty for Success/Failure
     pub data: Vec<u8>,
+}
+
+impl std::fmt::Debug for Packet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Packet")
+            .field("code", &self.code)
+            .field("identifier", &self.identifier)
+            .field("type", &self.eap_type())
+            .field("data_len", &self.data.len())
+            .finish()
+    }
 }
 
 /// Why bytes are not an EAP packet. Nothing here quotes the packet's contents.
@@ -188,6 +200,22 @@ pub fn split_for_radius(eap: &[u8]) -> Vec<&[u8]> {
 /// The EAP packet carried by consecutive EAP-Message attributes, in their order.
 pub fn join_from_radius(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn debug_does_not_show_the_data() {
+        let gtc = Packet::response(3, types::GTC, b"hunter2123456");
+        let shown = format!("{gtc:?}");
+        assert!(shown.contains("data_len: 14"), "{shown}");
+        assert!(
+            !shown.contains("hunter") && !shown.contains("104"),
+            "{shown}"
+        );
+    }
 }
 
 #[cfg(test)]

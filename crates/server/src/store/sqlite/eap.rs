@@ -6,7 +6,7 @@
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::store_impl::relaxed;
-use super::{SqliteStore, db_error};
+use super::{SqliteStore, db_error, user_exists};
 use crate::store::eap::{TLS_SESSION, key_id, seal_context};
 use crate::store::{EapSession, MacPurpose, StoreError, TicketKey};
 
@@ -140,11 +140,7 @@ impl SqliteStore {
             return Ok(());
         }
         // Nothing bound: a disabled user (fine: nothing to resume), or no user at all.
-        let exists = conn
-            .query_row("SELECT 1 FROM users WHERE name = ?1", [name], |_| Ok(()))
-            .optional()
-            .map_err(db_error)?
-            .is_some();
+        let exists = user_exists(&conn, name)?;
         match exists {
             true => Ok(()),
             false => Err(StoreError::UserNotFound(name.to_owned())),

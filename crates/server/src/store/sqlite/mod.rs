@@ -40,6 +40,14 @@ fn db_error(e: rusqlite::Error) -> StoreError {
 }
 
 /// `UPDATE … WHERE name = ?` touched no row: the user does not exist.
+/// Whether a user of this name exists (to tell "no such user" from "nothing to change").
+fn user_exists(conn: &Connection, name: &str) -> Result<bool, StoreError> {
+    conn.query_row("SELECT 1 FROM users WHERE name = ?1", [name], |_| Ok(()))
+        .optional()
+        .map(|found| found.is_some())
+        .map_err(db_error)
+}
+
 fn one_row(name: &str, changed: usize) -> Result<(), StoreError> {
     if changed == 0 {
         return Err(StoreError::UserNotFound(name.to_owned()));

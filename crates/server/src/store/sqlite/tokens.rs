@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::db_error;
+use super::{db_error, user_exists};
 use crate::store::{Keys, NewToken, StoreError};
 
 /// Add `token` to `name`'s tokens inside the caller's transaction: the user's id counter
@@ -117,11 +117,7 @@ pub(super) fn one_token(
     if changed > 0 {
         return Ok(());
     }
-    let exists = conn
-        .query_row("SELECT 1 FROM users WHERE name = ?1", [name], |_| Ok(()))
-        .optional()
-        .map_err(db_error)?
-        .is_some();
+    let exists = user_exists(conn, name)?;
     Err(match exists {
         true => StoreError::TokenNotFound {
             user: name.to_owned(),
